@@ -1,0 +1,136 @@
+//! The INDI protocol 1.7 wire format: typed [`Element`]s, an incremental decoder and an encoder
+//! packaged as a `tokio-util` codec ([`IndiCodec`]) so one parser serves TCP, pipes and stdio.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use indi_codec::{Element, IndiCodec};
+//! use tokio_util::codec::Decoder;
+//!
+//! let mut codec = IndiCodec::default();
+//! let mut buf = BytesMut::from(&b"<getProperties version='1.7'/><pingRequest uid=\"7\"/>"[..]);
+//! assert!(matches!(codec.decode(&mut buf).unwrap(), Some(Ok(Element::GetProperties(_)))));
+//! assert_eq!(codec.decode(&mut buf).unwrap(), Some(Ok(Element::PingRequest("7".into()))));
+//! ```
+
+pub mod blob;
+mod element;
+mod encode;
+mod error;
+pub mod number;
+mod parse;
+mod scan;
+pub mod timestamp;
+
+pub use element::*;
+pub use encode::{encode_element, size_hint};
+pub use error::DecodeError;
+pub use number::{format_number, getfloat, wire_number};
+pub use parse::parse_element;
+
+use bytes::{Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+/// Size limits that keep hostile or broken peers from exhausting memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest element in bytes (BLOBs included).
+    pub max_element: usize,
+    /// Largest start tag (name plus attributes) in bytes.
+    pub max_tag: usize,
+    /// Deepest nesting (INDI needs 2).
+    pub max_depth: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_element: 256 << 20, max_tag: 1 << 20, max_depth: 8 }
+    }
+}
+
+/// The INDI codec: decodes a byte stream into elements and encodes elements to bytes.
+///
+/// Decoding yields `Result<Element, DecodeError>` items: bad input is reported as a value and
+/// the decoder resynchronises, so a caller decides whether to drop the element or the peer.
+#[derive(Debug)]
+pub struct IndiCodec {
+    scanner: scan::Scanner,
+    limits: Limits,
+}
+
+impl Default for IndiCodec {
+    fn default() -> Self {
+        IndiCodec::new(Limits::default())
+    }
+}
+
+impl IndiCodec {
+    /// A codec with the given limits.
+    pub fn new(limits: Limits) -> IndiCodec {
+        IndiCodec { scanner: scan::Scanner::new(), limits }
+    }
+
+    /// Finds the next complete element in `buf` and removes its bytes, without parsing it.
+    /// Returns `Ok(None)` when more input is needed.
+    pub fn next_frame(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
+        match self.scanner.scan(buf, &self.limits) {
+            scan::Scan::NeedMore => None,
+            scan::Scan::Error(error) => Some(Err(error)),
+            scan::Scan::Element(len) => Some(Ok(buf.split_to(len).freeze())),
+        }
+    }
+}
+
+impl Decoder for IndiCodec {
+    type Item = Result<Element, DecodeError>;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> std::io::Result<Option<Self::Item>> {
+        Ok(self.next_frame(buf).map(|frame| frame.and_then(parse_element)))
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> std::io::Result<Option<Self::Item>> {
+        if let Some(item) = self.decode(buf)? {
+            return Ok(Some(item));
+        }
+        let truncated = self.scanner.pending(buf);
+        buf.clear();
+        self.scanner.reset();
+        Ok(truncated.then_some(Err(DecodeError::Truncated)))
+    }
+}
+
+impl Encoder<&Element> for IndiCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, element: &Element, out: &mut BytesMut) -> std::io::Result<()> {
+        encode_element(element, out);
+        Ok(())
+    }
+}
+
+impl Encoder<Element> for IndiCodec {
+    type Error = std::io::Error;
+
+    fn encode(&mut self, element: Element, out: &mut BytesMut) -> std::io::Result<()> {
+        encode_element(&element, out);
+        Ok(())
+    }
+}
+
+/// Encodes one element to its own bytes (what a relay shares between its outgoing queues).
+pub fn to_bytes(element: &Element) -> Bytes {
+    let mut out = BytesMut::new();
+    encode_element(element, &mut out);
+    out.freeze()
+}
+
+/// Decodes every complete element in `input` (a convenience for tests and tools).
+pub fn decode_all(input: &[u8]) -> Vec<Result<Element, DecodeError>> {
+    let mut codec = IndiCodec::default();
+    let mut buf = BytesMut::from(input);
+    let mut out = Vec::new();
+    while let Ok(Some(item)) = codec.decode_eof(&mut buf) {
+        out.push(item);
+    }
+    out
+}

@@ -1,0 +1,339 @@
+//! Incremental framing: finds where each top-level element ends in a byte stream.
+//!
+//! The scanner keeps its state between calls, so each byte is looked at once however the
+//! stream is split (a 100 MiB BLOB arriving in 64 KiB reads costs one pass, not 1600).
+//! It knows just enough XML to find boundaries: quotes in tags, comments, CDATA, PIs, depth.
+//! The complete element is then parsed by quick-xml in [`crate::parse`].
+
+use crate::error::DecodeError;
+use crate::Limits;
+use bytes::{Buf, BytesMut};
+use memchr::{memchr, memchr3};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between tags (character data, or whitespace between top-level elements).
+    Text,
+    /// Just after `<`.
+    Lt,
+    /// After `<!`: comment, CDATA or declaration.
+    Bang,
+    Comment,
+    CData,
+    Pi,
+    Decl,
+    /// Inside a start tag; `quote` is the open quote character or 0.
+    StartTag { quote: u8 },
+    EndTag,
+}
+
+/// What a call to [`Scanner::scan`] found.
+#[derive(Debug)]
+pub(crate) enum Scan {
+    /// No complete element yet.
+    NeedMore,
+    /// `buf[..len]` is one complete top-level element.
+    Element(usize),
+    /// Bad input; the scanner has resynchronised (or is discarding the rest of the element).
+    Error(DecodeError),
+}
+
+#[derive(Debug)]
+pub(crate) struct Scanner {
+    /// Next byte of the buffer to look at.
+    pos: usize,
+    state: State,
+    /// Open elements; 0 at top level.
+    depth: u32,
+    /// Offset of the `<` of the markup being scanned.
+    markup_start: usize,
+    /// `buf[0]` is the `<` of something that must be kept until it ends.
+    anchored: bool,
+    /// The current element broke a limit: drop its bytes as they come, yield nothing.
+    discarding: bool,
+    /// A junk error was already reported for the current run of junk.
+    junk_reported: bool,
+}
+
+impl Scanner {
+    pub(crate) fn new() -> Scanner {
+        Scanner {
+            pos: 0,
+            state: State::Text,
+            depth: 0,
+            markup_start: 0,
+            anchored: false,
+            discarding: false,
+            junk_reported: false,
+        }
+    }
+
+    /// Bytes held for an element that has not ended yet.
+    pub(crate) fn pending(&self, buf: &BytesMut) -> bool {
+        self.anchored && !buf.is_empty()
+    }
+
+    /// Forgets any partial element (used at end of stream).
+    pub(crate) fn reset(&mut self) {
+        *self = Scanner::new();
+    }
+
+    fn element_done(&mut self) {
+        self.pos = 0;
+        self.state = State::Text;
+        self.depth = 0;
+        self.anchored = false;
+        self.junk_reported = false;
+    }
+
+    /// Drops the scanned bytes while discarding or between elements, keeping the last one
+    /// (a `/` before `>` marks a self-closing tag) and the offsets consistent.
+    fn drop_scanned(&mut self, buf: &mut BytesMut) {
+        let dropped = self.pos.saturating_sub(1);
+        buf.advance(dropped);
+        self.markup_start = self.markup_start.saturating_sub(dropped);
+        self.pos -= dropped;
+    }
+
+    fn junk(&mut self, bytes: &[u8]) -> Option<DecodeError> {
+        if self.junk_reported || bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return None;
+        }
+        self.junk_reported = true;
+        Some(DecodeError::Junk { sample: String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned() })
+    }
+
+    /// Breaks off the current element after a limit was hit.
+    fn start_discarding(&mut self, buf: &mut BytesMut, error: DecodeError) -> Scan {
+        self.discarding = true;
+        self.drop_scanned(buf);
+        Scan::Error(error)
+    }
+
+    pub(crate) fn scan(&mut self, buf: &mut BytesMut, limits: &Limits) -> Scan {
+        loop {
+            // Never look past a limit: errors then depend on the bytes, not on how they were split.
+            let mut end = buf.len();
+            if self.anchored && !self.discarding {
+                let in_tag = matches!(self.state, State::StartTag { .. });
+                if in_tag && self.pos - self.markup_start > limits.max_tag {
+                    return self.start_discarding(buf, DecodeError::TagTooLong { limit: limits.max_tag });
+                }
+                if self.pos > limits.max_element {
+                    return self.start_discarding(buf, DecodeError::TooLarge { limit: limits.max_element });
+                }
+                end = end.min(limits.max_element + 1);
+                if in_tag {
+                    end = end.min(self.markup_start + limits.max_tag + 1);
+                }
+            }
+            if self.pos >= end {
+                if self.discarding {
+                    self.drop_scanned(buf);
+                }
+                return Scan::NeedMore;
+            }
+            match self.state {
+                State::Text => {
+                    let found = memchr(b'<', &buf[self.pos..end]);
+                    let stop = found.map_or(end, |i| self.pos + i);
+                    if self.anchored {
+                        self.pos = stop;
+                    } else {
+                        let junk = self.junk(&buf[self.pos..stop]);
+                        buf.advance(stop);
+                        self.pos = 0;
+                        if let Some(error) = junk {
+                            return Scan::Error(error);
+                        }
+                    }
+                    if found.is_some() {
+                        self.markup_start = self.pos;
+                        self.anchored = true;
+                        self.pos += 1;
+                        self.state = State::Lt;
+                    }
+                }
+                State::Lt => {
+                    let byte = buf[self.pos];
+                    match byte {
+                        b'!' => self.state = State::Bang,
+                        b'?' => self.state = State::Pi,
+                        b'/' => self.state = State::EndTag,
+                        b if b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80 => {
+                            self.state = State::StartTag { quote: 0 }
+                        }
+                        _ if self.depth > 0 => {
+                            // Stray `<` inside an element: leave it to the parser to reject.
+                            self.state = State::Text;
+                            continue;
+                        }
+                        _ => {
+                            self.state = State::Text;
+                            self.anchored = false;
+                            self.pos += 1;
+                            let junk = self.junk(b"<");
+                            self.drop_scanned(buf);
+                            if let Some(error) = junk {
+                                return Scan::Error(error);
+                            }
+                            continue;
+                        }
+                    }
+                    self.pos += 1;
+                }
+                State::Bang => {
+                    let rest = &buf[self.pos..];
+                    if rest.starts_with(b"--") {
+                        self.state = State::Comment;
+                        self.pos += 2;
+                    } else if rest.starts_with(b"[CDATA[") {
+                        self.state = State::CData;
+                        self.pos += 7;
+                    } else if b"--".starts_with(&rest[..rest.len().min(2)])
+                        || b"[CDATA[".starts_with(&rest[..rest.len().min(7)])
+                    {
+                        return Scan::NeedMore;
+                    } else {
+                        self.state = State::Decl;
+                    }
+                }
+                State::Comment => {
+                    if let Some(end) = self.find_terminator(&buf[..end], b"-->", 4) {
+                        self.markup_done(buf, end);
+                    }
+                }
+                State::CData => {
+                    if let Some(end) = self.find_terminator(&buf[..end], b"]]>", 9) {
+                        self.markup_done(buf, end);
+                    }
+                }
+                State::Pi => {
+                    if let Some(end) = self.find_terminator(&buf[..end], b"?>", 2) {
+                        self.markup_done(buf, end);
+                    }
+                }
+                State::Decl => match memchr(b'>', &buf[self.pos..end]) {
+                    Some(i) => self.markup_done(buf, self.pos + i + 1),
+                    None => self.pos = end,
+                },
+                State::StartTag { quote } => {
+                    if quote != 0 {
+                        match memchr(quote, &buf[self.pos..end]) {
+                            Some(i) => {
+                                self.pos += i + 1;
+                                self.state = State::StartTag { quote: 0 };
+                            }
+                            None => self.pos = end,
+                        }
+                        continue;
+                    }
+                    let Some(i) = memchr3(b'>', b'"', b'\'', &buf[self.pos..end]) else {
+                        self.pos = end;
+                        continue;
+                    };
+                    let at = self.pos + i;
+                    self.pos = at + 1;
+                    match buf[at] {
+                        b'>' => {
+                            let self_closing = at > 0 && buf[at - 1] == b'/';
+                            self.state = State::Text;
+                            if self_closing {
+                                if self.depth == 0 {
+                                    if let Some(scan) = self.element_end() {
+                                        return scan;
+                                    }
+                                }
+                            } else {
+                                self.depth += 1;
+                                if self.depth > limits.max_depth && !self.discarding {
+                                    return self
+                                        .start_discarding(buf, DecodeError::TooDeep { limit: limits.max_depth });
+                                }
+                            }
+                        }
+                        quote => self.state = State::StartTag { quote },
+                    }
+                }
+                State::EndTag => match memchr(b'>', &buf[self.pos..end]) {
+                    Some(i) => {
+                        self.pos += i + 1;
+                        self.state = State::Text;
+                        if self.depth == 0 {
+                            // `</x>` with nothing open: junk.
+                            self.anchored = false;
+                            let junk = self.junk(b"</>");
+                            self.drop_scanned(buf);
+                            if let Some(error) = junk {
+                                return Scan::Error(error);
+                            }
+                            continue;
+                        }
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            if let Some(scan) = self.element_end() {
+                                return scan;
+                            }
+                        }
+                    }
+                    None => self.pos = end,
+                },
+            }
+            if self.discarding && self.pos >= buf.len() {
+                self.drop_scanned(buf);
+            }
+        }
+    }
+
+    /// A top-level element just ended at `self.pos`.
+    fn element_end(&mut self) -> Option<Scan> {
+        if self.discarding {
+            self.discarding = false;
+            self.anchored = false;
+            self.junk_reported = false;
+            // The caller drops the tail on its next pass through Text.
+            self.markup_start = 0;
+            return None;
+        }
+        let len = self.pos;
+        self.element_done();
+        Some(Scan::Element(len))
+    }
+
+    /// Finds `term` at or after the current position (it may straddle the previous read);
+    /// the markup's opening (`<!--`, `<![CDATA[`, `<?`) is `opening` bytes long.
+    fn find_terminator(&mut self, buf: &[u8], term: &[u8], opening: usize) -> Option<usize> {
+        let last = term[term.len() - 1];
+        let body_start = self.markup_start + opening;
+        loop {
+            match memchr(last, &buf[self.pos..]) {
+                Some(i) => {
+                    let at = self.pos + i;
+                    self.pos = at + 1;
+                    let start = (at + 1).checked_sub(term.len());
+                    if let Some(start) = start.filter(|&s| s >= body_start) {
+                        if &buf[start..=at] == term {
+                            return Some(at + 1);
+                        }
+                    }
+                }
+                None => {
+                    // Re-examine the last bytes next time: the terminator may be split.
+                    self.pos = buf.len();
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// A comment, CDATA section, PI or declaration ended at `end`.
+    fn markup_done(&mut self, buf: &mut BytesMut, end: usize) {
+        self.pos = end;
+        self.state = State::Text;
+        if self.depth == 0 {
+            // Top-level markup other than an element carries nothing for INDI.
+            self.anchored = false;
+            self.drop_scanned(buf);
+        }
+    }
+}

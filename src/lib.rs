@@ -1,0 +1,27 @@
+//! napi bindings of indi-node: thin handles over the Rust crates under `crates/`.
+#![deny(clippy::all)]
+
+mod fdio;
+mod stdio;
+mod wire;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Parses an INDI number: decimal or sexagesimal with `:`, `;` or space separators.
+#[napi]
+pub fn getfloat(text: String) -> Result<f64> {
+    indi_codec::getfloat(&text).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
+}
+
+/// Formats a number with an INDI format (printf `%f`/`%e`/`%g`/`%d`, or sexagesimal `%<w>.<f>m`).
+#[napi]
+pub fn format_number(format: String, value: f64) -> String {
+    indi_codec::format_number(&format, value)
+}
+
+/// Parses an INDI timestamp to milliseconds since the Unix epoch (null when not a timestamp).
+#[napi]
+pub fn parse_timestamp(text: String) -> Option<f64> {
+    indi_codec::timestamp::parse_timestamp(&text)
+}

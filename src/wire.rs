@@ -1,0 +1,312 @@
+//! Plain data crossing the napi boundary: [`WireElement`] mirrors [`indi_codec::Element`] with
+//! JS-friendly types. TypeScript builds these and Rust encodes them; Rust decodes the stream and
+//! hands these to TypeScript. No XML is ever built or parsed in JS.
+
+use bytes::Bytes;
+use indi_codec::*;
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+/// One INDI element as plain data. `tag` is the XML tag (`defNumberVector`, `message`, ...);
+/// fields that do not apply to a tag are absent.
+#[napi(object)]
+pub struct WireElement {
+    pub tag: String,
+    pub device: Option<String>,
+    pub name: Option<String>,
+    pub label: Option<String>,
+    pub group: Option<String>,
+    pub state: Option<String>,
+    pub perm: Option<String>,
+    pub rule: Option<String>,
+    pub timeout: Option<f64>,
+    pub timestamp: Option<String>,
+    pub message: Option<String>,
+    /// `getProperties` version.
+    pub version: Option<String>,
+    /// `pingRequest`/`pingReply` uid.
+    pub uid: Option<String>,
+    /// `enableBLOB` mode.
+    pub value: Option<String>,
+    pub members: Option<Vec<WireMember>>,
+}
+
+/// One member of a vector element.
+#[napi(object)]
+pub struct WireMember {
+    pub name: String,
+    pub label: Option<String>,
+    /// Text, switch or light value; number value as received (may be sexagesimal).
+    pub value: Option<String>,
+    /// Number value to send (written as a plain decimal).
+    pub number: Option<f64>,
+    /// Number format, or BLOB format.
+    pub format: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub step: Option<f64>,
+    /// BLOB content (raw bytes).
+    pub blob: Option<Buffer>,
+    /// BLOB size attribute.
+    pub size: Option<f64>,
+}
+
+fn empty_element(tag: &str) -> WireElement {
+    WireElement {
+        tag: tag.to_owned(),
+        device: None,
+        name: None,
+        label: None,
+        group: None,
+        state: None,
+        perm: None,
+        rule: None,
+        timeout: None,
+        timestamp: None,
+        message: None,
+        version: None,
+        uid: None,
+        value: None,
+        members: None,
+    }
+}
+
+fn member(name: String) -> WireMember {
+    WireMember {
+        name,
+        label: None,
+        value: None,
+        number: None,
+        format: None,
+        min: None,
+        max: None,
+        step: None,
+        blob: None,
+        size: None,
+    }
+}
+
+fn number_of(text: Option<&String>) -> Option<f64> {
+    text.and_then(|t| getfloat(t).ok())
+}
+
+fn wire_one(one: OneMember) -> WireMember {
+    let mut out = member(one.name);
+    if let Some(range) = &one.range {
+        out.min = number_of(range.min.as_ref());
+        out.max = number_of(range.max.as_ref());
+        out.step = number_of(range.step.as_ref());
+    }
+    match one.value {
+        OneValue::Text(text) => out.value = Some(text),
+        OneValue::Blob(blob) => {
+            out.size = Some(blob.size as f64);
+            out.format = Some(blob.format);
+            let raw = match blob.data {
+                BlobData::Base64(text) => indi_codec::blob::decode_canonical(&text),
+                BlobData::Raw(raw) => raw.to_vec(),
+            };
+            out.blob = Some(raw.into());
+        }
+    }
+    out
+}
+
+/// Converts a decoded element for JS.
+pub fn to_wire(element: Element) -> WireElement {
+    let mut out = empty_element(element.tag());
+    match element {
+        Element::GetProperties(e) => {
+            out.version = e.version;
+            out.device = e.device;
+            out.name = e.name;
+        }
+        Element::EnableBlob(e) => {
+            out.device = e.device;
+            out.name = e.name;
+            out.value = e.mode.map(|m| m.as_str().to_owned());
+        }
+        Element::Def(v) => {
+            out.device = Some(v.device);
+            out.name = Some(v.name);
+            out.label = v.label;
+            out.group = v.group;
+            out.state = Some(v.state.as_str().to_owned());
+            out.perm = v.perm.map(|p| p.as_str().to_owned());
+            out.rule = v.rule.map(|r| r.as_str().to_owned());
+            out.timeout = number_of(v.timeout.as_ref());
+            out.timestamp = v.timestamp;
+            out.message = v.message;
+            let members = v.members.into_iter().map(|m| {
+                let mut w = member(m.name);
+                w.label = m.label;
+                w.value = Some(m.value);
+                if let Some(range) = m.number {
+                    w.min = number_of(range.min.as_ref());
+                    w.max = number_of(range.max.as_ref());
+                    w.step = number_of(range.step.as_ref());
+                    w.format = range.format;
+                }
+                w
+            });
+            out.members = Some(members.collect());
+        }
+        Element::Set(v) => {
+            out.device = Some(v.device);
+            out.name = Some(v.name);
+            out.state = v.state.map(|s| s.as_str().to_owned());
+            out.timeout = number_of(v.timeout.as_ref());
+            out.timestamp = v.timestamp;
+            out.message = v.message;
+            out.members = Some(v.members.into_iter().map(wire_one).collect());
+        }
+        Element::New(v) => {
+            out.device = Some(v.device);
+            out.name = Some(v.name);
+            out.timestamp = v.timestamp;
+            out.members = Some(v.members.into_iter().map(wire_one).collect());
+        }
+        Element::Message(e) => {
+            out.device = e.device;
+            out.timestamp = e.timestamp;
+            out.message = e.message;
+        }
+        Element::DelProperty(e) => {
+            out.device = Some(e.device);
+            out.name = e.name;
+            out.timestamp = e.timestamp;
+            out.message = e.message;
+        }
+        Element::PingRequest(uid) | Element::PingReply(uid) => out.uid = Some(uid),
+    }
+    out
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+fn required(value: Option<String>, what: &str, tag: &str) -> Result<String> {
+    value.ok_or_else(|| format!("<{tag}> needs a {what}"))
+}
+
+fn parsed<T>(value: Option<String>, parse: fn(&str) -> Option<T>, what: &str) -> Result<Option<T>> {
+    value.map(|v| parse(&v).ok_or_else(|| format!("invalid {what} {v:?}"))).transpose()
+}
+
+/// A number member's value: numbers given as text (possibly sexagesimal) go out as plain
+/// decimals, because libindi clients read set/def values with `strtod`.
+fn number_text(number: Option<f64>, text: Option<String>) -> Result<String> {
+    match (number, text) {
+        (Some(number), _) => Ok(wire_number(number)),
+        (None, Some(text)) => getfloat(&text).map(wire_number).map_err(|e| e.to_string()),
+        (None, None) => Ok("0".to_owned()),
+    }
+}
+
+fn member_text(kind: VectorKind, m: &mut WireMember) -> Result<String> {
+    if kind == VectorKind::Number {
+        number_text(m.number, m.value.take())
+    } else {
+        Ok(m.value.take().unwrap_or_default())
+    }
+}
+
+fn range_of(m: &WireMember, with_format: bool) -> Option<NumberRange> {
+    let range = NumberRange {
+        format: if with_format { m.format.clone() } else { None },
+        min: m.min.map(wire_number),
+        max: m.max.map(wire_number),
+        step: m.step.map(wire_number),
+    };
+    (range != NumberRange::default()).then_some(range)
+}
+
+fn one_from_wire(kind: VectorKind, mut m: WireMember) -> Result<OneMember> {
+    if kind == VectorKind::Blob {
+        let data = match m.blob {
+            Some(buffer) => Bytes::from_owner(buffer),
+            None => Bytes::new(),
+        };
+        let size = m.size.map_or(data.len() as u64, |s| s as u64);
+        let value = BlobValue { size, format: m.format.unwrap_or_default(), data: BlobData::Raw(data) };
+        return Ok(OneMember { name: m.name, value: OneValue::Blob(value), range: None });
+    }
+    let range = if kind == VectorKind::Number { range_of(&m, false) } else { None };
+    let text = member_text(kind, &mut m)?;
+    Ok(OneMember { name: m.name, value: OneValue::Text(text), range })
+}
+
+/// Converts an element built in JS for encoding.
+pub fn from_wire(w: WireElement) -> Result<Element> {
+    let tag = w.tag.as_str();
+    let element = match tag {
+        "getProperties" => Element::GetProperties(GetProperties { version: w.version, device: w.device, name: w.name }),
+        "enableBLOB" => Element::EnableBlob(EnableBlob {
+            device: w.device,
+            name: w.name,
+            mode: parsed(w.value, BlobEnable::parse, "BLOB mode")?,
+        }),
+        "message" => Element::Message(Message { device: w.device, timestamp: w.timestamp, message: w.message }),
+        "delProperty" => Element::DelProperty(DelProperty {
+            device: required(w.device, "device", tag)?,
+            name: w.name,
+            timestamp: w.timestamp,
+            message: w.message,
+        }),
+        "pingRequest" => Element::PingRequest(w.uid.unwrap_or_default()),
+        "pingReply" => Element::PingReply(w.uid.unwrap_or_default()),
+        _ => {
+            let (verb, kind) = parse_vector_tag(tag).ok_or_else(|| format!("unknown element <{tag}>"))?;
+            let device = required(w.device.clone(), "device", tag)?;
+            let name = required(w.name.clone(), "name", tag)?;
+            let members = w.members.unwrap_or_default();
+            match verb {
+                VectorVerb::Def => Element::Def(DefVector {
+                    kind,
+                    device,
+                    name,
+                    label: w.label,
+                    group: w.group,
+                    state: parsed(w.state, PropertyState::parse, "state")?.ok_or("a definition needs a state")?,
+                    perm: parsed(w.perm, Perm::parse, "perm")?,
+                    rule: parsed(w.rule, SwitchRule::parse, "rule")?,
+                    timeout: w.timeout.map(wire_number),
+                    timestamp: w.timestamp,
+                    message: w.message,
+                    members: members
+                        .into_iter()
+                        .map(|mut m| {
+                            let number = (kind == VectorKind::Number).then(|| range_of(&m, true).unwrap_or_default());
+                            let value = if kind == VectorKind::Blob { String::new() } else { member_text(kind, &mut m)? };
+                            Ok(DefMember { label: m.label.take(), value, number, name: m.name })
+                        })
+                        .collect::<Result<_>>()?,
+                }),
+                VectorVerb::Set => Element::Set(SetVector {
+                    kind,
+                    device,
+                    name,
+                    state: parsed(w.state, PropertyState::parse, "state")?,
+                    timeout: w.timeout.map(wire_number),
+                    timestamp: w.timestamp,
+                    message: w.message,
+                    members: members.into_iter().map(|m| one_from_wire(kind, m)).collect::<Result<_>>()?,
+                }),
+                VectorVerb::New => Element::New(NewVector {
+                    kind,
+                    device,
+                    name,
+                    timestamp: w.timestamp,
+                    members: members.into_iter().map(|m| one_from_wire(kind, m)).collect::<Result<_>>()?,
+                }),
+            }
+        }
+    };
+    Ok(element)
+}
+
+/// A decode error reported to JS in the element stream (`tag: "error"`).
+pub fn error_element(message: &str) -> WireElement {
+    let mut out = empty_element("error");
+    out.message = Some(message.to_owned());
+    out
+}

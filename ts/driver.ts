@@ -1,0 +1,321 @@
+// IPyDriver: maps device names to devices, dispatches what arrives to the user's `rxevent` and
+// `snoopevent`, runs `hardware()`, and hands outgoing elements to a link (stdin/stdout, or a
+// server's in-process connection).
+import { Device } from './device.js';
+import {
+  EventError,
+  GetProperties,
+  isSnoopTag,
+  NewBLOBVector,
+  NewNumberVector,
+  NewSwitchVector,
+  NewTextVector,
+  snoopEvent,
+  type RxEvent,
+  type SnoopEvent,
+} from './events.js';
+import { describeError, logger } from './log.js';
+import { IdentityMapView } from './mapview.js';
+import { native, type WireElement } from './native.js';
+import { redirectStdoutToStderr } from './stdout.js';
+import { checkName, checkText, timestampText } from './values.js';
+import { BLOBVector, NumberVector, SwitchVector, TextVector, type Vector } from './vectors.js';
+
+/** Where a driver's elements go and come from. Internal: `run()` and `IPyServer` provide it. */
+export interface DriverLink {
+  /** Queues an element; false asks the caller to await `drained()`. */
+  send(element: WireElement): boolean;
+  /** Resolves when the queue is short again. */
+  drained(): Promise<void>;
+  /** Stops the link after what is already queued. */
+  close(): void;
+}
+
+interface SnoopTimer {
+  timeout: number;
+  last: number;
+}
+
+/** How long a driver whose input ended waits for running handlers to send their replies. */
+const SETTLE_MS = 2000;
+
+const vectorKey = (device: string, vector: string): string => `${device}\u0000${vector}`;
+
+/**
+ * An INDI driver. Subclass it and override the async callbacks `rxevent(event)` (client
+ * requests), `hardware()` (started once when the driver runs) and `snoopevent(event)` (traffic
+ * of other devices you asked to snoop on). Maps device names to devices.
+ *
+ * @param devices - the devices of this driver (names must be unique)
+ * @param driverdata - anything the driver author wants to keep with the driver
+ */
+export class IPyDriver extends IdentityMapView<Device> {
+  /** Free-form data given to the constructor. */
+  readonly driverdata: Record<string, unknown>;
+  /** Answer `getProperties` with definitions automatically (else get a `GetProperties` event per vector). */
+  autoSendDef = true;
+  /** Log every element received and sent. */
+  debugEnable = false;
+  #link: DriverLink | null = null;
+  #stopped = false;
+  readonly #abort = new AbortController();
+  #snoopAll = false;
+  readonly #snoopDevices = new Set<string>();
+  readonly #snoopVectors = new Map<string, SnoopTimer | null>();
+  #monitor: NodeJS.Timeout | null = null;
+  readonly #inflight = new Set<Promise<void>>();
+
+  constructor(devices: Device | Device[], driverdata: Record<string, unknown> = {}) {
+    const list = Array.isArray(devices) ? devices : [devices];
+    const map = new Map<string, Device>();
+    for (const device of list) {
+      if (!(device instanceof Device)) throw new TypeError(`not a Device: ${String(device)}`);
+      if (map.has(device.devicename)) throw new RangeError(`Device name ${device.devicename} is duplicated in this driver.`);
+      if (device.driver !== null) throw new RangeError(`device ${device.devicename} already belongs to a driver`);
+      map.set(device.devicename, device);
+    }
+    super(map);
+    this.driverdata = driverdata;
+    for (const device of map.values()) device.driver = this;
+  }
+
+  /** The devices, in the order given. */
+  devices(): Device[] {
+    return [...this.values()];
+  }
+
+  /** True once the driver has been shut down. */
+  get stop(): boolean {
+    return this.#stopped;
+  }
+
+  /** Aborted when the driver shuts down: pass it to timers and I/O in `hardware()`. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Override: handle a client request (`NewSwitchVector`, ..., or `GetProperties`). */
+  async rxevent(_event: RxEvent): Promise<void> {}
+
+  /** Override: long-running hardware work; started once by `run()`. */
+  async hardware(): Promise<void> {}
+
+  /** Override: handle traffic of other devices this driver snoops on. */
+  async snoopevent(_event: SnoopEvent): Promise<void> {}
+
+  /** Sends a message not tied to a device. */
+  async sendMessage(message = '', timestamp?: Date): Promise<void> {
+    const element: WireElement = { tag: 'message', timestamp: timestampText(timestamp) };
+    if (message) element.message = checkText(message, 'message');
+    await this.transmit(element);
+  }
+
+  /**
+   * Asks for other devices' definitions and subscribes to their traffic: all devices (no
+   * arguments), one device, or one vector of a device.
+   */
+  async sendGetProperties(devicename?: string, vectorname?: string): Promise<void> {
+    const element: WireElement = { tag: 'getProperties', version: '1.7' };
+    if (devicename === undefined) {
+      if (vectorname !== undefined) throw new TypeError('a vector name needs a device name');
+      this.#snoopAll = true;
+    } else {
+      element.device = this.#otherDevice(devicename);
+      if (vectorname === undefined) {
+        this.#snoopDevices.add(devicename);
+      } else {
+        element.name = checkName(vectorname, 'vector name');
+        const key = vectorKey(devicename, vectorname);
+        if (!this.#snoopVectors.has(key)) this.#snoopVectors.set(key, null);
+      }
+    }
+    await this.transmit(element);
+  }
+
+  /**
+   * Snoops on one vector of another device, asking again for it whenever nothing arrived
+   * for `timeout` seconds (at least 5). The first request goes out within a second.
+   */
+  snoop(devicename: string, vectorname: string, timeout = 30): void {
+    this.#otherDevice(devicename);
+    checkName(vectorname, 'vector name');
+    if (typeof timeout !== 'number' || !(timeout >= 5)) throw new RangeError(`snoop timeout must be at least 5 seconds; got ${timeout}`);
+    this.#snoopVectors.set(vectorKey(devicename, vectorname), { timeout, last: Date.now() - (timeout - 1) * 1000 });
+  }
+
+  #otherDevice(devicename: string): string {
+    checkName(devicename, 'device name');
+    if (this.has(devicename)) throw new RangeError(`cannot snoop on ${devicename}: it is a device of this driver`);
+    return devicename;
+  }
+
+  /**
+   * Runs the driver on stdin/stdout, as INDI servers run drivers. Console output goes to
+   * stderr meanwhile. Resolves when stdin ends (the server went away) or on `shutdown()`.
+   */
+  async run(): Promise<void> {
+    redirectStdoutToStderr();
+    const link = new native.StdioLink((elements) => this.receive(elements));
+    void this.attach(link);
+    try {
+      await link.run();
+      // Let handlers of the last requests send their replies before closing stdout.
+      await this.#settle(SETTLE_MS);
+    } finally {
+      this.shutdown();
+      await link.finished();
+    }
+  }
+
+  /**
+   * Connects the driver to a link and starts `hardware()` and the snoop monitor. Internal:
+   * used by `run()` and by `IPyServer`.
+   * @internal
+   */
+  attach(link: DriverLink): Promise<void> {
+    if (this.#link !== null) throw new Error('this driver is already running');
+    if (this.#stopped) throw new Error('this driver has been shut down');
+    this.#link = link;
+    this.#monitor = setInterval(() => this.#checkSnoops(), 1000);
+    this.#monitor.unref();
+    return this.#guard(() => this.hardware(), 'hardware');
+  }
+
+  /** Stops the driver: no more sends, hardware loops see `stop`/`signal`, the link closes. */
+  shutdown(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#abort.abort();
+    if (this.#monitor !== null) clearInterval(this.#monitor);
+    this.#link?.close();
+  }
+
+  /**
+   * Sends an element through the link, waiting when its queue is long.
+   * @internal
+   */
+  async transmit(element: WireElement): Promise<void> {
+    if (this.#stopped) return;
+    const link = this.#link;
+    if (link === null) throw new Error('the driver is not running: call run() (or serve it with IPyServer) first');
+    if (this.debugEnable) logger().debug(`TX:: ${describeElement(element)}`);
+    if (!link.send(element)) await link.drained();
+  }
+
+  /**
+   * Dispatches a batch of received elements.
+   * @internal
+   */
+  receive(elements: WireElement[]): void {
+    for (const element of elements) {
+      if (this.debugEnable) logger().debug(`RX:: ${describeElement(element)}`);
+      try {
+        this.#dispatch(element);
+      } catch (error) {
+        const what = error instanceof EventError ? error.message : describeError(error);
+        logger().warn(`ignored <${element.tag}> for ${element.device ?? 'all devices'}: ${what}`);
+      }
+    }
+  }
+
+  #dispatch(element: WireElement): void {
+    const tag = element.tag;
+    if (tag === 'getProperties') return this.#answerGetProperties(element);
+    if (tag.startsWith('new')) return this.#request(element);
+    if (isSnoopTag(tag)) return this.#snooped(element);
+    if (tag === 'pingRequest') {
+      void this.transmit({ tag: 'pingReply', uid: element.uid ?? '' }).catch(() => undefined);
+    } else if (tag === 'error') {
+      logger().warn(`ignored bad input: ${element.message ?? ''}`);
+    }
+  }
+
+  #answerGetProperties(element: WireElement): void {
+    const devices = element.device === undefined ? this.devices() : [this.get(element.device)];
+    for (const device of devices) {
+      if (device === undefined || !device.enable) continue;
+      const vectors = element.name === undefined ? device.properties() : [device.get(element.name)];
+      for (const vector of vectors) {
+        if (vector === undefined || !vector.enable) continue;
+        if (this.autoSendDef) {
+          void this.#guard(() => vector.sendDefVector(), 'sendDefVector');
+        } else {
+          void this.#guard(() => this.rxevent(new GetProperties(vector)), 'rxevent');
+        }
+      }
+    }
+  }
+
+  #request(element: WireElement): void {
+    const device = element.device === undefined ? undefined : this.get(element.device);
+    const vector = element.name === undefined ? undefined : device?.get(element.name);
+    if (device === undefined || vector === undefined || !device.enable || !vector.enable) return;
+    if (vector.perm === 'ro') throw new EventError(`${vector.name} is read-only`);
+    const event = rxEventFor(element, vector);
+    void this.#guard(() => this.rxevent(event), 'rxevent');
+  }
+
+  #snooped(element: WireElement): void {
+    const device = element.device;
+    if (device !== undefined && this.has(device)) return;
+    const key = device !== undefined && element.name !== undefined ? vectorKey(device, element.name) : null;
+    const wanted =
+      this.#snoopAll || (device !== undefined && this.#snoopDevices.has(device)) || (key !== null && this.#snoopVectors.has(key));
+    if (!wanted) return;
+    const timer = key === null ? undefined : this.#snoopVectors.get(key);
+    if (timer) timer.last = Date.now();
+    const event = snoopEvent(element);
+    void this.#guard(() => this.snoopevent(event), 'snoopevent');
+  }
+
+  #checkSnoops(): void {
+    const now = Date.now();
+    for (const [key, timer] of this.#snoopVectors) {
+      if (timer === null || now < timer.last + timer.timeout * 1000) continue;
+      timer.last = now;
+      const [device, vector] = key.split('\u0000');
+      void this.#guard(() => this.transmit({ tag: 'getProperties', version: '1.7', device, name: vector }), 'snoop');
+    }
+  }
+
+  /** Runs user code; an exception is logged and the driver goes on. */
+  #guard(work: () => Promise<void>, what: string): Promise<void> {
+    const running = Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => logger().error(`exception in ${what}: ${describeError(error)}`));
+    if (what !== 'hardware') {
+      this.#inflight.add(running);
+      void running.finally(() => this.#inflight.delete(running));
+    }
+    return running;
+  }
+
+  /** Waits (at most `ms`) until no event handler is running. */
+  async #settle(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.#inflight.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
+      await Promise.race([Promise.allSettled([...this.#inflight]), timeout]);
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The client-request event of an element aimed at `vector`. */
+function rxEventFor(element: WireElement, vector: Vector): RxEvent {
+  const expected = `new${vector.vectortype}Vector`;
+  if (element.tag !== expected) throw new EventError(`${element.tag} does not match ${vector.name} (a ${vector.vectortype} vector)`);
+  if (vector instanceof SwitchVector) return new NewSwitchVector(element, vector);
+  if (vector instanceof TextVector) return new NewTextVector(element, vector);
+  if (vector instanceof NumberVector) return new NewNumberVector(element, vector);
+  if (vector instanceof BLOBVector) return new NewBLOBVector(element, vector);
+  throw new EventError(`${vector.name} does not accept client values`);
+}
+
+/** A short description of an element for debug logs. */
+function describeElement(element: WireElement): string {
+  const members = element.members?.map((m) => `${m.name}=${m.blob ? `<${m.blob.length} bytes>` : (m.value ?? m.number)}`);
+  const where = [element.device, element.name].filter((x) => x !== undefined).join('.');
+  return `<${element.tag}${where ? ` ${where}` : ''}${members?.length ? ` ${members.join(' ')}` : ''}>`;
+}

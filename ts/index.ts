@@ -1,0 +1,70 @@
+/**
+ * indi-node: write INDI instrument drivers in TypeScript (indipydriver's API, camelCase) on a
+ * Rust core that parses and writes the INDI XML stream.
+ * @packageDocumentation
+ */
+export { Device } from './device.js';
+export { IPyDriver } from './driver.js';
+export {
+  DefBLOBVector,
+  DefLightVector,
+  DefNumberVector,
+  DefSwitchVector,
+  DefTextVector,
+  DelProperty,
+  EventError,
+  GetProperties,
+  Message,
+  NewBLOBVector,
+  NewNumberVector,
+  NewSwitchVector,
+  NewTextVector,
+  SetBLOBVector,
+  SetLightVector,
+  SetNumberVector,
+  SetSwitchVector,
+  SetTextVector,
+  type NumberMemberInfo,
+  type RxEvent,
+  type SnoopEvent,
+} from './events.js';
+export { describeError, logger, setLogger, type Logger } from './log.js';
+export {
+  BLOBMember,
+  LightMember,
+  NumberMember,
+  PropertyMember,
+  SwitchMember,
+  TextMember,
+  type BLOBMemberOptions,
+  type BLOBValue,
+  type MemberOptions,
+  type NumberMemberOptions,
+} from './members.js';
+export {
+  formatNumber,
+  getfloat,
+  parseTimestamp,
+  timestampText,
+  type NumberLike,
+  type Perm,
+  type PropertyState,
+  type SwitchRule,
+  type SwitchValue,
+} from './values.js';
+export {
+  BLOBVector,
+  LightVector,
+  NumberVector,
+  PropertyVector,
+  SwitchVector,
+  TextVector,
+  type DefOptions,
+  type DelOptions,
+  type SetMembersOptions,
+  type SetOptions,
+  type Vector,
+  type VectorOptions,
+  type VectorType,
+  type WritableVectorOptions,
+} from './vectors.js';

@@ -1,0 +1,32 @@
+/** Where indi-node reports problems it handles itself (bad input, exceptions in user code). */
+export interface Logger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+}
+
+const consoleLogger: Logger = {
+  error: (message) => console.error(`indi-node error: ${message}`),
+  warn: (message) => console.error(`indi-node warning: ${message}`),
+  info: (message) => console.error(`indi-node: ${message}`),
+  debug: (message) => console.error(`indi-node debug: ${message}`),
+};
+
+let current: Logger = consoleLogger;
+
+/** The logger in use. Defaults to lines on stderr. */
+export function logger(): Logger {
+  return current;
+}
+
+/** Replaces the logger (pass nothing to restore the default). */
+export function setLogger(next?: Logger): void {
+  current = next ?? consoleLogger;
+}
+
+/** Text for an exception from user code, with its stack when there is one. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,54 @@
+/**
+ * The read side of a `Map<string, V>` over a source map whose entries are projected to values:
+ * vectors map member names to member values, devices map vector names to vectors, and so on.
+ */
+export abstract class MapView<V, S = V> implements ReadonlyMap<string, V> {
+  readonly #source: ReadonlyMap<string, S>;
+
+  protected constructor(source: ReadonlyMap<string, S>) {
+    this.#source = source;
+  }
+
+  /** Projects a source entry to the value this view shows. */
+  protected abstract project(entry: S): V;
+
+  get size(): number {
+    return this.#source.size;
+  }
+
+  get(key: string): V | undefined {
+    const entry = this.#source.get(key);
+    return entry === undefined ? undefined : this.project(entry);
+  }
+
+  has(key: string): boolean {
+    return this.#source.has(key);
+  }
+
+  keys(): MapIterator<string> {
+    return this.#source.keys();
+  }
+
+  *values(): MapIterator<V> {
+    for (const entry of this.#source.values()) yield this.project(entry);
+  }
+
+  *entries(): MapIterator<[string, V]> {
+    for (const [key, entry] of this.#source) yield [key, this.project(entry)];
+  }
+
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: V, key: string, map: ReadonlyMap<string, V>) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
+  }
+}
+
+/** A view that shows its source entries unchanged. */
+export abstract class IdentityMapView<V> extends MapView<V, V> {
+  protected project(entry: V): V {
+    return entry;
+  }
+}

@@ -1,0 +1,95 @@
+// Protocol value types and the checks shared by members, vectors and events.
+import { native } from './native.js';
+
+/** State of a property vector (`propertyState`). */
+export type PropertyState = 'Idle' | 'Ok' | 'Busy' | 'Alert';
+/** Client permission of a property (`propertyPerm`). */
+export type Perm = 'ro' | 'wo' | 'rw';
+/** GUI hint for a switch vector (`switchRule`). */
+export type SwitchRule = 'OneOfMany' | 'AtMostOne' | 'AnyOfMany';
+/** Value of a switch member. */
+export type SwitchValue = 'On' | 'Off';
+/** A number given as a number or as INDI text (decimal or sexagesimal such as `'-10:30:18'`). */
+export type NumberLike = number | string;
+
+export const STATES: readonly PropertyState[] = ['Idle', 'Ok', 'Busy', 'Alert'];
+export const PERMS: readonly Perm[] = ['ro', 'wo', 'rw'];
+export const RULES: readonly SwitchRule[] = ['OneOfMany', 'AtMostOne', 'AnyOfMany'];
+export const SWITCH_VALUES: readonly SwitchValue[] = ['On', 'Off'];
+
+/** Checks that `value` is one of `allowed`; `what` names it in the error. */
+export function checkChoice<T extends string>(value: unknown, allowed: readonly T[], what: string): T {
+  if (typeof value !== 'string') {
+    throw new TypeError(`${what} must be a string, one of ${allowed.join(', ')}; got ${typeof value}`);
+  }
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new RangeError(`${what} must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+/** Checks a device, vector or member name. */
+export function checkName(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TypeError(`${what} must be a non-empty string; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Checks an optional display string (label, group, message). */
+export function checkText(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string; got ${typeof value}`);
+  return value;
+}
+
+/**
+ * Reads an INDI number: a JS number, or text that is decimal or sexagesimal with `:`, `;` or
+ * space separators (`'-10:30:18'`, `'-10 30.3'` and `'-10.505'` are all -10.505).
+ * Throws `TypeError` when the value is not a number.
+ */
+export function getfloat(value: NumberLike): number {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') throw new TypeError(`Unable to parse number value: ${typeof value}`);
+  try {
+    return native.getfloat(value);
+  } catch {
+    throw new TypeError(`Unable to parse number value ${JSON.stringify(value)}`);
+  }
+}
+
+/** Checks a number-like value and returns it unchanged (so sexagesimal text is kept as given). */
+export function checkNumber(value: unknown, what: string): NumberLike {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') {
+    try {
+      getfloat(value);
+      return value;
+    } catch {
+      throw new TypeError(`${what} must be a number or INDI number text; got ${JSON.stringify(value)}`);
+    }
+  }
+  throw new TypeError(`${what} must be a number or INDI number text; got ${typeof value}`);
+}
+
+/**
+ * Formats a number with an INDI format: printf `%f`, `%e`, `%g`, `%d` (flags, width, precision)
+ * or sexagesimal `%<w>.<f>m` exactly as libindi does (`'%9.6m'` of 12.5 is `' 12:30:00'`).
+ */
+export function formatNumber(format: string, value: NumberLike): string {
+  return native.formatNumber(checkText(format, 'format'), getfloat(value));
+}
+
+/** The INDI timestamp text of a date: UTC `YYYY-MM-DDTHH:MM:SS.sss`, no zone suffix. */
+export function timestampText(date: Date = new Date()): string {
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+    throw new RangeError(`timestamp must be a valid Date; got ${String(date)}`);
+  }
+  return date.toISOString().slice(0, -1);
+}
+
+/** Parses an INDI timestamp (fraction and `Z` optional); null when it is not one. */
+export function parseTimestamp(text: string | undefined): Date | null {
+  if (text === undefined) return null;
+  const ms = native.parseTimestamp(text);
+  return ms === null ? null : new Date(ms);
+}
