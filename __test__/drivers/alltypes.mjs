@@ -5,11 +5,7 @@ import {
   BLOBMember, BLOBVector, Device, IPyDriver, LightMember, LightVector, NewNumberVector, NewSwitchVector,
   NewTextVector, NumberMember, NumberVector, SwitchMember, SwitchVector, TextMember, TextVector,
 } from '../../dist/index.js';
-
-/** The BLOB this driver sends: 100 000 deterministic bytes (all byte values). */
-export function blobBytes() {
-  return Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 31 + (i >> 8)) & 0xff));
-}
+import { blobBytes } from './blob.mjs';
 
 class AllTypes extends IPyDriver {
   async rxevent(event) {

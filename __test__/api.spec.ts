@@ -1,0 +1,352 @@
+// The TypeScript driver API on its own: validation, the Map interface, send semantics.
+// A recording link stands in for the transport (stdio and servers are tested elsewhere).
+import { describe, expect, it } from 'vitest';
+import type { WireElement } from '../binding.cjs';
+import {
+  BLOBMember,
+  BLOBVector,
+  Device,
+  formatNumber,
+  getfloat,
+  GetProperties,
+  IPyDriver,
+  LightMember,
+  LightVector,
+  NewNumberVector,
+  NewSwitchVector,
+  NumberMember,
+  NumberVector,
+  SetNumberVector,
+  setLogger,
+  SwitchMember,
+  SwitchVector,
+  TextMember,
+  TextVector,
+  type RxEvent,
+  type SnoopEvent,
+} from '../ts/index.js';
+import { Readable } from 'node:stream';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './helpers.js';
+
+class RecordingLink {
+  sent: WireElement[] = [];
+  closed = false;
+  send(element: WireElement): boolean {
+    this.sent.push(element);
+    return true;
+  }
+  async drained(): Promise<void> {}
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 10));
+
+function switches() {
+  return new SwitchVector({
+    name: 'radio',
+    label: 'Choose an option',
+    group: 'Settings',
+    perm: 'rw',
+    rule: 'OneOfMany',
+    state: 'Ok',
+    members: [
+      new SwitchMember({ name: 'opt1', label: 'Option1', membervalue: 'On' }),
+      new SwitchMember({ name: 'opt2', label: 'Option2', membervalue: 'Off' }),
+      new SwitchMember({ name: 'opt3', label: 'Option3', membervalue: 'Off' }),
+    ],
+  });
+}
+
+function numbers() {
+  return new NumberVector({
+    name: 'coords',
+    perm: 'rw',
+    members: [
+      new NumberMember({ name: 'ra', format: '%010.6m', min: 0, max: 24, membervalue: '12:30:00' }),
+      new NumberMember({ name: 'temp', format: '%5.2f', min: -50, max: 99, step: 0.5, membervalue: 18 }),
+    ],
+  });
+}
+
+function running(driver: IPyDriver): RecordingLink {
+  const link = new RecordingLink();
+  void driver.attach(link);
+  return link;
+}
+
+describe('getfloat and number formats', () => {
+  it('reads decimal and sexagesimal text', () => {
+    expect(getfloat('-10 30.3')).toBeCloseTo(-10.505, 12);
+    expect(getfloat('-10:30:18')).toBeCloseTo(-10.505, 12);
+    expect(getfloat('10;30')).toBe(10.5);
+    expect(getfloat(3.5)).toBe(3.5);
+    expect(() => getfloat('abc')).toThrow(TypeError);
+  });
+
+  it('formats like libindi, with carries', () => {
+    expect(formatNumber('%9.6m', 12.5)).toBe(' 12:30:00');
+    expect(formatNumber('%9.6m', 10.999999)).toBe(' 11:00:00');
+    expect(formatNumber('%010.6m', -0.5)).toBe('  -0:30:00');
+    expect(formatNumber('%7.3m', -123.75)).toBe('-123:45');
+    expect(formatNumber('%5.2f', '1:30')).toBe(' 1.50');
+  });
+});
+
+describe('members and vectors validate their values', () => {
+  it('rejects bad constructor values with clear errors', () => {
+    expect(() => new SwitchMember({ name: 's', membervalue: 'Maybe' as 'On' })).toThrow(/must be one of On, Off/);
+    expect(() => new LightMember({ name: 'l', membervalue: 'Green' as 'Ok' })).toThrow(RangeError);
+    expect(() => new NumberMember({ name: 'n', membervalue: 'not a number' })).toThrow(TypeError);
+    expect(() => new NumberMember({ name: 'n', format: 'no conversion' })).toThrow(RangeError);
+    expect(() => new TextMember({ name: '' })).toThrow(/non-empty string/);
+    expect(() => new BLOBMember({ name: 'b', blobsize: 1.5 })).toThrow(TypeError);
+    const members = [new SwitchMember({ name: 's' })];
+    expect(() => new SwitchVector({ name: 'v', perm: 'w' as 'rw', rule: 'OneOfMany', members })).toThrow(/perm must be one of ro, wo, rw/);
+    expect(() => new SwitchVector({ name: 'v', perm: 'rw', rule: 'One' as 'OneOfMany', members })).toThrow(/rule/);
+    expect(() => new TextVector({ name: 'v', perm: 'rw', state: 'Good' as 'Ok', members: [] })).toThrow(/state/);
+    expect(() => new TextVector({ name: 'v', perm: 'rw', members: [new SwitchMember({ name: 's' })] as never })).toThrow(TypeError);
+    expect(() => new TextVector({ name: 'v', perm: 'rw', members: [new TextMember({ name: 'a' }), new TextMember({ name: 'a' })] })).toThrow(/duplicated/);
+    const v = new TextVector({ name: 'v', perm: 'rw', members: [] });
+    expect(() => new Device('d', [v, v])).toThrow(/duplicated/);
+    expect(() => new IPyDriver([new Device('d', []), new Device('d', [])])).toThrow(/duplicated/);
+  });
+
+  it('validates on set and tracks changes', () => {
+    const vector = switches();
+    expect(vector.get('opt1')).toBe('On');
+    vector.set('opt1', 'On');
+    expect(() => vector.set('opt1', 'on' as 'On')).toThrow(RangeError);
+    expect(() => vector.set('nope', 'On')).toThrow(/has no member "nope"/);
+    expect(() => (vector.state = 'Bad' as 'Ok')).toThrow(RangeError);
+    expect(() => (vector.timeout = -1)).toThrow(RangeError);
+    const number = numbers();
+    expect(() => number.set('temp', 'warm')).toThrow(TypeError);
+    number.set('temp', '-1:30');
+    expect(number.getFloatValue('temp')).toBe(-1.5);
+    expect(number.getFormattedValue('ra')).toBe('  12:30:00');
+  });
+
+  it('reads like a Map of member names to values', () => {
+    const vector = switches();
+    expect(vector.size).toBe(3);
+    expect([...vector.keys()]).toEqual(['opt1', 'opt2', 'opt3']);
+    expect([...vector.values()]).toEqual(['On', 'Off', 'Off']);
+    expect(Object.fromEntries(vector)).toEqual({ opt1: 'On', opt2: 'Off', opt3: 'Off' });
+    const seen: string[] = [];
+    vector.forEach((value, key) => seen.push(`${key}=${value}`));
+    expect(seen).toEqual(['opt1=On', 'opt2=Off', 'opt3=Off']);
+    expect(vector.has('opt2')).toBe(true);
+    expect(vector.members.get('opt2')?.label).toBe('Option2');
+    const device = new Device('dev', [vector]);
+    expect(device.get('radio')).toBe(vector);
+    const driver = new IPyDriver([device]);
+    expect(driver.get('dev')).toBe(device);
+    expect(vector.device).toBe(device);
+    expect(device.driver).toBe(driver);
+  });
+});
+
+describe('sending', () => {
+  it('sends definitions with every attribute and plain-decimal numbers', async () => {
+    const radio = switches();
+    const coords = numbers();
+    const light = new LightVector({ name: 'lights', members: [new LightMember({ name: 'l1', membervalue: 'Busy' })] });
+    const driver = new IPyDriver([new Device('dev', [radio, coords, light])]);
+    const link = running(driver);
+    await radio.sendDefVector({ message: 'hello', timeout: 5 });
+    await coords.sendDefVector();
+    await light.sendDefVector();
+    const [def, num, lig] = link.sent;
+    expect(def).toMatchObject({ tag: 'defSwitchVector', device: 'dev', name: 'radio', label: 'Choose an option', group: 'Settings', state: 'Ok', perm: 'rw', rule: 'OneOfMany', timeout: 5, message: 'hello' });
+    expect(def.members).toEqual([
+      { name: 'opt1', label: 'Option1', value: 'On' },
+      { name: 'opt2', label: 'Option2', value: 'Off' },
+      { name: 'opt3', label: 'Option3', value: 'Off' },
+    ]);
+    expect(def.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$/);
+    expect(num.members?.[0]).toEqual({ name: 'ra', label: 'ra', number: 12.5, format: '%010.6m', min: 0, max: 24, step: 0 });
+    expect(lig).not.toHaveProperty('timeout');
+    expect(lig).not.toHaveProperty('perm');
+  });
+
+  it('sendSetVector sends all values or only changed ones, switches Off before On', async () => {
+    const radio = switches();
+    const driver = new IPyDriver([new Device('dev', [radio])]);
+    const link = running(driver);
+    await radio.sendSetVector({ state: 'Busy' });
+    expect(link.sent[0].members?.map((m) => m.name)).toEqual(['opt2', 'opt3', 'opt1']);
+    expect(link.sent[0].state).toBe('Busy');
+    expect(radio.state).toBe('Busy');
+    await radio.sendSetVector({ allvalues: false });
+    expect(link.sent).toHaveLength(1); // nothing changed: nothing sent
+    radio.set('opt1', 'Off').set('opt2', 'On');
+    await radio.sendSetVector({ allvalues: false });
+    expect(link.sent[1].members).toEqual([{ name: 'opt1', value: 'Off' }, { name: 'opt2', value: 'On' }]);
+    await radio.sendSetVectorMembers({ members: [] });
+    expect(link.sent[2].members).toEqual([]);
+    await expect(radio.sendSetVectorMembers({ members: ['zzz'] })).rejects.toThrow(RangeError);
+  });
+
+  it('a deleted vector or device stays silent', async () => {
+    const radio = switches();
+    const device = new Device('dev', [radio]);
+    const link = running(new IPyDriver([device]));
+    await radio.sendDelProperty({ message: 'gone' });
+    expect(link.sent[0]).toMatchObject({ tag: 'delProperty', device: 'dev', name: 'radio', message: 'gone' });
+    await radio.sendSetVector();
+    await device.sendDelProperty();
+    await device.sendDeviceMessage('hello');
+    expect(link.sent.map((e) => e.tag)).toEqual(['delProperty', 'delProperty']);
+  });
+
+  it('BLOBs go out as Buffers from bytes, files and streams, each with its own size', async () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'frame.fits.z');
+    writeFileSync(file, Buffer.from('file contents'));
+    const member = new BLOBMember({ name: 'frame' });
+    const vector = new BLOBVector({ name: 'image', perm: 'ro', members: [member] });
+    const link = running(new IPyDriver([new Device('cam', [vector])]));
+    const bytes = Buffer.from('0123456789');
+    vector.set('frame', bytes);
+    await vector.sendSetVectorMembers({ members: ['frame'] });
+    expect(link.sent[0].members?.[0].blob).toBe(bytes); // the same Buffer: no copy
+    expect(link.sent[0].members?.[0]).toMatchObject({ size: 10, format: '' });
+    vector.set('frame', file);
+    await vector.sendSetVectorMembers({ members: ['frame'] });
+    expect(link.sent[1].members?.[0]).toMatchObject({ size: 13, format: '.fits.z' });
+    expect(link.sent[1].members?.[0].blob?.toString()).toBe('file contents');
+    vector.set('frame', Readable.from([Buffer.from('ab'), Buffer.from('cd')]));
+    vector.setBlobsize('frame', 1000);
+    await vector.sendSetVectorMembers({ members: ['frame'] });
+    expect(link.sent[2].members?.[0]).toMatchObject({ size: 1000 });
+    expect(link.sent[2].members?.[0].blob?.toString()).toBe('abcd');
+    vector.set('frame', new Uint8Array([1, 2, 3]));
+    await vector.sendSetVectorMembers({ members: ['frame'] });
+    expect(link.sent[3].members?.[0].size).toBe(3);
+    expect((vector as unknown as { sendSetVector?: unknown }).sendSetVector).toBeUndefined();
+    dir.remove();
+  });
+});
+
+describe('receiving', () => {
+  it('answers getProperties and delivers checked client requests to rxevent', async () => {
+    const events: RxEvent[] = [];
+    class Driver extends IPyDriver {
+      override async rxevent(event: RxEvent) {
+        events.push(event);
+      }
+    }
+    const radio = switches();
+    const coords = numbers();
+    const driver = new Driver([new Device('dev', [radio, coords])]);
+    const link = running(driver);
+    driver.receive([{ tag: 'getProperties', version: '1.7' }]);
+    await tick();
+    expect(link.sent.map((e) => e.name)).toEqual(['radio', 'coords']);
+    driver.receive([
+      { tag: 'getProperties', version: '1.7', device: 'other' },
+      { tag: 'newSwitchVector', device: 'dev', name: 'radio', members: [{ name: 'opt2', value: 'On' }] },
+      { tag: 'newSwitchVector', device: 'dev', name: 'radio', members: [{ name: 'opt2', value: 'Maybe' }] },
+      { tag: 'newSwitchVector', device: 'dev', name: 'radio', members: [{ name: 'ghost', value: 'On' }] },
+      { tag: 'newNumberVector', device: 'dev', name: 'radio', members: [{ name: 'opt2', value: '1' }] },
+      { tag: 'newNumberVector', device: 'dev', name: 'coords', timestamp: '2026-01-02T03:04:05', members: [{ name: 'ra', value: '-10 30.3' }] },
+    ]);
+    await tick();
+    expect(link.sent).toHaveLength(2);
+    expect(events).toHaveLength(2);
+    const [sw, num] = events;
+    expect(sw).toBeInstanceOf(NewSwitchVector);
+    expect(sw.type).toBe('newSwitchVector');
+    expect((sw as NewSwitchVector).get('opt2')).toBe('On');
+    expect((sw as NewSwitchVector).vector).toBe(radio);
+    expect(num).toBeInstanceOf(NewNumberVector);
+    expect((num as NewNumberVector).getFloatValue('ra')).toBeCloseTo(-10.505, 12);
+    expect((num as NewNumberVector).getFormattedValue('ra')).toBe(' -10:30:18');
+    expect(num.timestamp?.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+  });
+
+  it('gives GetProperties events instead of definitions when autoSendDef is off', async () => {
+    const events: RxEvent[] = [];
+    class Driver extends IPyDriver {
+      override async rxevent(event: RxEvent) {
+        events.push(event);
+      }
+    }
+    const driver = new Driver([new Device('dev', [switches(), numbers()])]);
+    driver.autoSendDef = false;
+    const link = running(driver);
+    driver.receive([{ tag: 'getProperties', version: '1.7', device: 'dev', name: 'coords' }]);
+    await tick();
+    expect(link.sent).toEqual([]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toBeInstanceOf(GetProperties);
+    expect(events[0].vectorname).toBe('coords');
+  });
+
+  it('logs exceptions in user callbacks and goes on', async () => {
+    const logged: string[] = [];
+    setLogger({ error: (m) => logged.push(m), warn: (m) => logged.push(m), info: () => {}, debug: () => {} });
+    let calls = 0;
+    class Driver extends IPyDriver {
+      override async rxevent() {
+        calls += 1;
+        throw new Error(`boom ${calls}`);
+      }
+    }
+    const driver = new Driver([new Device('dev', [switches()])]);
+    running(driver);
+    const request: WireElement = { tag: 'newSwitchVector', device: 'dev', name: 'radio', members: [{ name: 'opt1', value: 'On' }] };
+    driver.receive([request]);
+    driver.receive([request]);
+    await tick();
+    setLogger();
+    expect(calls).toBe(2);
+    expect(logged.filter((m) => m.includes('exception in rxevent'))).toHaveLength(2);
+    expect(logged[0]).toContain('boom 1');
+  });
+
+  it('snoops on devices, vectors and messages, refusing its own devices', async () => {
+    const events: SnoopEvent[] = [];
+    class Driver extends IPyDriver {
+      override async snoopevent(event: SnoopEvent) {
+        events.push(event);
+      }
+    }
+    const driver = new Driver([new Device('window', [])]);
+    const link = running(driver);
+    expect(() => driver.snoop('window', 'x')).toThrow(/device of this driver/);
+    expect(() => driver.snoop('Thermostat', 'temperaturevector', 2)).toThrow(/at least 5/);
+    await driver.sendGetProperties('Thermostat', 'temperaturevector');
+    expect(link.sent[0]).toEqual({ tag: 'getProperties', version: '1.7', device: 'Thermostat', name: 'temperaturevector' });
+    driver.receive([
+      { tag: 'setNumberVector', device: 'Thermostat', name: 'temperaturevector', members: [{ name: 'temperature', value: '17.9' }] },
+      { tag: 'setNumberVector', device: 'Thermostat', name: 'other', members: [{ name: 'x', value: '1' }] },
+      { tag: 'setNumberVector', device: 'Thermostat', name: 'temperaturevector', state: 'Alert', members: [] },
+      { tag: 'message', device: 'Thermostat', message: 'not snooped yet' },
+    ]);
+    await driver.sendGetProperties();
+    driver.receive([{ tag: 'message', message: 'universal' }]);
+    await tick();
+    expect(events.map((e) => e.type)).toEqual(['setNumberVector', 'setNumberVector', 'message']);
+    expect(events[0]).toBeInstanceOf(SetNumberVector);
+    expect((events[0] as SetNumberVector).getFloatValue('temperature')).toBe(17.9);
+    expect((events[1] as SetNumberVector).state).toBe('Alert');
+    expect((events[1] as SetNumberVector).size).toBe(0);
+  });
+
+  it('shutdown stops sending and aborts the signal', async () => {
+    const radio = switches();
+    const driver = new IPyDriver([new Device('dev', [radio])]);
+    const link = running(driver);
+    driver.shutdown();
+    expect(driver.stop).toBe(true);
+    expect(driver.signal.aborted).toBe(true);
+    expect(link.closed).toBe(true);
+    await radio.sendSetVector();
+    expect(link.sent).toEqual([]);
+  });
+});

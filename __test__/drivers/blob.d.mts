@@ -1,0 +1,2 @@
+/** The BLOB the all-types test driver sends. */
+export function blobBytes(): Buffer;

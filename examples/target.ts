@@ -1,0 +1,29 @@
+// indipydriver's example 2: the thermostat with a target temperature clients can set
+// (`indi_setprop 'Thermostat.targetvector.target=18'`, sexagesimal such as `-1:30` accepted).
+import { NewNumberVector, NumberMember, NumberVector, type RxEvent } from 'indi-node';
+import { exampleArgs, runExample } from './run.js';
+import { ThermalControl } from './thermalcontrol.js';
+import { ThermoDriver, thermostatDevice } from './thermostat.js';
+
+class TargetDriver extends ThermoDriver {
+  override async rxevent(event: RxEvent) {
+    const control = this.driverdata.thermalcontrol as ThermalControl;
+    if (event instanceof NewNumberVector && event.vectorname === 'targetvector' && event.has('target')) {
+      let target: number;
+      try {
+        target = event.getFloatValue('target');
+      } catch {
+        return; // not a number: ignore the request
+      }
+      control.target = target;
+      event.vector.set('target', target);
+      await event.vector.sendSetVector();
+    }
+  }
+}
+
+const args = exampleArgs();
+const control = new ThermalControl('Thermostat');
+const target = new NumberVector({ name: 'targetvector', label: 'Target', group: 'Values', perm: 'rw', state: 'Ok',
+  members: [new NumberMember({ name: 'target', label: 'Target (C)', format: '%3.1f', min: -50, max: 99, membervalue: control.target })] });
+await runExample(new TargetDriver([thermostatDevice(control, [target])], { thermalcontrol: control, interval: args.interval ?? 10 }), args);
