@@ -31,12 +31,6 @@ describe('the LED example on stdin/stdout', () => {
     led.child.stdin!.end();
     expect(await led.exited).toBe(0);
   });
-
-  it('without --stdio it says TCP serving is not available yet and exits 2', async () => {
-    const led = start(process.execPath, [LED]);
-    expect(await led.exited).toBe(2);
-    expect(led.stderr()).toMatch(/--stdio/);
-  });
 });
 
 describe('stdout carries nothing but INDI', () => {

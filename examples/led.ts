@@ -2,7 +2,7 @@
 // Run it under an INDI server with `--stdio`, e.g. `indiserver ./led-driver` where the
 // executable runs `node dist/examples/led.js --stdio`.
 import { Device, IPyDriver, NewSwitchVector, SwitchMember, SwitchVector, type RxEvent } from 'indi-node';
-import { runExample } from './run.js';
+import { isMain, runExample } from './run.js';
 
 /** A simulated LED on a GPIO pin. */
 export class LED {
@@ -36,4 +36,5 @@ const ledvector = new SwitchVector({ name: 'ledvector', label: 'LED', group: 'Co
   rule: 'AtMostOne', state: 'Ok', members: [new SwitchMember({ name: 'ledmember', label: 'LED Value', membervalue: 'Off' })] });
 const driver = new LEDDriver([new Device('led', [ledvector])], { ledobj: new LED(17) });
 
-await runExample(driver);
+export default driver;
+if (isMain(import.meta)) await runExample(driver);

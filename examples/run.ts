@@ -1,7 +1,7 @@
 // Command line shared by the examples: `--stdio` runs the driver on stdin/stdout (as a child
 // of an INDI server such as indiserver); otherwise it is served on TCP (--host, --port).
 import { parseArgs } from 'node:util';
-import type { IPyDriver } from 'indi-node';
+import { IPyServer, type IPyDriver } from 'indi-node';
 
 /** Options every example accepts. */
 export interface ExampleArgs {
@@ -30,15 +30,21 @@ export function exampleArgs(): ExampleArgs {
   return { stdio: values.stdio ?? false, host: values.host ?? 'localhost', port, interval };
 }
 
-/** Runs `driver` as the command line asks. */
+/** True when `meta` is the module node was started with (not imported, e.g. by `indi-node serve`). */
+export function isMain(meta: ImportMeta): boolean {
+  return meta.filename === process.argv[1];
+}
+
+/** Runs `driver` as the command line asks: on stdin/stdout, or served on TCP. */
 export async function runExample(driver: IPyDriver, args: ExampleArgs = exampleArgs()): Promise<void> {
   if (args.stdio) {
     await driver.run();
     return;
   }
-  console.error(
-    `Serving on TCP (${args.host}:${args.port}) needs IPyServer, which is not part of indi-node yet; ` +
-      'run this driver with --stdio under an INDI server (e.g. indiserver).',
-  );
-  process.exit(2);
+  const server = new IPyServer([driver], { host: args.host, port: args.port });
+  process.once('SIGINT', () => server.shutdown());
+  process.once('SIGTERM', () => server.shutdown());
+  const running = server.run();
+  console.error(`serving ${[...driver.keys()].join(', ')} on ${args.host}:${args.port}`);
+  await running;
 }

@@ -1,7 +1,7 @@
 // indipydriver's example 2: the thermostat with a target temperature clients can set
 // (`indi_setprop 'Thermostat.targetvector.target=18'`, sexagesimal such as `-1:30` accepted).
 import { NewNumberVector, NumberMember, NumberVector, type RxEvent } from 'indi-node';
-import { exampleArgs, runExample } from './run.js';
+import { exampleArgs, isMain, runExample } from './run.js';
 import { ThermalControl } from './thermalcontrol.js';
 import { ThermoDriver, thermostatDevice } from './thermostat.js';
 
@@ -22,8 +22,15 @@ class TargetDriver extends ThermoDriver {
   }
 }
 
-const args = exampleArgs();
-const control = new ThermalControl('Thermostat');
-const target = new NumberVector({ name: 'targetvector', label: 'Target', group: 'Values', perm: 'rw', state: 'Ok',
-  members: [new NumberMember({ name: 'target', label: 'Target (C)', format: '%3.1f', min: -50, max: 99, membervalue: control.target })] });
-await runExample(new TargetDriver([thermostatDevice(control, [target])], { thermalcontrol: control, interval: args.interval ?? 10 }), args);
+/** The example's driver (`indi-node serve dist/examples/target.js` serves it). */
+export default function makeDriver(interval = 10): TargetDriver {
+  const control = new ThermalControl('Thermostat');
+  const target = new NumberVector({ name: 'targetvector', label: 'Target', group: 'Values', perm: 'rw', state: 'Ok',
+    members: [new NumberMember({ name: 'target', label: 'Target (C)', format: '%3.1f', min: -50, max: 99, membervalue: control.target })] });
+  return new TargetDriver([thermostatDevice(control, [target])], { thermalcontrol: control, interval });
+}
+
+if (isMain(import.meta)) {
+  const args = exampleArgs();
+  await runExample(makeDriver(args.interval), args);
+}

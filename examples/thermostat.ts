@@ -2,7 +2,7 @@
 // `--interval S` sets the reporting period (default 10 s; the heater is polled five times as often).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Device, IPyDriver, NumberMember, NumberVector } from 'indi-node';
-import { exampleArgs, runExample } from './run.js';
+import { exampleArgs, isMain, runExample } from './run.js';
 import { ThermalControl } from './thermalcontrol.js';
 
 /** Reports the simulated temperature every `interval` seconds. */
@@ -28,8 +28,13 @@ export function thermostatDevice(control: ThermalControl, more: NumberVector[] =
   return new Device(control.devicename, [temperature, ...more]);
 }
 
-if (import.meta.filename === process.argv[1]) {
-  const args = exampleArgs();
+/** The example's driver (`indi-node serve dist/examples/thermostat.js` serves it). */
+export default function makeDriver(interval = 10): ThermoDriver {
   const control = new ThermalControl('Thermostat');
-  await runExample(new ThermoDriver([thermostatDevice(control)], { thermalcontrol: control, interval: args.interval ?? 10 }), args);
+  return new ThermoDriver([thermostatDevice(control)], { thermalcontrol: control, interval });
+}
+
+if (isMain(import.meta)) {
+  const args = exampleArgs();
+  await runExample(makeDriver(args.interval), args);
 }

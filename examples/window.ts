@@ -2,7 +2,7 @@
 // below 18 degrees, opens above 21. Run it beside the thermostat under one INDI server.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Device, IPyDriver, SetNumberVector, TextMember, TextVector, type SnoopEvent } from 'indi-node';
-import { exampleArgs, runExample } from './run.js';
+import { exampleArgs, isMain, runExample } from './run.js';
 
 class WindowDriver extends IPyDriver {
   override async hardware() {
@@ -27,7 +27,14 @@ class WindowDriver extends IPyDriver {
   }
 }
 
-const args = exampleArgs();
-const windowstatus = new TextVector({ name: 'windowstatus', label: 'Window Status', group: 'Values', perm: 'ro', state: 'Ok',
-  members: [new TextMember({ name: 'status', label: 'Window position', membervalue: 'Open' })] });
-await runExample(new WindowDriver([new Device('Window', [windowstatus])], { window: 'Open', interval: args.interval ?? 10 }), args);
+/** The example's driver (`indi-node serve dist/examples/window.js` serves it). */
+export default function makeDriver(interval = 10): WindowDriver {
+  const windowstatus = new TextVector({ name: 'windowstatus', label: 'Window Status', group: 'Values', perm: 'ro', state: 'Ok',
+    members: [new TextMember({ name: 'status', label: 'Window position', membervalue: 'Open' })] });
+  return new WindowDriver([new Device('Window', [windowstatus])], { window: 'Open', interval });
+}
+
+if (isMain(import.meta)) {
+  const args = exampleArgs();
+  await runExample(makeDriver(args.interval), args);
+}

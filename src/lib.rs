@@ -2,6 +2,7 @@
 #![deny(clippy::all)]
 
 mod fdio;
+mod server;
 mod stdio;
 mod wire;
 

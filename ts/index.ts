@@ -29,6 +29,7 @@ export {
   type SnoopEvent,
 } from './events.js';
 export { describeError, logger, setLogger, type Logger } from './log.js';
+export { IPyServer, type IPyServerOptions, type RemoteOptions } from './server.js';
 export {
   BLOBMember,
   LightMember,

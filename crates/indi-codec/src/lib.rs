@@ -80,22 +80,35 @@ impl IndiCodec {
     }
 }
 
+impl IndiCodec {
+    /// The next element (or decode error) in `buf`; `None` when more input is needed.
+    pub fn decode_item(&mut self, buf: &mut BytesMut) -> Option<Result<Element, DecodeError>> {
+        self.next_frame(buf).map(|frame| frame.and_then(parse_element))
+    }
+
+    /// As [`IndiCodec::decode_item`], at end of stream: a partial element is reported as
+    /// [`DecodeError::Truncated`] and dropped.
+    pub fn decode_eof_item(&mut self, buf: &mut BytesMut) -> Option<Result<Element, DecodeError>> {
+        if let Some(item) = self.decode_item(buf) {
+            return Some(item);
+        }
+        let truncated = self.scanner.pending(buf);
+        buf.clear();
+        self.scanner.reset();
+        truncated.then_some(Err(DecodeError::Truncated))
+    }
+}
+
 impl Decoder for IndiCodec {
     type Item = Result<Element, DecodeError>;
     type Error = std::io::Error;
 
     fn decode(&mut self, buf: &mut BytesMut) -> std::io::Result<Option<Self::Item>> {
-        Ok(self.next_frame(buf).map(|frame| frame.and_then(parse_element)))
+        Ok(self.decode_item(buf))
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> std::io::Result<Option<Self::Item>> {
-        if let Some(item) = self.decode(buf)? {
-            return Ok(Some(item));
-        }
-        let truncated = self.scanner.pending(buf);
-        buf.clear();
-        self.scanner.reset();
-        Ok(truncated.then_some(Err(DecodeError::Truncated)))
+        Ok(self.decode_eof_item(buf))
     }
 }
 

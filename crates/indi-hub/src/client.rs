@@ -1,0 +1,46 @@
+//! TCP clients: the accept loop and one read/write task pair per connection.
+
+use crate::hub::{Hub, Role};
+use crate::io::{read_loop, write_loop};
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{debug, warn};
+
+/// Accepts clients until the server stops.
+pub async fn serve(hub: Hub, listener: TcpListener) {
+    let stop = hub.stopping();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.cancelled() => return,
+        };
+        match accepted {
+            Ok((stream, address)) => {
+                let hub = hub.clone();
+                tokio::spawn(async move { connection(hub, stream, address.to_string()).await });
+            }
+            Err(error) => {
+                // Out of descriptors and the like: back off briefly instead of spinning.
+                warn!("accept failed: {error}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn connection(hub: Hub, stream: TcpStream, address: String) {
+    let Some(endpoint) = hub.register(Role::Client, |id| format!("Client {id}")) else {
+        warn!("Client {address}: refused, {} connections already", hub.client_count());
+        return; // dropping the stream closes it
+    };
+    debug!("{}: new arrival from {address}", endpoint.name);
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let writing = {
+        let endpoint = endpoint.clone();
+        tokio::spawn(async move { write_loop(&endpoint, writer).await })
+    };
+    let end = read_loop(&hub, &endpoint, reader).await;
+    debug!("{}: closed ({end:?})", endpoint.name);
+    hub.unregister(endpoint.id);
+    let _ = writing.await;
+}

@@ -1,0 +1,103 @@
+//! Driver processes: started with pipes for stdin, stdout and stderr, sent
+//! `getProperties` at start, logged, and restarted up to `-r` times when they die.
+
+use crate::hub::{Hub, Role};
+use crate::io::{read_loop, write_loop};
+use crate::frame::Frame;
+use indi_codec::{Element, GetProperties};
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+/// How to start a driver process.
+#[derive(Debug, Clone)]
+pub struct DriverSpec {
+    /// Executable (a name on `PATH`, or a path).
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Extra environment (`INDIDEV`, `INDICONFIG`, ... from FIFO commands).
+    pub env: Vec<(String, String)>,
+}
+
+impl DriverSpec {
+    /// The name used in logs and by FIFO `stop`.
+    pub fn name(&self) -> &str {
+        &self.program
+    }
+}
+
+/// Runs a driver process until it is stopped or has died more than `max_restarts` times.
+pub async fn supervise(hub: Hub, spec: DriverSpec, stop: CancellationToken) {
+    let name = spec.name().to_owned();
+    let mut restarts = 0;
+    loop {
+        run_once(&hub, &spec, &stop).await;
+        if stop.is_cancelled() || hub.stopping().is_cancelled() {
+            break;
+        }
+        if restarts >= hub.config().max_restarts {
+            info!("Driver {name}: Terminated after #{restarts} restarts.");
+            break;
+        }
+        info!("Driver {name}: restart #{restarts}");
+        restarts += 1;
+    }
+    hub.driver_gone();
+}
+
+/// One life of the process: from spawn to exit (or stop).
+async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
+    let name = spec.name();
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .envs(spec.env.iter().cloned())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            info!("Driver {name}: execlp {name}: {error}");
+            return;
+        }
+    };
+    let endpoint = hub.register(Role::Driver, |_| format!("Driver {name}")).expect("drivers are never refused");
+    debug!("Driver {name}: pid={}", child.id().unwrap_or(0));
+    let (stdin, stdout, stderr) = (child.stdin.take().unwrap(), child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let get = GetProperties { version: Some("1.7".into()), device: None, name: None };
+    endpoint.outbox.push(Frame::new(Element::GetProperties(get)));
+    let writing = {
+        let endpoint = endpoint.clone();
+        tokio::spawn(async move { write_loop(&endpoint, stdin).await })
+    };
+    let logging = {
+        let name = name.to_owned();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                info!("Driver {name}: {line}");
+            }
+        })
+    };
+    tokio::select! {
+        _ = read_loop(hub, &endpoint, stdout) => {}
+        _ = stop.cancelled() => {}
+    }
+    hub.unregister(endpoint.id);
+    // Its stdin is closed now: a well-behaved driver exits on its own.
+    let exited = tokio::time::timeout(std::time::Duration::from_secs(1), child.wait()).await;
+    if exited.is_err() {
+        let _ = child.start_kill();
+    }
+    match child.wait().await {
+        Ok(status) => debug!("Driver {name}: {status}"),
+        Err(error) => debug!("Driver {name}: wait failed: {error}"),
+    }
+    let _ = writing.await;
+    let _ = logging.await;
+}

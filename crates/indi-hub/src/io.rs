@@ -1,0 +1,110 @@
+//! The read and write loops every connection runs, over any byte stream.
+
+use crate::frame::Frame;
+use crate::hub::{Endpoint, Hub, Role};
+use bytes::BytesMut;
+use indi_codec::{DecodeError, IndiCodec};
+use std::io::IoSlice;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tracing::{debug, warn};
+
+/// Bytes asked of the kernel per read (large reads: uploads and chains run at full speed).
+const READ_SIZE: usize = 256 << 10;
+/// Bytes handed to one vectored write.
+const WRITE_BATCH: usize = 4 << 20;
+
+/// Why a read loop ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The peer closed its side.
+    Eof,
+    /// The connection was closed by the server.
+    Cancelled,
+    /// A client sent something that is not INDI: it is disconnected.
+    Malformed,
+    /// Reading failed.
+    Error,
+}
+
+/// True for decode errors that end a client connection (spec §4: malformed XML or an element
+/// over the size limit closes that client alone). Unknown elements are only ignored.
+fn fatal_for_client(error: &DecodeError) -> bool {
+    !matches!(error, DecodeError::Unknown { .. })
+}
+
+/// Reads, decodes and routes everything `endpoint` sends until it closes.
+pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut reader: R) -> ReadEnd {
+    let mut codec = IndiCodec::new(hub.config().limits);
+    let mut buf = BytesMut::with_capacity(READ_SIZE);
+    loop {
+        buf.reserve(READ_SIZE);
+        let read = tokio::select! {
+            read = reader.read_buf(&mut buf) => read,
+            _ = endpoint.cancel.cancelled() => return ReadEnd::Cancelled,
+        };
+        let eof = match read {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(error) => {
+                debug!("{}: read error: {error}", endpoint.name);
+                return ReadEnd::Error;
+            }
+        };
+        loop {
+            let item = if eof { codec.decode_eof_item(&mut buf) } else { codec.decode_item(&mut buf) };
+            let Some(item) = item else { break };
+            match item {
+                Ok(element) => {
+                    hub.deliver(endpoint.id, element);
+                }
+                Err(error) if endpoint.role == Role::Client && fatal_for_client(&error) => {
+                    warn!("{}: {error}; closing the connection", endpoint.name);
+                    return ReadEnd::Malformed;
+                }
+                Err(error) => warn!("{}: ignored bad input: {error}", endpoint.name),
+            }
+        }
+        if eof {
+            return ReadEnd::Eof;
+        }
+    }
+}
+
+/// Writes all of `slices`, however the writer splits it.
+async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        let written = writer.write_vectored(slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, written);
+    }
+    Ok(())
+}
+
+/// Writes `endpoint`'s queue until it is closed and drained, many elements per system call.
+pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: W) {
+    let mut batch: Vec<Arc<Frame>> = Vec::new();
+    loop {
+        batch.clear();
+        let more = tokio::select! {
+            more = endpoint.outbox.next_batch(WRITE_BATCH, &mut batch) => more,
+            _ = endpoint.cancel.cancelled() => false,
+        };
+        if !more {
+            break;
+        }
+        let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+        let written = tokio::select! {
+            result = write_all_vectored(&mut writer, &mut slices) => result,
+            _ = endpoint.cancel.cancelled() => break,
+        };
+        if let Err(error) = written {
+            debug!("{}: write error: {error}", endpoint.name);
+            endpoint.cancel.cancel();
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
+}

@@ -1,0 +1,23 @@
+//! The INDI server core: routes elements between TCP clients, in-process drivers, driver
+//! processes and remote servers. Used by `IPyServer` and `indi-node serve` through napi.
+//!
+//! Data path: socket → [`io::read_loop`] (decode once) → [`hub::Hub::deliver`] ([`router`]
+//! decides) → each destination's [`outbox::Outbox`] (the same encoded bytes shared) →
+//! [`io::write_loop`] (many elements per vectored write).
+
+pub mod client;
+mod driverlog;
+pub mod exdriver;
+pub mod fifo;
+pub mod frame;
+pub mod hub;
+pub mod io;
+pub mod local;
+pub mod logging;
+pub mod outbox;
+pub mod remote;
+pub mod router;
+pub mod server;
+
+pub use hub::{Hub, HubConfig};
+pub use server::Server;

@@ -1,0 +1,48 @@
+//! In-process drivers (TypeScript drivers of `IPyServer`): they exchange decoded elements with
+//! the hub directly, with no XML in between.
+
+use crate::frame::Frame;
+use crate::hub::{Endpoint, Hub, Role};
+use indi_codec::{Element, GetProperties};
+use std::sync::Arc;
+
+/// A driver living in this process.
+pub struct LocalDriver {
+    hub: Hub,
+    endpoint: Endpoint,
+}
+
+impl LocalDriver {
+    /// Connects a new in-process driver.
+    pub fn attach(hub: &Hub, name: &str) -> LocalDriver {
+        let endpoint = hub.register(Role::Driver, |_| format!("Driver {name}")).expect("drivers are never refused");
+        hub.driver_started();
+        // As for driver processes: the definitions it sends back teach the hub its devices.
+        let get = GetProperties { version: Some("1.7".into()), device: None, name: None };
+        endpoint.outbox.push(Frame::new(Element::GetProperties(get)));
+        LocalDriver { hub: hub.clone(), endpoint }
+    }
+
+    /// Routes an element the driver sends; returns the largest backlog among its destinations.
+    pub fn send(&self, element: Element) -> usize {
+        self.hub.deliver(self.endpoint.id, element)
+    }
+
+    /// Waits for elements routed to the driver; false once it is detached.
+    pub async fn receive(&self, batch: &mut Vec<Arc<Frame>>) -> bool {
+        tokio::select! {
+            more = self.endpoint.outbox.next_batch(usize::MAX, batch) => more,
+            _ = self.endpoint.cancel.cancelled() => false,
+        }
+    }
+
+    /// Disconnects the driver: its devices are deleted for clients.
+    pub fn detach(&self) {
+        if !self.endpoint.cancel.is_cancelled() {
+            self.hub.unregister(self.endpoint.id);
+            if !self.hub.stopping().is_cancelled() {
+                self.hub.driver_gone();
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Log lines on stderr in indiserver's form: `YYYY-MM-DDTHH:MM:SS: text`.
+//!
+//! Verbosity follows indiserver's flags: 0 = errors, driver output and restarts; 1 (`-v`) adds
+//! connection events; 2 (`-vv`) one line per message; 3 (`-vvv`) the full XML.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+static VERBOSITY: AtomicU8 = AtomicU8::new(0);
+
+/// The verbosity in effect (0 to 3).
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
+struct IndiserverFormat;
+
+impl<S, N> FormatEvent<S, N> for IndiserverFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let stamp = indi_codec::timestamp::format_timestamp(now.as_secs() as i64 * 1000);
+        write!(writer, "{stamp}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// Routes `tracing` events to stderr at `verbosity` (first call wins; later calls only raise
+/// the verbosity, so several servers in one process share one log).
+pub fn init(verbosity: u8) {
+    let verbosity = verbosity.min(3);
+    VERBOSITY.fetch_max(verbosity, Ordering::Relaxed);
+    let level = match verbosity {
+        0 => Level::INFO,
+        1 => Level::DEBUG,
+        _ => Level::TRACE,
+    };
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .event_format(IndiserverFormat)
+        .finish();
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}

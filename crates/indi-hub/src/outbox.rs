@@ -1,0 +1,227 @@
+//! A connection's outgoing queue: O(1) byte accounting, and the slow-reader policies that keep
+//! memory bounded without stalling anyone else.
+
+use crate::frame::Frame;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// When a reader falls behind.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    /// Past this many queued bytes a new BLOB replaces the queued, not-yet-started BLOB of
+    /// the same property (latest frame wins). 0 disables replacement.
+    pub blob_replace_after: usize,
+    /// Past this many queued bytes of non-BLOB traffic the connection is closed.
+    pub max_backlog: usize,
+}
+
+impl QueueLimits {
+    /// No limits (in-process drivers, tests).
+    pub const UNLIMITED: QueueLimits = QueueLimits { blob_replace_after: 0, max_backlog: usize::MAX };
+}
+
+/// What happened to a pushed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Push {
+    /// Appended to the queue.
+    Queued,
+    /// Took the place of an older queued BLOB of the same property.
+    Replaced,
+    /// The queue is closed; the frame was dropped.
+    Closed,
+    /// The non-BLOB backlog passed the limit: the queue is now closed and emptied.
+    Overflow {
+        /// Bytes that were queued.
+        backlog: usize,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    frames: VecDeque<Arc<Frame>>,
+    bytes: usize,
+    nonblob_bytes: usize,
+    closed: bool,
+}
+
+/// The outgoing queue of one connection, filled by the router and drained by one writer.
+#[derive(Debug)]
+pub struct Outbox {
+    queue: Mutex<Queue>,
+    ready: Notify,
+    limits: QueueLimits,
+}
+
+impl Outbox {
+    /// An empty queue with the given limits.
+    pub fn new(limits: QueueLimits) -> Arc<Outbox> {
+        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), limits })
+    }
+
+    /// Queues a frame (encoding it first if no other queue has).
+    pub fn push(&self, frame: Arc<Frame>) -> Push {
+        let len = frame.bytes().len();
+        let mut q = self.queue.lock().unwrap();
+        if q.closed {
+            return Push::Closed;
+        }
+        if let Some(key) = frame.blob_key() {
+            if self.limits.blob_replace_after > 0 && q.bytes > self.limits.blob_replace_after {
+                let older = q.frames.iter().rposition(|f| f.blob_key() == Some(key));
+                if let Some(index) = older {
+                    q.bytes = q.bytes - q.frames[index].bytes().len() + len;
+                    q.frames[index] = frame;
+                    return Push::Replaced;
+                }
+            }
+        } else {
+            if q.nonblob_bytes + len > self.limits.max_backlog {
+                let backlog = q.bytes;
+                *q = Queue { closed: true, ..Queue::default() };
+                drop(q);
+                self.ready.notify_one();
+                return Push::Overflow { backlog };
+            }
+            q.nonblob_bytes += len;
+        }
+        q.bytes += len;
+        q.frames.push_back(frame);
+        drop(q);
+        self.ready.notify_one();
+        Push::Queued
+    }
+
+    /// Waits for frames and moves up to about `max_bytes` of them into `batch` (at least one).
+    /// Returns false once the queue is closed and empty.
+    pub async fn next_batch(&self, max_bytes: usize, batch: &mut Vec<Arc<Frame>>) -> bool {
+        loop {
+            let notified = self.ready.notified();
+            {
+                let mut q = self.queue.lock().unwrap();
+                if !q.frames.is_empty() {
+                    let mut taken = 0;
+                    while let Some(frame) = q.frames.front() {
+                        let len = frame.bytes().len();
+                        if taken > 0 && taken + len > max_bytes {
+                            break;
+                        }
+                        taken += len;
+                        let frame = q.frames.pop_front().unwrap();
+                        q.bytes -= len;
+                        if frame.blob_key().is_none() {
+                            q.nonblob_bytes -= len;
+                        }
+                        batch.push(frame);
+                    }
+                    return true;
+                }
+                if q.closed {
+                    return false;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Stops accepting frames; the writer finishes what is queued, then sees the end.
+    pub fn close(&self) {
+        self.queue.lock().unwrap().closed = true;
+        self.ready.notify_one();
+    }
+
+    /// Closes and drops everything queued (the connection is gone).
+    pub fn abandon(&self) {
+        *self.queue.lock().unwrap() = Queue { closed: true, ..Queue::default() };
+        self.ready.notify_one();
+    }
+
+    /// Bytes queued now.
+    pub fn backlog(&self) -> usize {
+        self.queue.lock().unwrap().bytes
+    }
+
+    /// True once closed.
+    pub fn is_closed(&self) -> bool {
+        self.queue.lock().unwrap().closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use indi_codec::*;
+
+    fn blob(name: &str, size: usize) -> Arc<Frame> {
+        Frame::new(Element::Set(SetVector {
+            kind: VectorKind::Blob,
+            device: "cam".into(),
+            name: name.into(),
+            state: None,
+            timeout: None,
+            timestamp: None,
+            message: None,
+            members: vec![OneMember {
+                name: "img".into(),
+                value: OneValue::Blob(BlobValue { size: size as u64, format: ".bin".into(), data: BlobData::Raw(Bytes::from(vec![7u8; size])) }),
+                range: None,
+            }],
+        }))
+    }
+
+    fn message(text: &str) -> Arc<Frame> {
+        Frame::new(Element::Message(Message { device: None, timestamp: None, message: Some(text.into()) }))
+    }
+
+    #[tokio::test]
+    async fn latest_blob_of_a_property_wins_past_the_limit() {
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 3000, max_backlog: usize::MAX });
+        for _ in 0..3 {
+            assert_eq!(outbox.push(blob("a", 1000)), Push::Queued);
+        }
+        let newest = blob("a", 1000);
+        assert_eq!(outbox.push(newest.clone()), Push::Replaced);
+        assert_eq!(outbox.push(blob("b", 1000)), Push::Queued); // another property is kept
+        let mut batch = Vec::new();
+        assert!(outbox.next_batch(usize::MAX, &mut batch).await);
+        assert_eq!(batch.len(), 4);
+        assert!(Arc::ptr_eq(&batch[2], &newest));
+        assert_eq!(outbox.backlog(), 0);
+    }
+
+    #[tokio::test]
+    async fn non_blob_backlog_past_the_limit_closes_the_queue() {
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: 500 });
+        let mut pushes = Vec::new();
+        for i in 0..20 {
+            pushes.push(outbox.push(message(&format!("message number {i}"))));
+        }
+        assert!(matches!(pushes.iter().find(|p| matches!(p, Push::Overflow { .. })), Some(Push::Overflow { backlog }) if *backlog <= 500));
+        assert_eq!(pushes.last(), Some(&Push::Closed));
+        let mut batch = Vec::new();
+        assert!(!outbox.next_batch(usize::MAX, &mut batch).await);
+        // BLOBs do not count towards the non-BLOB limit.
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: 500 });
+        assert_eq!(outbox.push(blob("a", 5000)), Push::Queued);
+        assert_eq!(outbox.push(message("still fits")), Push::Queued);
+    }
+
+    #[tokio::test]
+    async fn batches_respect_the_size_bound_and_close_drains_first() {
+        let outbox = Outbox::new(QueueLimits::UNLIMITED);
+        for i in 0..10 {
+            outbox.push(message(&i.to_string()));
+        }
+        outbox.close();
+        assert_eq!(outbox.push(message("late")), Push::Closed);
+        let one = message("0").bytes().len();
+        let mut batch = Vec::new();
+        assert!(outbox.next_batch(one * 3, &mut batch).await);
+        assert_eq!(batch.len(), 3);
+        let mut rest = Vec::new();
+        assert!(outbox.next_batch(usize::MAX, &mut rest).await);
+        assert_eq!(rest.len(), 7);
+        assert!(!outbox.next_batch(usize::MAX, &mut rest).await);
+    }
+}

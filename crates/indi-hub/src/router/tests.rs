@@ -1,0 +1,240 @@
+use super::*;
+use bytes::Bytes;
+use indi_codec::*;
+
+const DRIVER: EndpointId = 1;
+const OTHER_DRIVER: EndpointId = 2;
+
+fn get(device: Option<&str>, name: Option<&str>) -> Element {
+    Element::GetProperties(GetProperties { version: Some("1.7".into()), device: device.map(Into::into), name: name.map(Into::into) })
+}
+
+fn enable(device: Option<&str>, name: Option<&str>, mode: BlobEnable) -> Element {
+    Element::EnableBlob(EnableBlob { device: device.map(Into::into), name: name.map(Into::into), mode: Some(mode) })
+}
+
+fn set(kind: VectorKind, device: &str, name: &str) -> Element {
+    let value = if kind == VectorKind::Blob {
+        OneValue::Blob(BlobValue { size: 1, format: ".bin".into(), data: BlobData::Raw(Bytes::from_static(b"x")) })
+    } else {
+        OneValue::Text("1".into())
+    };
+    Element::Set(SetVector {
+        kind,
+        device: device.into(),
+        name: name.into(),
+        state: None,
+        timeout: None,
+        timestamp: None,
+        message: None,
+        members: vec![OneMember { name: "m".into(), value, range: None }],
+    })
+}
+
+fn def(device: &str, name: &str) -> Element {
+    Element::Def(DefVector {
+        kind: VectorKind::Number,
+        device: device.into(),
+        name: name.into(),
+        label: None,
+        group: None,
+        state: PropertyState::Idle,
+        perm: Some(Perm::Rw),
+        rule: None,
+        timeout: None,
+        timestamp: None,
+        message: None,
+        members: vec![],
+    })
+}
+
+fn new_number(device: &str, name: &str) -> Element {
+    Element::New(NewVector { kind: VectorKind::Number, device: device.into(), name: name.into(), timestamp: None, members: vec![] })
+}
+
+/// A router with one driver owning `BlobBench` (and one owning `Other`).
+fn router() -> Router {
+    let mut router = Router::new();
+    router.add_driver(DRIVER, None);
+    router.add_driver(OTHER_DRIVER, None);
+    router.route(DRIVER, &def("BlobBench", "BENCH_STAT"));
+    router.route(OTHER_DRIVER, &def("Other", "X"));
+    router
+}
+
+/// Counts what a client receives, as in the measured indiserver matrix (spec §2.6): one BLOB,
+/// 3 setNumberVector, 2 echoed newNumberVector from another client, 4 definitions.
+fn matrix_row(sent: &[Element]) -> [usize; 4] {
+    let mut router = router();
+    let (watcher, other) = (10, 11);
+    router.add_client(watcher);
+    router.add_client(other);
+    for element in sent {
+        router.route(watcher, element);
+    }
+    let got = |router: &mut Router, from, element: &Element| router.route(from, element).targets.contains(&watcher) as usize;
+    let blobs = got(&mut router, DRIVER, &set(VectorKind::Blob, "BlobBench", "BENCH_BLOB"));
+    let numbers = (0..3).map(|_| got(&mut router, DRIVER, &set(VectorKind::Number, "BlobBench", "BENCH_STAT"))).sum();
+    let echoes = (0..2).map(|_| got(&mut router, other, &new_number("BlobBench", "BENCH_STAT"))).sum();
+    let defs = ["BENCH_STAT", "BENCH_BLOB", "A", "B"].iter().map(|n| got(&mut router, DRIVER, &def("BlobBench", n))).sum();
+    [blobs, numbers, echoes, defs]
+}
+
+#[test]
+fn enable_blob_matrix_matches_indiserver() {
+    let all = get(None, None);
+    let dev = Some("BlobBench");
+    use BlobEnable::*;
+    assert_eq!(matrix_row(&[all.clone()]), [0, 3, 2, 4]);
+    assert_eq!(matrix_row(&[all.clone(), enable(dev, None, Also)]), [1, 3, 2, 4]);
+    assert_eq!(matrix_row(&[all.clone(), enable(dev, None, Only)]), [1, 0, 0, 0]);
+    assert_eq!(matrix_row(&[all.clone(), enable(dev, Some("BENCH_BLOB"), Also)]), [1, 3, 2, 4]);
+    assert_eq!(matrix_row(&[all.clone(), enable(dev, Some("OTHER"), Also)]), [0, 3, 2, 4]);
+    assert_eq!(matrix_row(&[get(dev, Some("BENCH_STAT")), enable(dev, None, Also)]), [1, 3, 2, 4]);
+    assert_eq!(matrix_row(&[enable(dev, None, Also)]), [1, 3, 2, 4]);
+    assert_eq!(matrix_row(&[]), [0, 0, 0, 0]);
+}
+
+#[test]
+fn deviations_from_indiserver() {
+    use BlobEnable::*;
+    // enableBLOB without device applies to every device of the connection.
+    assert_eq!(matrix_row(&[get(None, None), enable(None, None, Also)]), [1, 3, 2, 4]);
+    // Only for one device does not mute another device's traffic.
+    let mut r = router();
+    r.add_client(10);
+    r.route(10, &get(None, None));
+    r.route(10, &enable(Some("Other"), None, Only));
+    assert!(r.route(DRIVER, &set(VectorKind::Number, "BlobBench", "BENCH_STAT")).targets.contains(&10));
+    assert!(!r.route(OTHER_DRIVER, &set(VectorKind::Number, "Other", "X")).targets.contains(&10));
+    // An echoed upload only reaches clients that accept BLOBs.
+    let upload = Element::New(NewVector { kind: VectorKind::Blob, device: "BlobBench".into(), name: "UP".into(), timestamp: None, members: vec![] });
+    r.add_client(11);
+    r.route(11, &get(None, None));
+    r.add_client(12);
+    r.route(12, &get(None, None));
+    r.route(12, &enable(Some("BlobBench"), None, Also));
+    assert_eq!(r.route(10, &upload).targets, vec![DRIVER, 12]);
+}
+
+#[test]
+fn scope_is_not_sticky() {
+    let mut r = router();
+    r.add_client(10);
+    r.route(10, &get(Some("BlobBench"), None));
+    assert!(!r.route(OTHER_DRIVER, &def("Other", "X")).targets.contains(&10));
+    r.route(10, &get(None, None));
+    assert!(r.route(OTHER_DRIVER, &def("Other", "X")).targets.contains(&10));
+}
+
+#[test]
+fn get_properties_goes_to_owners_as_version_1_7() {
+    let mut r = router();
+    r.add_client(10);
+    let legacy = Element::GetProperties(GetProperties { version: None, device: Some("Other".into()), name: None });
+    let routing = r.route(10, &legacy);
+    assert_eq!(routing.targets, vec![OTHER_DRIVER]);
+    assert_eq!(routing.replacement, Some(get(Some("Other"), None)));
+    let indigo = Element::GetProperties(GetProperties { version: Some("2.0".into()), device: None, name: None });
+    let routing = r.route(10, &indigo);
+    assert_eq!(routing.targets, vec![DRIVER, OTHER_DRIVER]);
+    assert_eq!(routing.replacement, Some(get(None, None)));
+    let chained = Element::GetProperties(GetProperties { version: Some("1.7".into()), device: Some("*".into()), name: None });
+    assert_eq!(r.route(10, &chained).replacement, Some(get(None, None)));
+    assert!(r.route(10, &get(Some("Nobody"), None)).dropped.is_some());
+}
+
+#[test]
+fn clients_cannot_impersonate_devices() {
+    let mut r = router();
+    r.add_client(10);
+    r.add_client(11);
+    r.route(11, &get(None, None));
+    for forged in [
+        def("BlobBench", "FAKE"),
+        set(VectorKind::Number, "BlobBench", "BENCH_STAT"),
+        Element::Message(Message { device: Some("BlobBench".into()), timestamp: None, message: Some("pwned".into()) }),
+        Element::DelProperty(DelProperty { device: "BlobBench".into(), ..DelProperty::default() }),
+    ] {
+        let routing = r.route(10, &forged);
+        assert!(routing.targets.is_empty() && routing.dropped.is_some(), "{forged:?}");
+    }
+    // Even a chained server (device "*") may not speak for devices served here.
+    r.route(10, &Element::GetProperties(GetProperties { version: Some("1.7".into()), device: Some("*".into()), name: None }));
+    assert!(r.route(10, &set(VectorKind::Number, "BlobBench", "BENCH_STAT")).dropped.is_some());
+}
+
+#[test]
+fn new_vectors_go_to_the_owner_and_are_echoed_to_others() {
+    let mut r = router();
+    for c in [10, 11, 12] {
+        r.add_client(c);
+    }
+    r.route(11, &get(None, None));
+    r.route(12, &get(Some("Other"), None));
+    assert_eq!(r.route(10, &new_number("BlobBench", "BENCH_STAT")).targets, vec![DRIVER, 11]);
+    assert!(r.route(10, &new_number("Nobody", "X")).dropped.is_some());
+}
+
+#[test]
+fn pings_are_answered_to_the_sender() {
+    let mut r = router();
+    r.add_client(10);
+    for from in [10, DRIVER] {
+        let routing = r.route(from, &Element::PingRequest("SetBLOB/1".into()));
+        assert_eq!(routing.reply, Some(Element::PingReply("SetBLOB/1".into())));
+        assert!(routing.targets.is_empty());
+    }
+}
+
+#[test]
+fn snooping_by_device_vector_and_all_with_blob_modes() {
+    let mut r = router();
+    const SNOOPER: EndpointId = 3;
+    r.add_driver(SNOOPER, None);
+    let number = set(VectorKind::Number, "BlobBench", "BENCH_STAT");
+    let blob = set(VectorKind::Blob, "BlobBench", "BENCH_BLOB");
+    assert!(!r.route(DRIVER, &number).targets.contains(&SNOOPER));
+    let ask = r.route(SNOOPER, &get(Some("BlobBench"), Some("BENCH_STAT")));
+    assert_eq!(ask.targets, vec![DRIVER]);
+    assert!(r.route(DRIVER, &number).targets.contains(&SNOOPER));
+    assert!(!r.route(DRIVER, &set(VectorKind::Number, "BlobBench", "OTHER")).targets.contains(&SNOOPER));
+    // Snoop-all (a getProperties without device) sees every device, and universal messages.
+    r.route(SNOOPER, &get(None, None));
+    assert!(r.route(OTHER_DRIVER, &def("Other", "X")).targets.contains(&SNOOPER));
+    let universal = Element::Message(Message { device: None, timestamp: None, message: Some("hi".into()) });
+    assert!(r.route(OTHER_DRIVER, &universal).targets.contains(&SNOOPER));
+    // BLOBs only after the snooper enables them.
+    assert!(!r.route(DRIVER, &blob).targets.contains(&SNOOPER));
+    r.route(SNOOPER, &enable(Some("BlobBench"), Some("BENCH_BLOB"), BlobEnable::Also));
+    assert!(r.route(DRIVER, &blob).targets.contains(&SNOOPER));
+    // A driver never snoops on itself.
+    r.route(DRIVER, &get(None, None));
+    assert!(!r.route(DRIVER, &number).targets.contains(&DRIVER));
+}
+
+#[test]
+fn a_dead_driver_takes_its_devices_with_it() {
+    let mut r = router();
+    r.add_client(10);
+    r.add_client(11);
+    r.route(10, &get(Some("BlobBench"), Some("BENCH_STAT"))); // scoped to one property
+    r.route(11, &get(Some("Other"), None));
+    let gone = r.remove(DRIVER);
+    assert_eq!(gone, vec![(Element::DelProperty(DelProperty { device: "BlobBench".into(), ..DelProperty::default() }), vec![10])]);
+    assert_eq!(r.driver_count(), 1);
+    assert!(r.route(10, &get(Some("BlobBench"), None)).dropped.is_some());
+}
+
+#[test]
+fn links_to_one_server_do_not_echo_to_each_other() {
+    let mut r = Router::new();
+    r.add_driver(5, Some("127.0.0.1:7624".into()));
+    r.add_driver(6, Some("127.0.0.1:7624".into()));
+    r.add_driver(7, None);
+    for id in [5, 6, 7] {
+        r.route(id, &get(None, None));
+    }
+    let targets = r.route(5, &def("Upstream", "X")).targets;
+    assert_eq!(targets, vec![7]);
+}

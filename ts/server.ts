@@ -1,0 +1,143 @@
+// IPyServer: serves in-process drivers, driver processes and remote servers on TCP. The
+// server itself is Rust (crates/indi-hub); this class configures it and connects drivers.
+import { IPyDriver } from './driver.js';
+import { native } from './native.js';
+import { checkText, timestampText } from './values.js';
+import type { NativeServer } from '../binding.cjs';
+
+/** Options of `IPyServer`. */
+export interface IPyServerOptions {
+  /** Interface to listen on; default `'localhost'` (INDI has no authentication). */
+  host?: string;
+  /** TCP port; default 7624, 0 picks a free one (see `port`). */
+  port?: number;
+  /** Most clients at once; default 5. Extra connections are closed at once. */
+  maxconnections?: number;
+  /** Log verbosity like indiserver's `-v` count: 0 to 3. */
+  verbose?: number;
+  /** MB of non-BLOB backlog after which a slow client is disconnected (indiserver `-m`); default 128. */
+  maxQueueMB?: number;
+  /** MB of backlog after which a slow client's queued BLOBs are replaced by newer ones (`-d`); default 5. */
+  blobDropMB?: number;
+  /** Restarts of a dying driver process (`-r`); default 10. */
+  maxRestarts?: number;
+  /** FIFO for `start`/`stop` driver commands (`-f`). */
+  fifo?: string;
+  /** Directory for driver message logs (`-l`). */
+  logDir?: string;
+  /** Largest element accepted, in bytes; default 256 MiB. */
+  maxMessage?: number;
+}
+
+/** Options of `addRemote`. */
+export interface RemoteOptions {
+  /** Also fetch BLOBs from the remote server; default false. */
+  blobEnable?: boolean;
+  /** Fetch only this device. */
+  device?: string;
+}
+
+function checkPort(port: unknown, what: string): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`${what} must be an integer port 0..65535; got ${String(port)}`);
+  }
+  return port;
+}
+
+/**
+ * An INDI server for in-process drivers, driver executables (`addExdriver`) and other
+ * servers (`addRemote`). Clients connect on TCP.
+ *
+ * @param drivers - in-process drivers (their device names must be unique)
+ */
+export class IPyServer {
+  /** The in-process drivers. */
+  readonly drivers: readonly IPyDriver[];
+  readonly #native: NativeServer;
+  #port: number | null = null;
+  #running = false;
+
+  constructor(drivers: IPyDriver | IPyDriver[] = [], options: IPyServerOptions = {}) {
+    const list = Array.isArray(drivers) ? drivers : [drivers];
+    const devices = new Set<string>();
+    for (const driver of list) {
+      if (!(driver instanceof IPyDriver)) throw new TypeError(`not an IPyDriver: ${String(driver)}`);
+      for (const name of driver.keys()) {
+        if (devices.has(name)) throw new RangeError(`device name ${name} is used by two drivers`);
+        devices.add(name);
+      }
+    }
+    const maxconnections = options.maxconnections ?? 5;
+    if (!Number.isInteger(maxconnections) || maxconnections < 1) {
+      throw new RangeError(`maxconnections must be a positive integer; got ${String(maxconnections)}`);
+    }
+    this.drivers = list;
+    this.#native = new native.NativeServer({
+      host: checkText(options.host ?? 'localhost', 'host'),
+      port: checkPort(options.port ?? 7624, 'port'),
+      maxConnections: maxconnections,
+      verbosity: options.verbose ?? 0,
+      maxQueueMb: options.maxQueueMB,
+      blobDropMb: options.blobDropMB,
+      maxRestarts: options.maxRestarts,
+      fifo: options.fifo,
+      logDir: options.logDir,
+      maxMessage: options.maxMessage,
+    });
+  }
+
+  /** The port clients connect to, once the server listens (null before). */
+  get port(): number | null {
+    return this.#port;
+  }
+
+  /** Adds a driver executable (e.g. `indi_simulator_ccd`), restarted if it dies. */
+  addExdriver(program: string, ...args: string[]): void {
+    this.#native.addExdriver(checkText(program, 'program'), args.map((a) => checkText(a, 'argument')));
+  }
+
+  /** Links to another INDI server; its devices are served here too. Reconnects if it goes away. */
+  addRemote(host: string, port = 7624, options: RemoteOptions = {}): void {
+    this.#native.addRemote(checkText(host, 'host'), checkPort(port, 'port'), options.device, options.blobEnable ?? false);
+  }
+
+  /** Sends a message to every client. */
+  async sendMessage(message: string, timestamp?: Date): Promise<void> {
+    this.#native.sendMessage(checkText(message, 'message'), timestampText(timestamp));
+  }
+
+  /**
+   * Starts serving: connects the drivers, listens, and resolves when the server stops (after
+   * `shutdown()`, or when every driver process has died and no FIFO is set).
+   * Rejects if the port cannot be bound.
+   */
+  async run(): Promise<void> {
+    await this.listen();
+    await this.wait();
+  }
+
+  /** Resolves with the exit status once the server stops (1: every driver process died). */
+  async wait(): Promise<number> {
+    const code = await this.#native.wait();
+    this.shutdown();
+    return code;
+  }
+
+  /** Connects the drivers and binds the port; resolves with the port. `run()` calls it. */
+  async listen(): Promise<number> {
+    if (this.#running) throw new Error('this server is already running');
+    this.#running = true;
+    for (const driver of this.drivers) {
+      const link = this.#native.addDriver(driver.constructor.name, (elements) => driver.receive(elements));
+      void driver.attach(link);
+    }
+    this.#port = await this.#native.listen();
+    return this.#port;
+  }
+
+  /** Stops the server and its in-process drivers. */
+  shutdown(): void {
+    this.#native.shutdown();
+    for (const driver of this.drivers) driver.shutdown();
+  }
+}
