@@ -107,6 +107,26 @@ describe.skipIf(!available)('indi-node serve with the libindi simulators', () =>
   });
 });
 
+describe.skipIf(!available)('FIFO commands', () => {
+  it('starts a named driver and stops it, telling clients the device is gone', async () => {
+    const dir = tempDir();
+    const fifo = join(dir.path, 'fifo');
+    expect((await run('mkfifo', [fifo])).code).toBe(0);
+    const { port } = await serve(['-v', '-f', fifo]);
+    const watcher = connect(port, '127.0.0.1');
+    let received = '';
+    watcher.on('data', (d: Buffer) => (received += d.toString()));
+    watcher.write('<getProperties version="1.7"/>');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(fifo, 'start indi_simulator_telescope -n "Scope A"\n');
+    await until(() => received.includes('<defSwitchVector device="Scope A" name="CONNECTION"'), 10_000, 'the named device');
+    writeFileSync(fifo, 'stop indi_simulator_telescope -n "Scope A"\n');
+    await until(() => received.includes('<delProperty device="Scope A"/>'), 10_000, 'the device deletion');
+    watcher.destroy();
+    dir.remove();
+  });
+});
+
 describe.skipIf(!available)('in-process TypeScript drivers', () => {
   it('serves the LED example on TCP: indi_getprop and indi_setprop work', async () => {
     const port = await freePort();

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `indi-node serve`: a drop-in for libindi's indiserver, with the same flags and driver
 // arguments, plus in-process JavaScript drivers and our own options.
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { IPyDriver } from './driver.js';
@@ -23,8 +23,8 @@ Options of indi-node:
  --host h            : interface to listen on, default all interfaces
  --maxconnections n  : refuse clients beyond n, default unlimited
  --max-message bytes : largest element accepted, default 268435456
-driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs)
-         exporting a default IPyDriver or a function returning one`;
+driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs, not
+         executable) exporting a default IPyDriver or a function returning one, run in-process`;
 
 class UsageError extends Error {}
 
@@ -97,6 +97,16 @@ export function parseServeArgs(argv: string[]): ServeArgs {
 
 const MODULE = /\.(m|c)?js$|\.(m|c)?ts$/;
 
+/** A JavaScript file is served in-process unless it is executable: then it is a driver program. */
+function isModule(path: string): boolean {
+  if (!MODULE.test(path) || path.includes('@')) return false;
+  try {
+    return (statSync(path).mode & 0o111) === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Loads a driver module: its default export is an IPyDriver or a function returning one. */
 async function loadDriver(path: string): Promise<IPyDriver> {
   const url = pathToFileURL(resolve(path)).href;
@@ -120,7 +130,7 @@ async function loadDriver(path: string): Promise<IPyDriver> {
 
 async function serve(argv: string[]): Promise<number> {
   const { options, drivers } = parseServeArgs(argv);
-  const modules = drivers.filter((d) => MODULE.test(d) && !d.includes('@'));
+  const modules = drivers.filter(isModule);
   const inProcess = await Promise.all(modules.map(loadDriver));
   const server = new IPyServer(inProcess, options);
   for (const driver of drivers) {

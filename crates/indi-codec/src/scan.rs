@@ -45,8 +45,9 @@ pub(crate) struct Scanner {
     state: State,
     /// Open elements; 0 at top level.
     depth: u32,
-    /// Offset of the `<` of the markup being scanned.
-    markup_start: usize,
+    /// Offset of the `<` of the markup being scanned; negative once dropped while discarding
+    /// (kept exact so terminators are found however the input was split).
+    markup_start: isize,
     /// `buf[0]` is the `<` of something that must be kept until it ends.
     anchored: bool,
     /// The current element broke a limit: drop its bytes as they come, yield nothing.
@@ -68,9 +69,10 @@ impl Scanner {
         }
     }
 
-    /// Bytes held for an element that has not ended yet.
+    /// Bytes held for an element that has not ended yet (an element being discarded was
+    /// already reported).
     pub(crate) fn pending(&self, buf: &BytesMut) -> bool {
-        self.anchored && !buf.is_empty()
+        self.anchored && !self.discarding && !buf.is_empty()
     }
 
     /// Forgets any partial element (used at end of stream).
@@ -86,12 +88,13 @@ impl Scanner {
         self.junk_reported = false;
     }
 
-    /// Drops the scanned bytes while discarding or between elements, keeping the last one
-    /// (a `/` before `>` marks a self-closing tag) and the offsets consistent.
+    /// Drops the scanned bytes while discarding or between elements, keeping the last two
+    /// (a `/` before `>` marks a self-closing tag; `-->` and `]]>` may straddle reads) and the
+    /// offsets consistent.
     fn drop_scanned(&mut self, buf: &mut BytesMut) {
-        let dropped = self.pos.saturating_sub(1);
+        let dropped = self.pos.saturating_sub(2);
         buf.advance(dropped);
-        self.markup_start = self.markup_start.saturating_sub(dropped);
+        self.markup_start -= dropped as isize;
         self.pos -= dropped;
     }
 
@@ -116,7 +119,7 @@ impl Scanner {
             let mut end = buf.len();
             if self.anchored && !self.discarding {
                 let in_tag = matches!(self.state, State::StartTag { .. });
-                if in_tag && self.pos - self.markup_start > limits.max_tag {
+                if in_tag && self.pos as isize - self.markup_start > limits.max_tag as isize {
                     return self.start_discarding(buf, DecodeError::TagTooLong { limit: limits.max_tag });
                 }
                 if self.pos > limits.max_element {
@@ -124,7 +127,7 @@ impl Scanner {
                 }
                 end = end.min(limits.max_element + 1);
                 if in_tag {
-                    end = end.min(self.markup_start + limits.max_tag + 1);
+                    end = end.min((self.markup_start + limits.max_tag as isize + 1).max(0) as usize);
                 }
             }
             if self.pos >= end {
@@ -148,7 +151,7 @@ impl Scanner {
                         }
                     }
                     if found.is_some() {
-                        self.markup_start = self.pos;
+                        self.markup_start = self.pos as isize;
                         self.anchored = true;
                         self.pos += 1;
                         self.state = State::Lt;
@@ -292,7 +295,6 @@ impl Scanner {
             self.anchored = false;
             self.junk_reported = false;
             // The caller drops the tail on its next pass through Text.
-            self.markup_start = 0;
             return None;
         }
         let len = self.pos;
@@ -304,14 +306,14 @@ impl Scanner {
     /// the markup's opening (`<!--`, `<![CDATA[`, `<?`) is `opening` bytes long.
     fn find_terminator(&mut self, buf: &[u8], term: &[u8], opening: usize) -> Option<usize> {
         let last = term[term.len() - 1];
-        let body_start = self.markup_start + opening;
+        let body_start = self.markup_start + opening as isize;
         loop {
             match memchr(last, &buf[self.pos..]) {
                 Some(i) => {
                     let at = self.pos + i;
                     self.pos = at + 1;
                     let start = (at + 1).checked_sub(term.len());
-                    if let Some(start) = start.filter(|&s| s >= body_start) {
+                    if let Some(start) = start.filter(|&s| s as isize >= body_start) {
                         if &buf[start..=at] == term {
                             return Some(at + 1);
                         }

@@ -132,8 +132,13 @@ fn element() -> impl Strategy<Value = Element> {
     prop_oneof![def, set, new, small]
 }
 
+/// 2000 cases per property in CI; `PROPTEST_CASES=200000` for a longer search.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn round_trip(elements in prop::collection::vec(element(), 1..5), chunk in 1usize..64) {

@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+// Side-by-side benchmarks: indi-node against libindi's indiserver (and a socat relay, the
+// ceiling), same neutral driver (bench/driver.mjs), same counting clients (bench/client.mjs),
+// servers alternated round by round. Prints medians and ratios, writes bench/results/*.json
+// and, with matplotlib installed, a PNG chart.
+//
+//   npm run bench                       every scenario, 3 rounds
+//   node bench/run.mjs relay            1 MiB BLOBs and a message burst (the quick check)
+//   node bench/run.mjs blob1 burst --rounds 5
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SCENARIOS, SUITES } from './scenarios.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const DRIVER = join(HERE, 'driver.mjs');
+const CLIENT = join(HERE, 'client.mjs');
+const CLI = join(ROOT, 'dist', 'cli.js');
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string', default: '3' }, out: { type: 'string', default: join(HERE, 'results') } },
+});
+const rounds = Number(values.rounds);
+const names = positionals.flatMap((name) => SUITES[name] ?? [name]);
+const chosen = (names.length ? names : Object.keys(SCENARIOS)).map((name) => {
+  if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  return [name, SCENARIOS[name]];
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, child) {
+  for (let i = 0; i < 400; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${child.stderrText}`);
+    const ok = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(25);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function launch(command, args, env) {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderrText = '';
+  child.stderr.on('data', (d) => {
+    child.stderrText = (child.stderrText + d.toString()).slice(-4000);
+  });
+  return child;
+}
+
+/** Peak resident memory of a process, in MB (VmHWM). */
+function peakRss(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)[1]) / 1024;
+  } catch {
+    return null;
+  }
+}
+
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(3000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** Starts `server` ('indi-node', 'indiserver', 'socat') with the driver, or chained to `upstream`. */
+async function startServer(server, env, options, upstream) {
+  const port = await freePort();
+  const driver = upstream ? `@127.0.0.1:${upstream}` : DRIVER;
+  // indiserver keeps -m in an unsigned int of bytes: 4096 MB would wrap to 0.
+  const limits = options.defaultLimits ? [] : ['-m', '2000', '-d', '0'];
+  let child;
+  if (server === 'indi-node') {
+    child = launch(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '-p', String(port), '-r', '0', ...limits, driver], env);
+  } else if (server === 'indiserver') {
+    child = launch('indiserver', ['-p', String(port), '-u', `/tmp/indi-bench-${port}`, '-r', '0', ...limits, driver], env);
+  } else if (server === 'socat') {
+    child = launch('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `EXEC:${DRIVER}`], env);
+  } else {
+    child = await options.start(server, port, env);
+  }
+  await waitForPort(port, child);
+  return { port, child };
+}
+
+function startClient(args) {
+  const child = spawn(process.execPath, [CLIENT, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+      if (out.includes('ready\n')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`client ${args.join(' ')} exited early: ${out}`)));
+  });
+  const result = new Promise((resolve, reject) => {
+    child.once('exit', () => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      line ? resolve(JSON.parse(line)) : reject(new Error(`no result from client ${args.join(' ')}: ${out}`));
+    });
+  });
+  // Failures surface where these are awaited; never as unhandled rejections.
+  ready.catch(() => {});
+  result.catch(() => {});
+  return { child, ready, result };
+}
+
+/** One measurement of a scenario on one server. */
+async function measure(scenario, server) {
+  const env = { ...process.env, ...scenario.env };
+  const servers = [];
+  try {
+    let front;
+    if (scenario.chain) {
+      const back = await startServer(server, env, scenario);
+      servers.push(back);
+      front = await startServer(server, env, scenario, back.port);
+      servers.push(front);
+      await sleep(500); // let the chain link up
+    } else {
+      front = await startServer(server, env, scenario);
+      servers.push(front);
+    }
+    const timeout = setTimeout(() => servers.forEach((s) => s.child.kill('SIGKILL')), scenario.timeoutMs ?? 120_000);
+    const result = await scenario.run({ port: front.port, startClient, sleep });
+    clearTimeout(timeout);
+    result.rssMB = Math.max(...servers.map((s) => peakRss(s.child.pid) ?? 0));
+    return result;
+  } finally {
+    for (const s of servers) await stop(s.child);
+  }
+}
+
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+const available = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+const report = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores`, rounds, scenarios: {} };
+for (const [name, scenario] of chosen) {
+  const servers = scenario.servers.filter((s) => (s === 'indiserver' || s === 'socat' ? available(s) : true) && (scenario.available?.(s) ?? true));
+  const samples = Object.fromEntries(servers.map((s) => [s, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const server of servers) {
+      try {
+        samples[server].push(await measure(scenario, server));
+      } catch (error) {
+        console.error(`${name} on ${server}: ${error.message}`);
+      }
+    }
+  }
+  const summary = {};
+  for (const [server, results] of Object.entries(samples)) {
+    if (!results.length) continue;
+    summary[server] = Object.fromEntries(scenario.metrics.map((m) => [m.key, median(results.map((r) => r[m.key]))]));
+    summary[server].rssMB = median(results.map((r) => r.rssMB));
+  }
+  report.scenarios[name] = { title: scenario.title, metrics: scenario.metrics, baseline: scenario.baseline, summary, samples };
+  console.log(`\n${scenario.title}`);
+  for (const metric of scenario.metrics) {
+    const base = summary[scenario.baseline]?.[metric.key];
+    for (const [server, values] of Object.entries(summary)) {
+      const value = values[metric.key];
+      const ratio = base ? (metric.lowerIsBetter ? base / value : value / base) : null;
+      const versus = server === scenario.baseline || ratio === null ? '' : `  ${ratio.toFixed(2)}× ${scenario.baseline}`;
+      console.log(`  ${server.padEnd(12)} ${metric.label.padEnd(18)} ${value.toFixed(metric.digits ?? 1).padStart(10)} ${metric.unit}${versus}`);
+    }
+  }
+  const ceiling = summary.socat && summary['indi-node'] ? summary['indi-node'][scenario.metrics[0].key] / summary.socat[scenario.metrics[0].key] : null;
+  if (ceiling) console.log(`  indi-node reaches ${(ceiling * 100).toFixed(0)}% of the socat relay`);
+}
+
+mkdirSync(values.out, { recursive: true });
+const json = join(values.out, 'results.json');
+writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\nresults: ${json}`);
+const chart = spawnSync('python3', [join(HERE, 'chart.py'), json, join(values.out, 'chart.png')], { stdio: 'inherit' });
+if (chart.status !== 0) console.log('(no chart: pip install matplotlib to draw bench/results/chart.png)');

@@ -1,0 +1,114 @@
+// The benchmark scenarios: what the driver sends, what the clients do, what is measured.
+const MiB = 1 << 20;
+const ALL = ['indi-node', 'indiserver', 'socat'];
+const SERVERS = ['indi-node', 'indiserver'];
+const mbps = { key: 'mbps', label: 'payload', unit: 'MB/s' };
+const msgps = { key: 'msgps', label: 'messages', unit: 'msg/s', digits: 0 };
+
+/** `clients` counting clients; the first asks the driver to start; measured from that moment. */
+function receive(clients, kind, count, size = 0) {
+  return async ({ port, startClient }) => {
+    const started = Array.from({ length: clients }, (_, i) =>
+      startClient(['receive', String(port), '--kind', kind, '--count', String(count), ...(i === 0 ? ['--trigger'] : [])]),
+    );
+    await Promise.all(started.map((c) => c.ready));
+    started[0].child.stdin.write('go\n');
+    const results = await Promise.all(started.map((c) => c.result));
+    const seconds = (Math.max(...results.map((r) => r.last)) - results[0].first) / 1000;
+    const elements = results.reduce((sum, r) => sum + r.elements, 0);
+    return { mbps: (elements * size) / seconds / 1e6, msgps: elements / seconds, seconds };
+  };
+}
+
+export const SCENARIOS = {
+  blob1: {
+    title: '1 MiB BLOBs to 1 client',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: String(MiB), BENCH_COUNT: '300' },
+    servers: ALL,
+    baseline: 'indiserver',
+    metrics: [mbps],
+    run: receive(1, 'blob', 300, MiB),
+  },
+  blob4: {
+    title: '1 MiB BLOBs to 4 clients (aggregate)',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: String(MiB), BENCH_COUNT: '100' },
+    servers: SERVERS,
+    baseline: 'indiserver',
+    metrics: [mbps],
+    run: receive(4, 'blob', 100, MiB),
+  },
+  blob16: {
+    title: '16 MiB BLOBs to 1 client',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: String(16 * MiB), BENCH_COUNT: '20' },
+    servers: ALL,
+    baseline: 'indiserver',
+    metrics: [mbps],
+    run: receive(1, 'blob', 20, 16 * MiB),
+  },
+  burst: {
+    title: 'burst of 30k small setNumberVector',
+    env: { BENCH_MODE: 'burst', BENCH_COUNT: '30000' },
+    servers: ALL,
+    baseline: 'indiserver',
+    metrics: [msgps],
+    run: receive(1, 'burst', 30000),
+  },
+  upload: {
+    title: 'uploads of 4 MiB newBLOBVector',
+    env: { BENCH_MODE: 'blob', BENCH_COUNT: '8' },
+    servers: ALL,
+    baseline: 'indiserver',
+    metrics: [mbps],
+    run: async ({ port, startClient }) => {
+      const client = startClient(['upload', String(port), '--count', '8', '--size', String(4 * MiB)]);
+      const r = await client.result;
+      return { mbps: r.payloadBytes / r.seconds / 1e6, seconds: r.seconds };
+    },
+  },
+  chain: {
+    title: 'two-server chain, 1 MiB BLOBs',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: String(MiB), BENCH_COUNT: '30' },
+    servers: SERVERS,
+    chain: true,
+    baseline: 'indiserver',
+    metrics: [mbps],
+    run: receive(1, 'blob', 30, MiB),
+  },
+  latency: {
+    title: 'round trip newNumberVector to setNumberVector',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: '16' },
+    servers: ALL,
+    baseline: 'indiserver',
+    metrics: [
+      { key: 'medianMs', label: 'median', unit: 'ms', digits: 3, lowerIsBetter: true },
+      { key: 'p99Ms', label: 'p99', unit: 'ms', digits: 3, lowerIsBetter: true },
+    ],
+    run: async ({ port, startClient }) => (await startClient(['latency', String(port), '--count', '1000']).result),
+  },
+  rss: {
+    title: 'peak RSS: one stalled BLOB client while 300 MiB flow to a healthy one (default -m/-d)',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: String(MiB), BENCH_COUNT: '300' },
+    servers: SERVERS,
+    defaultLimits: true,
+    baseline: 'indiserver',
+    metrics: [
+      { key: 'rssMB', label: 'server peak RSS', unit: 'MB', lowerIsBetter: true },
+      { key: 'healthy', label: 'healthy got', unit: 'BLOBs', digits: 0 },
+    ],
+    run: async ({ port, startClient }) => {
+      const stalled = startClient(['stall', String(port)]);
+      await stalled.ready;
+      const healthy = startClient(['receive', String(port), '--kind', 'blob', '--count', '300', '--trigger']);
+      await healthy.ready;
+      healthy.child.stdin.write('go\n');
+      const r = await healthy.result;
+      stalled.child.kill();
+      return { healthy: r.elements };
+    },
+  },
+};
+
+/** Named groups of scenarios. */
+export const SUITES = {
+  relay: ['blob1', 'burst'],
+};
