@@ -1,23 +1,8 @@
 // The first example of indipydriver's documentation: one switch turns an LED on and off.
 // Run it under an INDI server with `--stdio`, e.g. `indiserver ./led-driver` where the
 // executable runs `node dist/examples/led.js --stdio`.
-import { Device, IPyDriver, NewSwitchVector, SwitchMember, SwitchVector, type RxEvent } from 'indi-node';
+import { Device, IPyDriver, LED, NewSwitchVector, SwitchMember, SwitchVector, type RxEvent } from 'indi-node';
 import { isMain, runExample } from './run.js';
-
-/** A simulated LED on a GPIO pin. */
-export class LED {
-  isLit = false;
-
-  constructor(readonly pin: number) {}
-
-  on(): void {
-    this.isLit = true;
-  }
-
-  off(): void {
-    this.isLit = false;
-  }
-}
 
 class LEDDriver extends IPyDriver {
   override async rxevent(event: RxEvent) {

@@ -2,6 +2,7 @@
 #![deny(clippy::all)]
 
 mod fdio;
+mod gpio;
 mod server;
 mod stdio;
 mod wire;

@@ -28,6 +28,22 @@ export {
   type RxEvent,
   type SnoopEvent,
 } from './events.js';
+export {
+  Button,
+  GPIODevice,
+  gpioBackend,
+  LED,
+  PWMLED,
+  simulatedPins,
+  type ButtonCallback,
+  type ButtonOptions,
+  type GpioBackendName,
+  type LEDOptions,
+  type GpioPull,
+  type PWMLEDOptions,
+  type SimulatedPins,
+  type SimulatedPinState,
+} from './gpio.js';
 export { describeError, logger, setLogger, type Logger } from './log.js';
 export { IPyServer, type IPyServerOptions, type RemoteOptions } from './server.js';
 export {

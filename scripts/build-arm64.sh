@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `npm run build:arm64`: cross-builds the aarch64 addon on x86_64 Debian bookworm, giving
+# <binaryName>.linux-arm64-gnu.node at the package root. rustup cannot download the aarch64 std
+# here, so the compiler is Debian's rustc-web 1.96 with its arm64 std (same version, enforced by
+# Multi-Arch: same); the linker and glibc 2.17 sysroot come from napi-rs's npm cross toolchain
+# (`--use-napi-cross`, fetched by `npm pack` into ~/.napi-rs on first use).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/arm64-common.sh
+
+log "Debian Rust toolchain with the arm64 std, and qemu for test:arm64"
+ensure_apt rustc-web cargo-web libstd-rust-web-dev:arm64 qemu-user-static binutils file
+
+# Use Debian's rustc through rustup when there is one (its proxies come first on PATH).
+if command -v rustup >/dev/null; then
+  rustup toolchain list | grep -q '^debian-web' || rustup toolchain link debian-web /usr
+  export RUSTUP_TOOLCHAIN=debian-web
+else
+  export CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc
+fi
+log "$(rustc --version)"
+libdir=$(rustc --print target-libdir --target aarch64-unknown-linux-gnu)
+ls "$libdir"/libstd-*.rlib >/dev/null || { echo "no aarch64 std in $libdir" >&2; exit 1; }
+
+[ -x node_modules/.bin/napi ] || { log "npm ci"; npm ci --no-audit --no-fund; }
+
+log "napi build --target aarch64-unknown-linux-gnu --use-napi-cross"
+# Own target dir: artifacts of rustc 1.96 and the host's rustc stay apart.
+npx napi build --platform --release --target aarch64-unknown-linux-gnu --use-napi-cross \
+  --target-dir target/debian-web --js binding.cjs --dts binding.d.cts
+
+file -L "$ARM64_NODE_FILE"
+file -L "$ARM64_NODE_FILE" | grep -q 'ARM aarch64' || { echo "$ARM64_NODE_FILE is not an aarch64 object" >&2; exit 1; }
+max=$(glibc_max "$ARM64_NODE_FILE")
+echo "highest glibc symbol version: $max"
+if [ "$(printf '%s\n%s\n' "${max#GLIBC_}" "$GLIBC_LIMIT" | sort -V | tail -1)" != "$GLIBC_LIMIT" ]; then
+  echo "$ARM64_NODE_FILE needs $max, newer than Raspberry Pi OS bookworm's $GLIBC_LIMIT" >&2
+  exit 1
+fi
+log "built $ARM64_NODE_FILE"
