@@ -119,7 +119,8 @@ describe.skipIf(!available)('FIFO commands', () => {
     watcher.write('<getProperties version="1.7"/>');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(fifo, 'start indi_simulator_telescope -n "Scope A"\n');
-    await until(() => received.includes('<defSwitchVector device="Scope A" name="CONNECTION"'), 10_000, 'the named device');
+    // Relayed as the driver wrote it (libindi: single quotes, one attribute per line).
+    await until(() => /<defSwitchVector\s+device=['"]Scope A['"]\s+name=['"]CONNECTION['"]/.test(received), 10_000, 'the named device');
     writeFileSync(fifo, 'stop indi_simulator_telescope -n "Scope A"\n');
     await until(() => received.includes('<delProperty device="Scope A"/>'), 10_000, 'the device deletion');
     watcher.destroy();

@@ -121,7 +121,14 @@ impl NativeServer {
             tokio::spawn(async move {
                 let mut batch = Vec::new();
                 while pump.receive(&mut batch).await {
-                    let elements: Vec<WireElement> = batch.drain(..).map(|frame| to_wire(frame.element.clone())).collect();
+                    // Members are parsed here, once, only for in-process drivers.
+                    let elements: Vec<WireElement> = batch
+                        .drain(..)
+                        .map(|frame| match frame.element() {
+                            Ok(element) => to_wire(element.clone()),
+                            Err(error) => crate::wire::error_element(&error.to_string()),
+                        })
+                        .collect();
                     // Awaiting the call paces delivery to the JS thread.
                     let _ = callback.call_async_catch(elements).await;
                 }

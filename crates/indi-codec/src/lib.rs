@@ -16,6 +16,7 @@ pub mod blob;
 mod element;
 mod encode;
 mod error;
+mod head;
 pub mod number;
 mod parse;
 mod scan;
@@ -24,6 +25,7 @@ pub mod timestamp;
 pub use element::*;
 pub use encode::{encode_element, size_hint};
 pub use error::DecodeError;
+pub use head::{parse_head, Head, Tag};
 pub use number::{format_number, getfloat, wire_number};
 pub use parse::parse_element;
 
@@ -71,11 +73,16 @@ impl IndiCodec {
 
     /// Finds the next complete element in `buf` and removes its bytes, without parsing it.
     /// Returns `Ok(None)` when more input is needed.
+    /// The frame keeps the newline that follows the element when it has already arrived, so a
+    /// relay forwarding frames as they are keeps one element per line.
     pub fn next_frame(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, DecodeError>> {
         match self.scanner.scan(buf, &self.limits) {
             scan::Scan::NeedMore => None,
             scan::Scan::Error(error) => Some(Err(error)),
-            scan::Scan::Element(len) => Some(Ok(buf.split_to(len).freeze())),
+            scan::Scan::Element(len) => {
+                let len = if buf.get(len) == Some(&b'\n') { len + 1 } else { len };
+                Some(Ok(buf.split_to(len).freeze()))
+            }
         }
     }
 }
@@ -86,16 +93,22 @@ impl IndiCodec {
         self.next_frame(buf).map(|frame| frame.and_then(parse_element))
     }
 
+    /// At end of stream, after [`IndiCodec::next_frame`] returned `None`: reports a partial
+    /// element as [`DecodeError::Truncated`] and drops it.
+    pub fn finish(&mut self, buf: &mut BytesMut) -> Option<DecodeError> {
+        let truncated = self.scanner.pending(buf);
+        buf.clear();
+        self.scanner.reset();
+        truncated.then_some(DecodeError::Truncated)
+    }
+
     /// As [`IndiCodec::decode_item`], at end of stream: a partial element is reported as
     /// [`DecodeError::Truncated`] and dropped.
     pub fn decode_eof_item(&mut self, buf: &mut BytesMut) -> Option<Result<Element, DecodeError>> {
         if let Some(item) = self.decode_item(buf) {
             return Some(item);
         }
-        let truncated = self.scanner.pending(buf);
-        buf.clear();
-        self.scanner.reset();
-        truncated.then_some(Err(DecodeError::Truncated))
+        self.finish(buf).map(Err)
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::error::DecodeError;
 use crate::Limits;
 use bytes::{Buf, BytesMut};
-use memchr::{memchr, memchr3};
+use memchr::memchr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -222,7 +222,7 @@ impl Scanner {
                 },
                 State::StartTag { quote } => {
                     if quote != 0 {
-                        match memchr(quote, &buf[self.pos..end]) {
+                        match buf[self.pos..end].iter().position(|&b| b == quote) {
                             Some(i) => {
                                 self.pos += i + 1;
                                 self.state = State::StartTag { quote: 0 };
@@ -231,7 +231,8 @@ impl Scanner {
                         }
                         continue;
                     }
-                    let Some(i) = memchr3(b'>', b'"', b'\'', &buf[self.pos..end]) else {
+                    // Tags are short: a plain loop beats setting up a SIMD search.
+                    let Some(i) = buf[self.pos..end].iter().position(|&b| matches!(b, b'>' | b'"' | b'\'')) else {
                         self.pos = end;
                         continue;
                     };

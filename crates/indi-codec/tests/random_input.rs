@@ -228,3 +228,49 @@ fn a_million_mutated_samples_never_panic() {
     // complete element: the decoder resynchronises after damage instead of giving up.
     assert!(elements > 200_000, "only {elements} elements decoded");
 }
+
+/// The relay's quick check (`parse_head`) accepts everything the full parser accepts, and reads
+/// the same kind, device and property from it.
+fn heads_agree(input: &[u8]) {
+    let mut codec = IndiCodec::new(Limits { max_element: 4096, max_tag: 512, max_depth: 4 });
+    let mut buf = BytesMut::from(input);
+    while let Some(frame) = codec.next_frame(&mut buf) {
+        let Ok(frame) = frame else { continue };
+        if let Ok(element) = parse_element(frame.clone()) {
+            let head = parse_head(&frame).unwrap_or_else(|e| panic!("{e} for {}", String::from_utf8_lossy(&frame)));
+            assert_eq!(head.tag, Tag::parse(element.tag()).unwrap());
+            assert_eq!(head.device.as_deref(), element.device());
+            assert_eq!(head.name.as_deref(), element.name());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn head_agrees_with_full_parse_on_generated_elements(elements in prop::collection::vec(element(), 1..5)) {
+        let mut out = BytesMut::new();
+        for element in &elements {
+            encode_element(element, &mut out);
+        }
+        heads_agree(&out);
+    }
+
+    #[test]
+    fn head_agrees_with_full_parse_on_markup_soup(parts in prop::collection::vec(prop::sample::select(vec![
+        "<", ">", "/>", "</", "<!--", "-->", "<![CDATA[", "]]>", "<?", "?>", "'", "\"", "=", "&amp;", "&#", ";", "&#65;",
+        "oneText", "setTextVector", "device", "name", "x", " ", "\n", "<setTextVector device='d' name='n'>",
+        "<oneText name='m'>", "</oneText>", "</setTextVector>", "<oneBLOB name='b' size='1' format=''>", "QQ==",
+    ]), 0..80)) {
+        heads_agree(parts.concat().as_bytes());
+    }
+}
+
+#[test]
+fn head_agrees_with_full_parse_on_the_samples() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/samples");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        heads_agree(&std::fs::read(entry.unwrap().path()).unwrap());
+    }
+}

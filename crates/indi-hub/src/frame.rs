@@ -1,33 +1,64 @@
-//! An element on its way through the hub: decoded once, encoded at most once, shared by every
-//! queue it is delivered to.
+//! An element on its way through the hub. Received elements keep their wire bytes, which are
+//! forwarded as they are (a relayed BLOB is never decoded or copied); elements built here are
+//! encoded once. Either way one buffer is shared by every queue, and the members are parsed
+//! only if an in-process driver (or a rule) needs them.
 
 use bytes::Bytes;
-use indi_codec::{Element, VectorKind};
+use indi_codec::{parse_element, parse_head, DecodeError, Element, Head, Tag, VectorKind};
 use std::sync::{Arc, OnceLock};
 
-/// A shared, immutable element with its lazily encoded bytes.
+/// A shared, immutable element.
 #[derive(Debug)]
 pub struct Frame {
-    /// The element.
-    pub element: Element,
-    encoded: OnceLock<Bytes>,
+    raw: Bytes,
+    head: Head,
+    element: OnceLock<Result<Element, DecodeError>>,
 }
 
 impl Frame {
-    /// Wraps an element.
-    pub fn new(element: Element) -> Arc<Frame> {
-        Arc::new(Frame { element, encoded: OnceLock::new() })
+    /// A frame from bytes received (one complete element, checked to be well-formed).
+    ///
+    /// BLOBs with line breaks (libindi writes 72-column base64) are rewritten once on one line:
+    /// libindi's own decoder miscounts the length of line-broken base64.
+    pub fn received(raw: Bytes) -> Result<Arc<Frame>, DecodeError> {
+        let head = parse_head(&raw)?;
+        let body = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        if head.tag.is_blob() && memchr::memchr2(b'\n', b'\r', body).is_some() {
+            return Ok(Frame::new(parse_element(raw)?));
+        }
+        Ok(Arc::new(Frame { raw, head, element: OnceLock::new() }))
     }
 
-    /// The wire bytes, encoded on first use (one encoding however many queues hold the frame).
+    /// A frame for an element built here (encoded now, once).
+    pub fn new(element: Element) -> Arc<Frame> {
+        let head = Head {
+            tag: Tag::parse(element.tag()).expect("every Element has an INDI tag"),
+            device: element.device().map(str::to_owned),
+            name: element.name().map(str::to_owned),
+        };
+        let raw = indi_codec::to_bytes(&element);
+        Arc::new(Frame { raw, head, element: OnceLock::from(Ok(element)) })
+    }
+
+    /// The wire bytes.
     pub fn bytes(&self) -> &Bytes {
-        self.encoded.get_or_init(|| indi_codec::to_bytes(&self.element))
+        &self.raw
+    }
+
+    /// Kind, device and property.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// The whole element, parsed on first use.
+    pub fn element(&self) -> Result<&Element, &DecodeError> {
+        self.element.get_or_init(|| parse_element(self.raw.clone())).as_ref()
     }
 
     /// `(device, property)` when this is a `setBLOBVector`: the BLOB traffic policies apply.
     pub fn blob_key(&self) -> Option<(&str, &str)> {
-        match &self.element {
-            Element::Set(v) if v.kind == VectorKind::Blob => Some((&v.device, &v.name)),
+        match self.head.tag {
+            Tag::Set(VectorKind::Blob) => Some((self.head.device.as_deref()?, self.head.name.as_deref()?)),
             _ => None,
         }
     }

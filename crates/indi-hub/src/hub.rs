@@ -5,7 +5,7 @@ use crate::frame::Frame;
 use crate::outbox::{Outbox, Push, QueueLimits};
 use crate::router::{EndpointId, Router};
 use indi_codec::{Element, Limits, Message};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -72,7 +72,7 @@ pub struct Endpoint {
 #[derive(Default)]
 struct State {
     router: Router,
-    endpoints: HashMap<EndpointId, Endpoint>,
+    endpoints: FxHashMap<EndpointId, Arc<Endpoint>>,
     clients: usize,
 }
 
@@ -137,7 +137,7 @@ impl Hub {
             Role::Driver => state.router.add_driver(id, None),
             Role::Remote(key) => state.router.add_driver(id, Some(key.clone())),
         }
-        state.endpoints.insert(id, endpoint.clone());
+        state.endpoints.insert(id, Arc::new(endpoint.clone()));
         Some(endpoint)
     }
 
@@ -152,7 +152,7 @@ impl Hub {
             let gone = state.router.remove(id);
             let gone: Vec<_> = gone
                 .into_iter()
-                .map(|(element, targets)| (element, targets.iter().filter_map(|t| state.endpoints.get(t).cloned()).collect::<Vec<_>>()))
+                .map(|(element, targets)| (element, targets.iter().filter_map(|t| state.endpoints.get(t).cloned()).collect::<Vec<Arc<Endpoint>>>()))
                 .collect();
             (endpoint, gone)
         };
@@ -168,26 +168,28 @@ impl Hub {
     /// Routes an element received from connection `from` and queues it for its destinations.
     /// Returns the smallest backlog among the destinations: when even the fastest reader is
     /// behind, an in-process sender should wait (a stalled reader alone never slows it).
-    pub fn deliver(&self, from: EndpointId, element: Element) -> usize {
+    pub fn deliver(&self, from: EndpointId, frame: Arc<Frame>) -> usize {
         let (routing, source, targets, sender, from_driver) = {
             let mut state = self.0.state.lock().unwrap();
-            let routing = state.router.route(from, &element);
+            let routing = state.router.route(from, &frame);
             let source = state.endpoints.get(&from).map(|e| e.name.clone());
             let from_driver = state.endpoints.get(&from).is_some_and(|e| e.role == Role::Driver);
-            let targets: Vec<Endpoint> = routing.targets.iter().filter_map(|t| state.endpoints.get(t).cloned()).collect();
+            let targets: Vec<Arc<Endpoint>> = routing.targets.iter().filter_map(|t| state.endpoints.get(t).cloned()).collect();
             let sender = routing.reply.as_ref().and_then(|_| state.endpoints.get(&from).cloned());
             (routing, source, targets, sender, from_driver)
         };
         let source = source.unwrap_or_else(|| "?".into());
         if let Some(reason) = routing.dropped {
-            self.log_drop(&source, &element, &reason);
+            self.log_drop(&source, &frame, &reason);
             return 0;
         }
         if crate::logging::verbosity() >= 2 {
-            trace!("{source}: read {}", summary(&element));
+            trace!("{source}: read {}", summary(&frame));
         }
         if let Some(dir) = self.0.config.log_dir.as_ref().filter(|_| from_driver) {
-            crate::driverlog::append(dir, &element);
+            if let Ok(element) = frame.element() {
+                crate::driverlog::append(dir, element);
+            }
         }
         if let (Some(reply), Some(sender)) = (routing.reply, sender) {
             self.push_all(Frame::new(reply), std::slice::from_ref(&sender));
@@ -195,24 +197,24 @@ impl Hub {
         if targets.is_empty() {
             return 0;
         }
-        let frame = Frame::new(routing.replacement.unwrap_or(element));
+        let frame = routing.replacement.map_or(frame, Frame::new);
         if crate::logging::verbosity() >= 3 {
             trace!("{source}: {}", String::from_utf8_lossy(frame.bytes()).trim_end());
         }
         self.push_all(frame, &targets)
     }
 
-    fn log_drop(&self, source: &str, element: &Element, reason: &str) {
+    fn log_drop(&self, source: &str, frame: &Frame, reason: &str) {
         if reason.starts_with("clients may not") {
-            warn!("{source}: dropped {}: {reason}", summary(element));
+            warn!("{source}: dropped {}: {reason}", summary(frame));
         } else {
-            debug!("{source}: dropped {}: {reason}", summary(element));
+            debug!("{source}: dropped {}: {reason}", summary(frame));
         }
     }
 
     /// Pushes a frame to each endpoint, closing clients that fell too far behind; returns the
     /// smallest backlog among them.
-    fn push_all(&self, frame: Arc<Frame>, targets: &[Endpoint]) -> usize {
+    fn push_all(&self, frame: Arc<Frame>, targets: &[Arc<Endpoint>]) -> usize {
         let mut least = usize::MAX;
         for target in targets {
             match target.outbox.push(frame.clone()) {
@@ -244,7 +246,7 @@ impl Hub {
             timestamp: Some(timestamp.unwrap_or_else(now_timestamp)),
             message: Some(text.to_owned()),
         });
-        let targets: Vec<Endpoint> = {
+        let targets: Vec<Arc<Endpoint>> = {
             let state = self.0.state.lock().unwrap();
             state.endpoints.values().filter(|e| e.role == Role::Client).cloned().collect()
         };
@@ -307,12 +309,14 @@ impl Hub {
     }
 }
 
-/// `setNumberVector Telescope.EQUATORIAL_EOD_COORD` for -vv logs.
-pub fn summary(element: &Element) -> String {
-    match (element.device(), element.name()) {
-        (Some(d), Some(n)) => format!("<{} {d}.{n}>", element.tag()),
-        (Some(d), None) => format!("<{} {d}>", element.tag()),
-        _ => format!("<{}>", element.tag()),
+/// `<setNumberVector Telescope.EQUATORIAL_EOD_COORD>` for log lines.
+pub fn summary(frame: &Frame) -> String {
+    let head = frame.head();
+    let tag = crate::router::tag_name(head.tag);
+    match (head.device.as_deref(), head.name.as_deref()) {
+        (Some(d), Some(n)) => format!("<{tag} {d}.{n}>"),
+        (Some(d), None) => format!("<{tag} {d}>"),
+        _ => format!("<{tag}>"),
     }
 }
 

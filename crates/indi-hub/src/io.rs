@@ -52,11 +52,16 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         };
         loop {
-            let item = if eof { codec.decode_eof_item(&mut buf) } else { codec.decode_item(&mut buf) };
-            let Some(item) = item else { break };
+            let item = match codec.next_frame(&mut buf) {
+                Some(raw) => raw.and_then(Frame::received),
+                None => match eof.then(|| codec.finish(&mut buf)).flatten() {
+                    Some(error) => Err(error),
+                    None => break,
+                },
+            };
             match item {
-                Ok(element) => {
-                    hub.deliver(endpoint.id, element);
+                Ok(frame) => {
+                    hub.deliver(endpoint.id, frame);
                 }
                 Err(error) if endpoint.role == Role::Client && fatal_for_client(&error) => {
                     warn!("{}: {error}; closing the connection", endpoint.name);

@@ -25,7 +25,7 @@ impl LocalDriver {
 
     /// Routes an element the driver sends; returns the largest backlog among its destinations.
     pub fn send(&self, element: Element) -> usize {
-        self.hub.deliver(self.endpoint.id, element)
+        self.hub.deliver(self.endpoint.id, Frame::new(element))
     }
 
     /// Waits for elements routed to the driver; false once it is detached.

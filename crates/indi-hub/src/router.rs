@@ -5,8 +5,9 @@
 //!
 //! Pure logic: no I/O, so every rule is unit-tested (and fuzzed) without sockets.
 
-use indi_codec::{BlobEnable, DelProperty, Element, GetProperties, VectorKind};
-use std::collections::{HashMap, HashSet};
+use crate::frame::Frame;
+use indi_codec::{BlobEnable, DelProperty, Element, GetProperties, Tag};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Identifies a connection (client, driver, remote server).
 pub type EndpointId = u64;
@@ -14,18 +15,25 @@ pub type EndpointId = u64;
 /// Most device/property interests one client may register (bounds memory per client).
 const MAX_INTEREST: usize = 10_000;
 
+/// A client's interest in one device: all of it, or some properties.
+#[derive(Debug, Default)]
+struct DeviceInterest {
+    whole: bool,
+    properties: FxHashSet<String>,
+}
+
 #[derive(Debug, Default)]
 struct Client {
     /// Interested in every device (unscoped `getProperties`, or a chained server).
     all: bool,
     /// A chained INDI server (sent `getProperties device="*"`).
     server: bool,
-    /// (device, property) interests; property `None` means the whole device.
-    interest: HashSet<(String, Option<String>)>,
+    interest: FxHashMap<String, DeviceInterest>,
+    interest_count: usize,
     /// Connection-wide BLOB mode (`enableBLOB` without device).
     blob_all: Option<BlobEnable>,
-    blob_devices: HashMap<String, BlobEnable>,
-    blob_props: HashMap<(String, String), BlobEnable>,
+    blob_devices: FxHashMap<String, BlobEnable>,
+    blob_props: FxHashMap<String, FxHashMap<String, BlobEnable>>,
 }
 
 impl Client {
@@ -34,19 +42,14 @@ impl Client {
         if self.all {
             return true;
         }
-        if self.interest.contains(&(device.to_owned(), None)) {
-            return true;
-        }
-        if device_wide {
-            return self.interest.iter().any(|(d, _)| d == device);
-        }
-        name.is_some_and(|n| self.interest.contains(&(device.to_owned(), Some(n.to_owned()))))
+        let Some(interest) = self.interest.get(device) else { return false };
+        interest.whole || device_wide || name.is_some_and(|n| interest.properties.contains(n))
     }
 
     /// Mode of a device (for non-BLOB muting) or of one BLOB property.
     fn mode(&self, device: Option<&str>, name: Option<&str>) -> BlobEnable {
         if let (Some(d), Some(n)) = (device, name) {
-            if let Some(mode) = self.blob_props.get(&(d.to_owned(), n.to_owned())) {
+            if let Some(mode) = self.blob_props.get(d).and_then(|props| props.get(n)) {
                 return *mode;
             }
         }
@@ -57,8 +60,21 @@ impl Client {
     }
 
     fn add_interest(&mut self, device: &str, name: Option<&str>) {
-        if self.interest.len() < MAX_INTEREST {
-            self.interest.insert((device.to_owned(), name.map(str::to_owned)));
+        if self.interest_count >= MAX_INTEREST {
+            return;
+        }
+        if !self.interest.contains_key(device) {
+            self.interest.insert(device.to_owned(), DeviceInterest::default());
+            self.interest_count += 1;
+        }
+        let interest = self.interest.get_mut(device).expect("inserted above");
+        match name {
+            None => interest.whole = true,
+            Some(name) if !interest.properties.contains(name) => {
+                interest.properties.insert(name.to_owned());
+                self.interest_count += 1;
+            }
+            Some(_) => {}
         }
     }
 }
@@ -66,11 +82,11 @@ impl Client {
 #[derive(Debug, Default)]
 struct Driver {
     /// Devices this driver has announced (by sending anything naming them).
-    devices: HashSet<String>,
+    devices: FxHashSet<String>,
     /// Snoops on every device.
     snoop_all: Option<BlobEnable>,
-    snoop_devices: HashMap<String, BlobEnable>,
-    snoop_props: HashMap<(String, String), BlobEnable>,
+    snoop_devices: FxHashMap<String, BlobEnable>,
+    snoop_props: FxHashMap<String, FxHashMap<String, BlobEnable>>,
     /// `host:port` of a remote server link (loops between links of one server are cut).
     remote: Option<String>,
 }
@@ -79,12 +95,26 @@ impl Driver {
     /// The snoop mode matching `(device, name)`, if this driver snoops on it.
     fn snoop_mode(&self, device: Option<&str>, name: Option<&str>) -> Option<BlobEnable> {
         let Some(device) = device else { return self.snoop_all };
-        if let Some(name) = name {
-            if let Some(mode) = self.snoop_props.get(&(device.to_owned(), name.to_owned())) {
-                return Some(*mode);
-            }
+        if let Some(mode) = name.and_then(|n| self.snoop_props.get(device)?.get(n)) {
+            return Some(*mode);
         }
         self.snoop_devices.get(device).copied().or(self.snoop_all)
+    }
+
+    fn set_snoop(&mut self, device: Option<&str>, name: Option<&str>, mode: BlobEnable, overwrite: bool) {
+        let slot = match (device, name) {
+            (None, _) => {
+                if overwrite || self.snoop_all.is_none() {
+                    self.snoop_all = Some(mode);
+                }
+                return;
+            }
+            (Some(d), None) => self.snoop_devices.entry(d.to_owned()).or_insert(mode),
+            (Some(d), Some(n)) => self.snoop_props.entry(d.to_owned()).or_default().entry(n.to_owned()).or_insert(mode),
+        };
+        if overwrite {
+            *slot = mode;
+        }
     }
 }
 
@@ -110,18 +140,8 @@ impl Routing {
 /// Routing state of a server.
 #[derive(Debug, Default)]
 pub struct Router {
-    clients: HashMap<EndpointId, Client>,
-    drivers: HashMap<EndpointId, Driver>,
-}
-
-/// BLOB traffic for the client policies: BLOB updates, and echoed BLOB uploads (indiserver
-/// echoes uploads even to clients that never enabled BLOBs; we do not).
-fn is_blob(element: &Element) -> bool {
-    match element {
-        Element::Set(v) => v.kind == VectorKind::Blob,
-        Element::New(v) => v.kind == VectorKind::Blob,
-        _ => false,
-    }
+    clients: FxHashMap<EndpointId, Client>,
+    drivers: FxHashMap<EndpointId, Driver>,
 }
 
 fn normalised(get: &GetProperties) -> Element {
@@ -130,6 +150,11 @@ fn normalised(get: &GetProperties) -> Element {
         device: get.device.clone().filter(|d| d != "*"),
         name: get.name.clone(),
     })
+}
+
+/// The parsed element, for the few rules that need more than the head.
+fn parsed(frame: &Frame) -> Result<&Element, Routing> {
+    frame.element().map_err(|e| Routing::drop(format!("unreadable: {e}")))
 }
 
 impl Router {
@@ -158,9 +183,8 @@ impl Router {
         devices
             .into_iter()
             .map(|device| {
-                let element = Element::DelProperty(DelProperty { device, ..DelProperty::default() });
-                let targets = self.clients_for(&element, None);
-                (element, targets)
+                let targets = self.clients_for(Tag::DelProperty, Some(&device), None, true, None);
+                (Element::DelProperty(DelProperty { device, ..DelProperty::default() }), targets)
             })
             .collect()
     }
@@ -181,17 +205,22 @@ impl Router {
     }
 
     /// Routes an element sent by endpoint `from` (client or driver).
-    pub fn route(&mut self, from: EndpointId, element: &Element) -> Routing {
-        if let Element::PingRequest(uid) = element {
-            return Routing { reply: Some(Element::PingReply(uid.clone())), ..Routing::default() };
-        }
-        if let Element::PingReply(_) = element {
-            return Routing::default();
+    pub fn route(&mut self, from: EndpointId, frame: &Frame) -> Routing {
+        match frame.head().tag {
+            Tag::PingRequest => {
+                return match parsed(frame) {
+                    Ok(Element::PingRequest(uid)) => Routing { reply: Some(Element::PingReply(uid.clone())), ..Routing::default() },
+                    Ok(_) => Routing::default(),
+                    Err(dropped) => dropped,
+                };
+            }
+            Tag::PingReply => return Routing::default(),
+            _ => {}
         }
         if self.drivers.contains_key(&from) {
-            self.from_driver(from, element)
+            self.from_driver(from, frame).unwrap_or_else(|dropped| dropped)
         } else if self.clients.contains_key(&from) {
-            self.from_client(from, element)
+            self.from_client(from, frame).unwrap_or_else(|dropped| dropped)
         } else {
             Routing::drop("unknown connection")
         }
@@ -209,12 +238,9 @@ impl Router {
         targets
     }
 
-    /// Clients that should see `element` from a driver (or echoed), except `except`.
-    fn clients_for(&self, element: &Element, except: Option<EndpointId>) -> Vec<EndpointId> {
-        let device = element.device();
-        let name = element.name();
-        let blob = is_blob(element);
-        let device_wide = matches!(element, Element::DelProperty(d) if d.name.is_none());
+    /// Clients that should see an element from a driver (or echoed), except `except`.
+    fn clients_for(&self, tag: Tag, device: Option<&str>, name: Option<&str>, device_wide: bool, except: Option<EndpointId>) -> Vec<EndpointId> {
+        let blob = tag.is_blob();
         let mut targets: Vec<EndpointId> = self
             .clients
             .iter()
@@ -234,11 +260,17 @@ impl Router {
         targets
     }
 
-    /// Drivers snooping on `element`, except the sender and links to the sender's server.
-    fn snoopers_for(&self, element: &Element, from: EndpointId) -> Vec<EndpointId> {
-        let device = element.device();
-        let name = element.name();
-        let blob = matches!(element, Element::Set(v) if v.kind == VectorKind::Blob);
+    fn clients_for_frame(&self, frame: &Frame, except: Option<EndpointId>) -> Vec<EndpointId> {
+        let head = frame.head();
+        let device_wide = head.tag == Tag::DelProperty && head.name.is_none();
+        self.clients_for(head.tag, head.device.as_deref(), head.name.as_deref(), device_wide, except)
+    }
+
+    /// Drivers snooping on a frame, except the sender and links to the sender's server.
+    fn snoopers_for(&self, frame: &Frame, from: EndpointId) -> Vec<EndpointId> {
+        let head = frame.head();
+        let (device, name) = (head.device.as_deref(), head.name.as_deref());
+        let blob = matches!(head.tag, Tag::Set(indi_codec::VectorKind::Blob));
         let from_remote = self.drivers.get(&from).and_then(|d| d.remote.as_deref());
         let mut targets: Vec<EndpointId> = self
             .drivers
@@ -259,10 +291,12 @@ impl Router {
         targets
     }
 
-    fn from_client(&mut self, from: EndpointId, element: &Element) -> Routing {
-        let client = self.clients.get_mut(&from).expect("checked by route");
-        match element {
-            Element::GetProperties(get) => {
+    fn from_client(&mut self, from: EndpointId, frame: &Frame) -> Result<Routing, Routing> {
+        let head = frame.head();
+        match head.tag {
+            Tag::GetProperties => {
+                let Element::GetProperties(get) = parsed(frame)? else { unreachable!("head and element agree") };
+                let client = self.clients.get_mut(&from).expect("checked by route");
                 match get.device.as_deref() {
                     None => client.all = true,
                     Some("*") => {
@@ -274,14 +308,16 @@ impl Router {
                 let device = get.device.as_deref().filter(|d| *d != "*");
                 let targets = self.owners(device, None);
                 if targets.is_empty() && device.is_some() {
-                    return Routing::drop(format!("no driver has device {:?}", device.unwrap_or_default()));
+                    return Err(Routing::drop(format!("no driver has device {:?}", device.unwrap_or_default())));
                 }
-                Routing { targets, replacement: Some(normalised(get)), ..Routing::default() }
+                Ok(Routing { targets, replacement: Some(normalised(get)), ..Routing::default() })
             }
-            Element::EnableBlob(enable) => {
+            Tag::EnableBlob => {
+                let Element::EnableBlob(enable) = parsed(frame)? else { unreachable!("head and element agree") };
                 let Some(mode) = enable.mode else {
-                    return Routing::drop("enableBLOB without Never, Also or Only");
+                    return Err(Routing::drop("enableBLOB without Never, Also or Only"));
                 };
+                let client = self.clients.get_mut(&from).expect("checked by route");
                 match (&enable.device, &enable.name) {
                     (None, _) => {
                         client.blob_all = Some(mode);
@@ -291,89 +327,95 @@ impl Router {
                     (Some(device), None) => {
                         client.add_interest(device, None);
                         client.blob_devices.insert(device.clone(), mode);
-                        client.blob_props.retain(|(d, _), _| d != device);
+                        client.blob_props.remove(device);
                     }
                     (Some(device), Some(name)) => {
                         client.add_interest(device, Some(name));
-                        if client.blob_props.len() < MAX_INTEREST {
-                            client.blob_props.insert((device.clone(), name.clone()), mode);
+                        if client.interest_count < MAX_INTEREST {
+                            client.blob_props.entry(device.clone()).or_default().insert(name.clone(), mode);
                         }
                     }
                 }
-                Routing::default()
+                Ok(Routing::default())
             }
-            Element::New(new) => {
-                client.add_interest(&new.device, Some(&new.name));
-                let owners = self.owners(Some(&new.device), None);
+            Tag::New(_) => {
+                let device = head.device.as_deref().expect("checked by parse_head");
+                let client = self.clients.get_mut(&from).expect("checked by route");
+                client.add_interest(device, head.name.as_deref());
+                let owners = self.owners(Some(device), None);
                 if owners.is_empty() {
-                    return Routing::drop(format!("no driver has device {:?}", new.device));
+                    return Err(Routing::drop(format!("no driver has device {device:?}")));
                 }
                 let mut targets = owners;
-                targets.extend(self.clients_for(element, Some(from)));
-                Routing { targets, ..Routing::default() }
+                targets.extend(self.clients_for_frame(frame, Some(from)));
+                Ok(Routing { targets, ..Routing::default() })
             }
-            Element::Def(_) | Element::Set(_) | Element::Message(_) | Element::DelProperty(_) => {
+            Tag::Def(_) | Tag::Set(_) | Tag::Message | Tag::DelProperty => {
                 // A chained server (a client that asked for device "*") relays its drivers'
                 // traffic to our snooping drivers, but may not speak for devices we serve.
-                let served = element.device().is_some_and(|d| self.drivers.values().any(|dr| dr.remote.is_none() && dr.devices.contains(d)));
-                if client.server && !served {
-                    return Routing { targets: self.snoopers_for(element, from), ..Routing::default() };
+                let served = head
+                    .device
+                    .as_deref()
+                    .is_some_and(|d| self.drivers.values().any(|dr| dr.remote.is_none() && dr.devices.contains(d)));
+                if self.clients[&from].server && !served {
+                    return Ok(Routing { targets: self.snoopers_for(frame, from), ..Routing::default() });
                 }
-                Routing::drop(format!("clients may not send <{}>", element.tag()))
+                Err(Routing::drop(format!("clients may not send <{}>", tag_name(head.tag))))
             }
-            Element::PingRequest(_) | Element::PingReply(_) => Routing::default(),
+            Tag::PingRequest | Tag::PingReply => Ok(Routing::default()),
         }
     }
 
-    fn from_driver(&mut self, from: EndpointId, element: &Element) -> Routing {
-        let driver = self.drivers.get_mut(&from).expect("checked by route");
-        match element {
-            Element::GetProperties(get) => {
+    fn from_driver(&mut self, from: EndpointId, frame: &Frame) -> Result<Routing, Routing> {
+        let head = frame.head();
+        match head.tag {
+            Tag::GetProperties => {
+                let Element::GetProperties(get) = parsed(frame)? else { unreachable!("head and element agree") };
                 let device = get.device.as_deref().filter(|d| *d != "*");
-                match (device, &get.name) {
-                    (None, _) => {
-                        driver.snoop_all.get_or_insert(BlobEnable::Never);
-                    }
-                    (Some(d), None) => {
-                        driver.snoop_devices.entry(d.to_owned()).or_insert(BlobEnable::Never);
-                    }
-                    (Some(d), Some(n)) => {
-                        driver.snoop_props.entry((d.to_owned(), n.clone())).or_insert(BlobEnable::Never);
-                    }
-                }
+                let driver = self.drivers.get_mut(&from).expect("checked by route");
+                driver.set_snoop(device, get.name.as_deref(), BlobEnable::Never, false);
                 // Ask the owners to (re)define, and pass it down to chained servers.
                 let mut targets = self.owners(device, Some(from));
-                let mut servers: Vec<EndpointId> =
-                    self.clients.iter().filter(|(_, c)| c.server).map(|(id, _)| *id).collect();
+                let mut servers: Vec<EndpointId> = self.clients.iter().filter(|(_, c)| c.server).map(|(id, _)| *id).collect();
                 servers.sort_unstable();
                 targets.extend(servers);
-                Routing { targets, replacement: Some(normalised(get)), ..Routing::default() }
+                Ok(Routing { targets, replacement: Some(normalised(get)), ..Routing::default() })
             }
-            Element::EnableBlob(enable) => {
+            Tag::EnableBlob => {
+                let Element::EnableBlob(enable) = parsed(frame)? else { unreachable!("head and element agree") };
                 if let Some(mode) = enable.mode {
-                    match (&enable.device, &enable.name) {
-                        (None, _) => driver.snoop_all = Some(mode),
-                        (Some(d), None) => {
-                            driver.snoop_devices.insert(d.clone(), mode);
-                        }
-                        (Some(d), Some(n)) => {
-                            driver.snoop_props.insert((d.clone(), n.clone()), mode);
-                        }
-                    }
+                    let driver = self.drivers.get_mut(&from).expect("checked by route");
+                    driver.set_snoop(enable.device.as_deref(), enable.name.as_deref(), mode, true);
                 }
-                Routing::default()
+                Ok(Routing::default())
             }
             _ => {
-                if let Some(device) = element.device() {
+                let driver = self.drivers.get_mut(&from).expect("checked by route");
+                if let Some(device) = head.device.as_deref() {
                     if !driver.devices.contains(device) && driver.devices.len() < MAX_INTEREST {
                         driver.devices.insert(device.to_owned());
                     }
                 }
-                let mut targets = self.clients_for(element, None);
-                targets.extend(self.snoopers_for(element, from));
-                Routing { targets, ..Routing::default() }
+                let mut targets = self.clients_for_frame(frame, None);
+                targets.extend(self.snoopers_for(frame, from));
+                Ok(Routing { targets, ..Routing::default() })
             }
         }
+    }
+}
+
+/// The XML tag of a head, for log lines.
+pub fn tag_name(tag: Tag) -> &'static str {
+    match tag {
+        Tag::GetProperties => "getProperties",
+        Tag::EnableBlob => "enableBLOB",
+        Tag::Def(kind) => indi_codec::def_tag(kind),
+        Tag::Set(kind) => indi_codec::set_tag(kind),
+        Tag::New(kind) => indi_codec::new_tag(kind),
+        Tag::Message => "message",
+        Tag::DelProperty => "delProperty",
+        Tag::PingRequest => "pingRequest",
+        Tag::PingReply => "pingReply",
     }
 }
 

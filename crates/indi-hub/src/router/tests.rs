@@ -1,6 +1,11 @@
 use super::*;
 use bytes::Bytes;
 use indi_codec::*;
+use std::sync::Arc;
+
+fn f(element: Element) -> Arc<Frame> {
+    Frame::new(element)
+}
 
 const DRIVER: EndpointId = 1;
 const OTHER_DRIVER: EndpointId = 2;
@@ -57,8 +62,8 @@ fn router() -> Router {
     let mut router = Router::new();
     router.add_driver(DRIVER, None);
     router.add_driver(OTHER_DRIVER, None);
-    router.route(DRIVER, &def("BlobBench", "BENCH_STAT"));
-    router.route(OTHER_DRIVER, &def("Other", "X"));
+    router.route(DRIVER, &f(def("BlobBench", "BENCH_STAT")));
+    router.route(OTHER_DRIVER, &f(def("Other", "X")));
     router
 }
 
@@ -70,9 +75,9 @@ fn matrix_row(sent: &[Element]) -> [usize; 4] {
     router.add_client(watcher);
     router.add_client(other);
     for element in sent {
-        router.route(watcher, element);
+        router.route(watcher, &f(element.clone()));
     }
-    let got = |router: &mut Router, from, element: &Element| router.route(from, element).targets.contains(&watcher) as usize;
+    let got = |router: &mut Router, from, element: &Element| router.route(from, &f(element.clone())).targets.contains(&watcher) as usize;
     let blobs = got(&mut router, DRIVER, &set(VectorKind::Blob, "BlobBench", "BENCH_BLOB"));
     let numbers = (0..3).map(|_| got(&mut router, DRIVER, &set(VectorKind::Number, "BlobBench", "BENCH_STAT"))).sum();
     let echoes = (0..2).map(|_| got(&mut router, other, &new_number("BlobBench", "BENCH_STAT"))).sum();
@@ -103,28 +108,28 @@ fn deviations_from_indiserver() {
     // Only for one device does not mute another device's traffic.
     let mut r = router();
     r.add_client(10);
-    r.route(10, &get(None, None));
-    r.route(10, &enable(Some("Other"), None, Only));
-    assert!(r.route(DRIVER, &set(VectorKind::Number, "BlobBench", "BENCH_STAT")).targets.contains(&10));
-    assert!(!r.route(OTHER_DRIVER, &set(VectorKind::Number, "Other", "X")).targets.contains(&10));
+    r.route(10, &f(get(None, None)));
+    r.route(10, &f(enable(Some("Other"), None, Only)));
+    assert!(r.route(DRIVER, &f(set(VectorKind::Number, "BlobBench", "BENCH_STAT"))).targets.contains(&10));
+    assert!(!r.route(OTHER_DRIVER, &f(set(VectorKind::Number, "Other", "X"))).targets.contains(&10));
     // An echoed upload only reaches clients that accept BLOBs.
     let upload = Element::New(NewVector { kind: VectorKind::Blob, device: "BlobBench".into(), name: "UP".into(), timestamp: None, members: vec![] });
     r.add_client(11);
-    r.route(11, &get(None, None));
+    r.route(11, &f(get(None, None)));
     r.add_client(12);
-    r.route(12, &get(None, None));
-    r.route(12, &enable(Some("BlobBench"), None, Also));
-    assert_eq!(r.route(10, &upload).targets, vec![DRIVER, 12]);
+    r.route(12, &f(get(None, None)));
+    r.route(12, &f(enable(Some("BlobBench"), None, Also)));
+    assert_eq!(r.route(10, &f(upload.clone())).targets, vec![DRIVER, 12]);
 }
 
 #[test]
 fn scope_is_not_sticky() {
     let mut r = router();
     r.add_client(10);
-    r.route(10, &get(Some("BlobBench"), None));
-    assert!(!r.route(OTHER_DRIVER, &def("Other", "X")).targets.contains(&10));
-    r.route(10, &get(None, None));
-    assert!(r.route(OTHER_DRIVER, &def("Other", "X")).targets.contains(&10));
+    r.route(10, &f(get(Some("BlobBench"), None)));
+    assert!(!r.route(OTHER_DRIVER, &f(def("Other", "X"))).targets.contains(&10));
+    r.route(10, &f(get(None, None)));
+    assert!(r.route(OTHER_DRIVER, &f(def("Other", "X"))).targets.contains(&10));
 }
 
 #[test]
@@ -132,16 +137,16 @@ fn get_properties_goes_to_owners_as_version_1_7() {
     let mut r = router();
     r.add_client(10);
     let legacy = Element::GetProperties(GetProperties { version: None, device: Some("Other".into()), name: None });
-    let routing = r.route(10, &legacy);
+    let routing = r.route(10, &f(legacy.clone()));
     assert_eq!(routing.targets, vec![OTHER_DRIVER]);
     assert_eq!(routing.replacement, Some(get(Some("Other"), None)));
     let indigo = Element::GetProperties(GetProperties { version: Some("2.0".into()), device: None, name: None });
-    let routing = r.route(10, &indigo);
+    let routing = r.route(10, &f(indigo.clone()));
     assert_eq!(routing.targets, vec![DRIVER, OTHER_DRIVER]);
     assert_eq!(routing.replacement, Some(get(None, None)));
     let chained = Element::GetProperties(GetProperties { version: Some("1.7".into()), device: Some("*".into()), name: None });
-    assert_eq!(r.route(10, &chained).replacement, Some(get(None, None)));
-    assert!(r.route(10, &get(Some("Nobody"), None)).dropped.is_some());
+    assert_eq!(r.route(10, &f(chained.clone())).replacement, Some(get(None, None)));
+    assert!(r.route(10, &f(get(Some("Nobody"), None))).dropped.is_some());
 }
 
 #[test]
@@ -149,19 +154,19 @@ fn clients_cannot_impersonate_devices() {
     let mut r = router();
     r.add_client(10);
     r.add_client(11);
-    r.route(11, &get(None, None));
+    r.route(11, &f(get(None, None)));
     for forged in [
         def("BlobBench", "FAKE"),
         set(VectorKind::Number, "BlobBench", "BENCH_STAT"),
         Element::Message(Message { device: Some("BlobBench".into()), timestamp: None, message: Some("pwned".into()) }),
         Element::DelProperty(DelProperty { device: "BlobBench".into(), ..DelProperty::default() }),
     ] {
-        let routing = r.route(10, &forged);
+        let routing = r.route(10, &f(forged.clone()));
         assert!(routing.targets.is_empty() && routing.dropped.is_some(), "{forged:?}");
     }
     // Even a chained server (device "*") may not speak for devices served here.
-    r.route(10, &Element::GetProperties(GetProperties { version: Some("1.7".into()), device: Some("*".into()), name: None }));
-    assert!(r.route(10, &set(VectorKind::Number, "BlobBench", "BENCH_STAT")).dropped.is_some());
+    r.route(10, &f(Element::GetProperties(GetProperties { version: Some("1.7".into()), device: Some("*".into()), name: None })));
+    assert!(r.route(10, &f(set(VectorKind::Number, "BlobBench", "BENCH_STAT"))).dropped.is_some());
 }
 
 #[test]
@@ -170,10 +175,10 @@ fn new_vectors_go_to_the_owner_and_are_echoed_to_others() {
     for c in [10, 11, 12] {
         r.add_client(c);
     }
-    r.route(11, &get(None, None));
-    r.route(12, &get(Some("Other"), None));
-    assert_eq!(r.route(10, &new_number("BlobBench", "BENCH_STAT")).targets, vec![DRIVER, 11]);
-    assert!(r.route(10, &new_number("Nobody", "X")).dropped.is_some());
+    r.route(11, &f(get(None, None)));
+    r.route(12, &f(get(Some("Other"), None)));
+    assert_eq!(r.route(10, &f(new_number("BlobBench", "BENCH_STAT"))).targets, vec![DRIVER, 11]);
+    assert!(r.route(10, &f(new_number("Nobody", "X"))).dropped.is_some());
 }
 
 #[test]
@@ -181,7 +186,7 @@ fn pings_are_answered_to_the_sender() {
     let mut r = router();
     r.add_client(10);
     for from in [10, DRIVER] {
-        let routing = r.route(from, &Element::PingRequest("SetBLOB/1".into()));
+        let routing = r.route(from, &f(Element::PingRequest("SetBLOB/1".into())));
         assert_eq!(routing.reply, Some(Element::PingReply("SetBLOB/1".into())));
         assert!(routing.targets.is_empty());
     }
@@ -194,23 +199,23 @@ fn snooping_by_device_vector_and_all_with_blob_modes() {
     r.add_driver(SNOOPER, None);
     let number = set(VectorKind::Number, "BlobBench", "BENCH_STAT");
     let blob = set(VectorKind::Blob, "BlobBench", "BENCH_BLOB");
-    assert!(!r.route(DRIVER, &number).targets.contains(&SNOOPER));
-    let ask = r.route(SNOOPER, &get(Some("BlobBench"), Some("BENCH_STAT")));
+    assert!(!r.route(DRIVER, &f(number.clone())).targets.contains(&SNOOPER));
+    let ask = r.route(SNOOPER, &f(get(Some("BlobBench"), Some("BENCH_STAT"))));
     assert_eq!(ask.targets, vec![DRIVER]);
-    assert!(r.route(DRIVER, &number).targets.contains(&SNOOPER));
-    assert!(!r.route(DRIVER, &set(VectorKind::Number, "BlobBench", "OTHER")).targets.contains(&SNOOPER));
+    assert!(r.route(DRIVER, &f(number.clone())).targets.contains(&SNOOPER));
+    assert!(!r.route(DRIVER, &f(set(VectorKind::Number, "BlobBench", "OTHER"))).targets.contains(&SNOOPER));
     // Snoop-all (a getProperties without device) sees every device, and universal messages.
-    r.route(SNOOPER, &get(None, None));
-    assert!(r.route(OTHER_DRIVER, &def("Other", "X")).targets.contains(&SNOOPER));
+    r.route(SNOOPER, &f(get(None, None)));
+    assert!(r.route(OTHER_DRIVER, &f(def("Other", "X"))).targets.contains(&SNOOPER));
     let universal = Element::Message(Message { device: None, timestamp: None, message: Some("hi".into()) });
-    assert!(r.route(OTHER_DRIVER, &universal).targets.contains(&SNOOPER));
+    assert!(r.route(OTHER_DRIVER, &f(universal.clone())).targets.contains(&SNOOPER));
     // BLOBs only after the snooper enables them.
-    assert!(!r.route(DRIVER, &blob).targets.contains(&SNOOPER));
-    r.route(SNOOPER, &enable(Some("BlobBench"), Some("BENCH_BLOB"), BlobEnable::Also));
-    assert!(r.route(DRIVER, &blob).targets.contains(&SNOOPER));
+    assert!(!r.route(DRIVER, &f(blob.clone())).targets.contains(&SNOOPER));
+    r.route(SNOOPER, &f(enable(Some("BlobBench"), Some("BENCH_BLOB"), BlobEnable::Also)));
+    assert!(r.route(DRIVER, &f(blob.clone())).targets.contains(&SNOOPER));
     // A driver never snoops on itself.
-    r.route(DRIVER, &get(None, None));
-    assert!(!r.route(DRIVER, &number).targets.contains(&DRIVER));
+    r.route(DRIVER, &f(get(None, None)));
+    assert!(!r.route(DRIVER, &f(number.clone())).targets.contains(&DRIVER));
 }
 
 #[test]
@@ -218,12 +223,12 @@ fn a_dead_driver_takes_its_devices_with_it() {
     let mut r = router();
     r.add_client(10);
     r.add_client(11);
-    r.route(10, &get(Some("BlobBench"), Some("BENCH_STAT"))); // scoped to one property
-    r.route(11, &get(Some("Other"), None));
+    r.route(10, &f(get(Some("BlobBench"), Some("BENCH_STAT")))); // scoped to one property
+    r.route(11, &f(get(Some("Other"), None)));
     let gone = r.remove(DRIVER);
     assert_eq!(gone, vec![(Element::DelProperty(DelProperty { device: "BlobBench".into(), ..DelProperty::default() }), vec![10])]);
     assert_eq!(r.driver_count(), 1);
-    assert!(r.route(10, &get(Some("BlobBench"), None)).dropped.is_some());
+    assert!(r.route(10, &f(get(Some("BlobBench"), None))).dropped.is_some());
 }
 
 #[test]
@@ -233,8 +238,8 @@ fn links_to_one_server_do_not_echo_to_each_other() {
     r.add_driver(6, Some("127.0.0.1:7624".into()));
     r.add_driver(7, None);
     for id in [5, 6, 7] {
-        r.route(id, &get(None, None));
+        r.route(id, &f(get(None, None)));
     }
-    let targets = r.route(5, &def("Upstream", "X")).targets;
+    let targets = r.route(5, &f(def("Upstream", "X"))).targets;
     assert_eq!(targets, vec![7]);
 }

@@ -1,0 +1,323 @@
+//! The routing view of an element: what it is, its device and its property, read from the
+//! start tag after checking that the whole element is well-formed XML (UTF-8, matching tags,
+//! quoted attributes, known entities). This is all a relay needs; members are only built (by
+//! [`crate::parse_element`]) where someone consumes them. Hand-written because it runs for every
+//! element a server relays: a few instructions per byte, no allocation beyond the two names.
+
+use crate::element::{parse_vector_tag, VectorKind, VectorVerb};
+use crate::error::DecodeError;
+use memchr::{memchr, memchr2, memmem};
+use std::borrow::Cow;
+
+/// What kind of element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    /// `getProperties`
+    GetProperties,
+    /// `enableBLOB`
+    EnableBlob,
+    /// `def*Vector`
+    Def(VectorKind),
+    /// `set*Vector`
+    Set(VectorKind),
+    /// `new*Vector`
+    New(VectorKind),
+    /// `message`
+    Message,
+    /// `delProperty`
+    DelProperty,
+    /// `pingRequest`
+    PingRequest,
+    /// `pingReply`
+    PingReply,
+}
+
+impl Tag {
+    /// The tag of an INDI element name.
+    pub fn parse(name: &str) -> Option<Tag> {
+        Some(match name {
+            "getProperties" => Tag::GetProperties,
+            "enableBLOB" => Tag::EnableBlob,
+            "message" => Tag::Message,
+            "delProperty" => Tag::DelProperty,
+            "pingRequest" => Tag::PingRequest,
+            "pingReply" => Tag::PingReply,
+            _ => match parse_vector_tag(name)? {
+                (VectorVerb::Def, kind) => Tag::Def(kind),
+                (VectorVerb::Set, kind) => Tag::Set(kind),
+                (VectorVerb::New, kind) => Tag::New(kind),
+            },
+        })
+    }
+
+    /// BLOB traffic: `setBLOBVector` and `newBLOBVector`.
+    pub fn is_blob(self) -> bool {
+        matches!(self, Tag::Set(VectorKind::Blob) | Tag::New(VectorKind::Blob))
+    }
+}
+
+/// Kind, device and property of an element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// What it is.
+    pub tag: Tag,
+    /// Its `device` attribute.
+    pub device: Option<String>,
+    /// Its `name` (property) attribute.
+    pub name: Option<String>,
+}
+
+/// Deepest nesting checked (the scanner refuses deeper elements before they get here).
+const MAX_DEPTH: usize = 16;
+
+struct Checker<'a> {
+    text: &'a str,
+    pos: usize,
+    tag: String,
+}
+
+/// Bytes allowed in tag and attribute names (ASCII letters, digits, `_:.-`, and any UTF-8).
+const NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.' | b'-') || c >= 0x80;
+        b += 1;
+    }
+    table
+};
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Resolves an entity body (between `&` and `;`).
+fn entity(body: &str) -> Option<char> {
+    match body {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => {
+            let number = body.strip_prefix('#')?;
+            let code = match number.strip_prefix('x') {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            };
+            char::from_u32(code).filter(|&c| c != '\0')
+        }
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn fail(&self, reason: impl Into<String>) -> DecodeError {
+        DecodeError::Malformed { tag: self.tag.clone(), reason: reason.into() }
+    }
+
+    fn skip_space(&mut self) {
+        while self.pos < self.text.len() && is_space(self.bytes()[self.pos]) {
+            self.pos += 1;
+        }
+    }
+
+    fn name(&mut self) -> Result<&'a str, DecodeError> {
+        let start = self.pos;
+        let rest = &self.bytes()[start..];
+        let len = rest.iter().position(|&b| !NAME_BYTES[b as usize]).unwrap_or(rest.len());
+        if len == 0 {
+            return Err(self.fail(format!("expected a name at byte {start}")));
+        }
+        self.pos += len;
+        // A name ends on an ASCII byte, so this is a char boundary.
+        Ok(&self.text[start..self.pos])
+    }
+
+    /// Checks the entities in `raw` and returns it with them resolved.
+    fn unescape(&self, raw: &'a str) -> Result<Cow<'a, str>, DecodeError> {
+        let Some(first) = raw.bytes().position(|b| b == b'&') else { return Ok(Cow::Borrowed(raw)) };
+        let mut out = String::with_capacity(raw.len());
+        out.push_str(&raw[..first]);
+        let mut rest = &raw[first..];
+        while let Some(amp) = memchr(b'&', rest.as_bytes()) {
+            out.push_str(&rest[..amp]);
+            let end = memchr(b';', &rest.as_bytes()[amp..]).filter(|&e| e <= 12).ok_or_else(|| self.fail("unterminated entity"))?;
+            let body = &rest[amp + 1..amp + end];
+            out.push(entity(body).ok_or_else(|| self.fail(format!("unknown entity &{body};")))?);
+            rest = &rest[amp + end + 1..];
+        }
+        out.push_str(rest);
+        Ok(Cow::Owned(out))
+    }
+
+    /// Attributes up to `>` or `/>`; calls `found(name, raw value)` for each. Returns whether the
+    /// tag closes itself.
+    fn attributes(&mut self, mut found: impl FnMut(&'a str, &'a str)) -> Result<bool, DecodeError> {
+        loop {
+            let had_space = self.pos < self.text.len() && is_space(self.bytes()[self.pos]);
+            self.skip_space();
+            match self.bytes().get(self.pos) {
+                Some(b'>') => {
+                    self.pos += 1;
+                    return Ok(false);
+                }
+                Some(b'/') if self.bytes().get(self.pos + 1) == Some(&b'>') => {
+                    self.pos += 2;
+                    return Ok(true);
+                }
+                Some(_) if had_space => {}
+                _ => return Err(self.fail("bad start tag")),
+            }
+            let key = self.name()?;
+            self.skip_space();
+            if self.bytes().get(self.pos) != Some(&b'=') {
+                return Err(self.fail(format!("attribute {key} has no value")));
+            }
+            self.pos += 1;
+            self.skip_space();
+            let quote = *self.bytes().get(self.pos).filter(|q| matches!(q, b'"' | b'\'')).ok_or_else(|| self.fail("unquoted attribute"))?;
+            let start = self.pos + 1;
+            let len = self.bytes()[start..].iter().position(|&b| b == quote || b == b'<').ok_or_else(|| self.fail("unterminated attribute"))?;
+            if self.bytes()[start + len] == b'<' {
+                return Err(self.fail("'<' in an attribute value"));
+            }
+            let value = &self.text[start..start + len];
+            self.unescape(value)?;
+            self.pos = start + len + 1;
+            found(key, value);
+        }
+    }
+
+    /// Checks everything after the root start tag, up to and including its end tag.
+    fn body(&mut self, root: &'a str) -> Result<(), DecodeError> {
+        let mut open: [&str; MAX_DEPTH] = [""; MAX_DEPTH];
+        open[0] = root;
+        let mut depth = 1;
+        while depth > 0 {
+            let rest = &self.bytes()[self.pos..];
+            let at = memchr2(b'<', b'&', rest).ok_or_else(|| self.fail("unexpected end"))?;
+            self.pos += at;
+            if rest[at] == b'&' {
+                let end = memchr(b';', &rest[at..]).filter(|&e| e <= 12).ok_or_else(|| self.fail("unterminated entity"))?;
+                let body = &self.text[self.pos + 1..self.pos + end];
+                entity(body).ok_or_else(|| self.fail(format!("unknown entity &{body};")))?;
+                self.pos += end + 1;
+                continue;
+            }
+            let after = &self.bytes()[self.pos + 1..];
+            if after.first() == Some(&b'/') {
+                self.pos += 2;
+                let name = self.name()?;
+                self.skip_space();
+                if self.bytes().get(self.pos) != Some(&b'>') || name != open[depth - 1] {
+                    return Err(self.fail(format!("</{name}> does not close <{}>", open[depth - 1])));
+                }
+                self.pos += 1;
+                depth -= 1;
+            } else if after.starts_with(b"!--") {
+                let end = memmem::find(&after[3..], b"-->").ok_or_else(|| self.fail("unterminated comment"))?;
+                self.pos += 4 + end + 3;
+            } else if after.starts_with(b"![CDATA[") {
+                let end = memmem::find(&after[8..], b"]]>").ok_or_else(|| self.fail("unterminated CDATA"))?;
+                self.pos += 9 + end + 3;
+            } else if after.first() == Some(&b'?') {
+                let end = memmem::find(&after[1..], b"?>").ok_or_else(|| self.fail("unterminated PI"))?;
+                self.pos += 2 + end + 2;
+            } else {
+                self.pos += 1;
+                let name = self.name()?;
+                if !self.attributes(|_, _| {})? {
+                    if depth == MAX_DEPTH {
+                        return Err(self.fail("nested too deep"));
+                    }
+                    open[depth] = name;
+                    depth += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the head of one complete element (as framed by the decoder) and checks the whole of
+/// it is well-formed, without building its members.
+pub fn parse_head(whole: &[u8]) -> Result<Head, DecodeError> {
+    let text = std::str::from_utf8(whole).map_err(|e| DecodeError::malformed("", format!("invalid UTF-8 ({e})")))?;
+    let mut checker = Checker { text, pos: 0, tag: String::new() };
+    // Skip what may precede the root (the decoder hands elements starting at `<`).
+    loop {
+        let at = memchr(b'<', &checker.bytes()[checker.pos..]).ok_or_else(|| DecodeError::malformed("", "no element"))?;
+        checker.pos += at;
+        match checker.bytes().get(checker.pos + 1) {
+            Some(b'?') | Some(b'!') => {
+                let end = memchr(b'>', &checker.bytes()[checker.pos..]).ok_or_else(|| DecodeError::malformed("", "no element"))?;
+                checker.pos += end + 1;
+            }
+            _ => break,
+        }
+    }
+    checker.pos += 1;
+    let name = checker.name()?;
+    checker.tag = name.to_owned();
+    let tag = Tag::parse(name).ok_or_else(|| DecodeError::Unknown { tag: name.to_owned() })?;
+    let (mut device, mut property) = (None, None);
+    let empty = checker.attributes(|key, value| match key {
+        "device" => device = Some(value),
+        "name" => property = Some(value),
+        _ => {}
+    })?;
+    let device = device.map(|d| checker.unescape(d).map(Cow::into_owned)).transpose()?;
+    let property = property.map(|p| checker.unescape(p).map(Cow::into_owned)).transpose()?;
+    let vector = matches!(tag, Tag::Def(_) | Tag::Set(_) | Tag::New(_));
+    if (vector || tag == Tag::DelProperty) && device.is_none() {
+        return Err(checker.fail("missing attribute device"));
+    }
+    if vector && property.is_none() {
+        return Err(checker.fail("missing attribute name"));
+    }
+    if !empty {
+        checker.body(name)?;
+    }
+    Ok(Head { tag, device, name: property })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kind_device_and_property() {
+        let head = parse_head(b"<setBLOBVector device='Cam' name='CCD1'><oneBLOB name='a' size='1' format=''>QQ==</oneBLOB></setBLOBVector>").unwrap();
+        assert_eq!(head, Head { tag: Tag::Set(VectorKind::Blob), device: Some("Cam".into()), name: Some("CCD1".into()) });
+        assert!(head.tag.is_blob());
+        let head = parse_head(b"<message device=\"A &amp; B&#33;\" message='x'/>").unwrap();
+        assert_eq!((head.tag, head.device.as_deref()), (Tag::Message, Some("A & B!")));
+        let head = parse_head(b"<defTextVector\n device='d'\n  name='n'\n>\n<!-- c --><defText name='t'><![CDATA[a<b]]>&lt;</defText><?pi x?>\n</defTextVector>").unwrap();
+        assert_eq!(head.tag, Tag::Def(VectorKind::Text));
+    }
+
+    #[test]
+    fn rejects_what_is_not_well_formed() {
+        for bad in [
+            &b"<setTextVector device='d' name='n'><oneText name='t'>a &bogus; b</oneText></setTextVector>"[..],
+            b"<setTextVector device='d' name='n'><oneText name='t'>x</oneTxt></setTextVector>",
+            b"<setTextVector device='d' name='n'><oneText name='t'>x</oneText></setTextVectr>",
+            b"<setTextVector name='n'/>",
+            b"<newNumberVector device='d'/>",
+            b"<message device='\xff'/>",
+            b"<message device='a<b'/>",
+            b"<message device=d/>",
+            b"<message device='d'message='m'/>",
+            b"<setTextVector device='d' name='n'><oneText name='t' x></oneText></setTextVector>",
+            b"<setTextVector device='d' name='n'>&amp</setTextVector>",
+        ] {
+            assert!(matches!(parse_head(bad), Err(DecodeError::Malformed { .. })), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(matches!(parse_head(b"<newLightVector device='d' name='n'/>"), Err(DecodeError::Unknown { .. })));
+    }
+}
