@@ -93,14 +93,19 @@ async function startServer(server, env, options, upstream) {
   // indiserver keeps -m in an unsigned int of bytes: 4096 MB would wrap to 0.
   const limits = options.defaultLimits ? [] : ['-m', '2000', '-d', '0'];
   let child;
-  if (server === 'indi-node') {
+  if (options.inProcess) {
+    // The device written with each framework's driver API, served by its own server.
+    child = server === 'indi-node'
+      ? launch(process.execPath, [join(HERE, 'tsdriver.mjs'), String(port)], env)
+      : launch('python3', [join(HERE, 'pydriver.py'), String(port)], env);
+  } else if (server === 'indi-node') {
     child = launch(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '-p', String(port), '-r', '0', ...limits, driver], env);
   } else if (server === 'indiserver') {
     child = launch('indiserver', ['-p', String(port), '-u', `/tmp/indi-bench-${port}`, '-r', '0', ...limits, driver], env);
   } else if (server === 'socat') {
     child = launch('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `EXEC:${DRIVER}`], env);
   } else {
-    child = await options.start(server, port, env);
+    throw new Error(`unknown server ${server}`);
   }
   await waitForPort(port, child);
   return { port, child };
@@ -159,10 +164,15 @@ const median = (xs) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 
-const available = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+const available = (server) =>
+  server === 'indipyserver'
+    ? spawnSync('python3', ['-c', 'import indipyserver, indipydriver']).status === 0
+    : server === 'indi-node' || spawnSync('sh', ['-c', `command -v ${server}`]).status === 0;
 const report = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores`, rounds, scenarios: {} };
 for (const [name, scenario] of chosen) {
-  const servers = scenario.servers.filter((s) => (s === 'indiserver' || s === 'socat' ? available(s) : true) && (scenario.available?.(s) ?? true));
+  const servers = scenario.servers.filter(available);
+  const missing = scenario.servers.filter((s) => !available(s));
+  if (missing.length) console.error(`${name}: skipping ${missing.join(', ')} (not installed; see bench/README.md)`);
   const samples = Object.fromEntries(servers.map((s) => [s, []]));
   for (let round = 0; round < rounds; round++) {
     for (const server of servers) {

@@ -108,7 +108,42 @@ export const SCENARIOS = {
   },
 };
 
+// The same device written with indi-node's TypeScript API (in-process, IPyServer) and with
+// indipydriver 3.x served by indipyserver (PyPI): bench/tsdriver.mjs and bench/pydriver.py.
+const FRAMEWORKS = ['indi-node', 'indipyserver'];
+
+Object.assign(SCENARIOS, {
+  tsblob: {
+    title: 'driver API: 1 MiB BLOBs to 1 client (TS in-process vs indipydriver)',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: String(MiB), BENCH_COUNT: '100' },
+    servers: FRAMEWORKS,
+    inProcess: true,
+    baseline: 'indipyserver',
+    metrics: [mbps],
+    run: receive(1, 'blob', 100, MiB),
+  },
+  tsburst: {
+    title: 'driver API: burst of 10k setNumberVector (TS in-process vs indipydriver)',
+    env: { BENCH_MODE: 'burst', BENCH_COUNT: '10000' },
+    servers: FRAMEWORKS,
+    inProcess: true,
+    baseline: 'indipyserver',
+    metrics: [msgps],
+    run: receive(1, 'burst', 10000),
+  },
+  tslatency: {
+    title: 'driver API: round trip new to set (TS in-process vs indipydriver)',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: '16' },
+    servers: FRAMEWORKS,
+    inProcess: true,
+    baseline: 'indipyserver',
+    metrics: SCENARIOS.latency.metrics,
+    run: async ({ port, startClient }) => (await startClient(['latency', String(port), '--count', '1000']).result),
+  },
+});
+
 /** Named groups of scenarios. */
 export const SUITES = {
   relay: ['blob1', 'burst'],
+  api: ['tsblob', 'tsburst', 'tslatency'],
 };

@@ -27,3 +27,15 @@ pub fn format_number(format: String, value: f64) -> String {
 pub fn parse_timestamp(text: String) -> Option<f64> {
     indi_codec::timestamp::parse_timestamp(&text)
 }
+
+/// Keeps BLOB-sized buffers in the heap: freed frames are reused instead of being returned to
+/// the kernel and faulted back in for the next BLOB (page faults cost more than the base64).
+#[napi_derive::module_init]
+fn keep_large_buffers_in_the_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes glibc's allocator; both values are within its documented range.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}

@@ -6,6 +6,7 @@
 
 use crate::element::{parse_vector_tag, VectorKind, VectorVerb};
 use crate::error::DecodeError;
+use bytes::Bytes;
 use memchr::{memchr, memchr2, memmem};
 use std::borrow::Cow;
 
@@ -56,15 +57,46 @@ impl Tag {
     }
 }
 
+/// A device or property name: usually a slice of the received bytes (no allocation).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Name(Bytes);
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        // SAFETY: built only from `&str` or from slices of text checked to be UTF-8.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Name {
+        Name(Bytes::from(text))
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Name {
+        Name(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
 /// Kind, device and property of an element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     /// What it is.
     pub tag: Tag,
     /// Its `device` attribute.
-    pub device: Option<String>,
+    pub device: Option<Name>,
     /// Its `name` (property) attribute.
-    pub name: Option<String>,
+    pub name: Option<Name>,
 }
 
 /// Deepest nesting checked (the scanner refuses deeper elements before they get here).
@@ -245,8 +277,8 @@ impl<'a> Checker<'a> {
 }
 
 /// Reads the head of one complete element (as framed by the decoder) and checks the whole of
-/// it is well-formed, without building its members.
-pub fn parse_head(whole: &[u8]) -> Result<Head, DecodeError> {
+/// it is well-formed, without building its members. Names share `whole`'s memory.
+pub fn parse_head(whole: &Bytes) -> Result<Head, DecodeError> {
     let text = std::str::from_utf8(whole).map_err(|e| DecodeError::malformed("", format!("invalid UTF-8 ({e})")))?;
     let mut checker = Checker { text, pos: 0, tag: String::new() };
     // Skip what may precede the root (the decoder hands elements starting at `<`).
@@ -271,8 +303,14 @@ pub fn parse_head(whole: &[u8]) -> Result<Head, DecodeError> {
         "name" => property = Some(value),
         _ => {}
     })?;
-    let device = device.map(|d| checker.unescape(d).map(Cow::into_owned)).transpose()?;
-    let property = property.map(|p| checker.unescape(p).map(Cow::into_owned)).transpose()?;
+    let name_of = |raw: &str| -> Result<Name, DecodeError> {
+        Ok(match checker.unescape(raw)? {
+            Cow::Borrowed(slice) => Name(whole.slice_ref(slice.as_bytes())),
+            Cow::Owned(text) => Name::from(text),
+        })
+    };
+    let device = device.map(name_of).transpose()?;
+    let property = property.map(name_of).transpose()?;
     let vector = matches!(tag, Tag::Def(_) | Tag::Set(_) | Tag::New(_));
     if (vector || tag == Tag::DelProperty) && device.is_none() {
         return Err(checker.fail("missing attribute device"));
@@ -292,12 +330,12 @@ mod tests {
 
     #[test]
     fn reads_kind_device_and_property() {
-        let head = parse_head(b"<setBLOBVector device='Cam' name='CCD1'><oneBLOB name='a' size='1' format=''>QQ==</oneBLOB></setBLOBVector>").unwrap();
+        let head = parse_head(&Bytes::from_static(b"<setBLOBVector device='Cam' name='CCD1'><oneBLOB name='a' size='1' format=''>QQ==</oneBLOB></setBLOBVector>")).unwrap();
         assert_eq!(head, Head { tag: Tag::Set(VectorKind::Blob), device: Some("Cam".into()), name: Some("CCD1".into()) });
         assert!(head.tag.is_blob());
-        let head = parse_head(b"<message device=\"A &amp; B&#33;\" message='x'/>").unwrap();
+        let head = parse_head(&Bytes::from_static(b"<message device=\"A &amp; B&#33;\" message='x'/>")).unwrap();
         assert_eq!((head.tag, head.device.as_deref()), (Tag::Message, Some("A & B!")));
-        let head = parse_head(b"<defTextVector\n device='d'\n  name='n'\n>\n<!-- c --><defText name='t'><![CDATA[a<b]]>&lt;</defText><?pi x?>\n</defTextVector>").unwrap();
+        let head = parse_head(&Bytes::from_static(b"<defTextVector\n device='d'\n  name='n'\n>\n<!-- c --><defText name='t'><![CDATA[a<b]]>&lt;</defText><?pi x?>\n</defTextVector>")).unwrap();
         assert_eq!(head.tag, Tag::Def(VectorKind::Text));
     }
 
@@ -316,8 +354,8 @@ mod tests {
             b"<setTextVector device='d' name='n'><oneText name='t' x></oneText></setTextVector>",
             b"<setTextVector device='d' name='n'>&amp</setTextVector>",
         ] {
-            assert!(matches!(parse_head(bad), Err(DecodeError::Malformed { .. })), "{}", String::from_utf8_lossy(bad));
+            assert!(matches!(parse_head(&Bytes::copy_from_slice(bad)), Err(DecodeError::Malformed { .. })), "{}", String::from_utf8_lossy(bad));
         }
-        assert!(matches!(parse_head(b"<newLightVector device='d' name='n'/>"), Err(DecodeError::Unknown { .. })));
+        assert!(matches!(parse_head(&Bytes::from_static(b"<newLightVector device='d' name='n'/>")), Err(DecodeError::Unknown { .. })));
     }
 }

@@ -25,7 +25,7 @@ pub mod timestamp;
 pub use element::*;
 pub use encode::{encode_element, size_hint};
 pub use error::DecodeError;
-pub use head::{parse_head, Head, Tag};
+pub use head::{parse_head, Head, Name, Tag};
 pub use number::{format_number, getfloat, wire_number};
 pub use parse::parse_element;
 

@@ -5,6 +5,7 @@ use crate::hub::{Hub, Role};
 use crate::io::{read_loop, write_loop};
 use crate::frame::Frame;
 use indi_codec::{Element, GetProperties};
+use std::os::fd::AsRawFd;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -69,6 +70,11 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
     let endpoint = hub.register(Role::Driver, |_| format!("Driver {name}")).expect("drivers are never refused");
     debug!("Driver {name}: pid={}", child.id().unwrap_or(0));
     let (stdin, stdout, stderr) = (child.stdin.take().unwrap(), child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    // 1 MiB pipes instead of 64 KiB: a BLOB crosses in a few reads and writes, not dozens.
+    for fd in [stdin.as_raw_fd(), stdout.as_raw_fd()] {
+        // SAFETY: fcntl on descriptors we own; failure (an old kernel, a low limit) is harmless.
+        unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20) };
+    }
     let get = GetProperties { version: Some("1.7".into()), device: None, name: None };
     endpoint.outbox.push(Frame::new(Element::GetProperties(get)));
     let writing = {

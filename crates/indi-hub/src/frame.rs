@@ -4,7 +4,7 @@
 //! only if an in-process driver (or a rule) needs them.
 
 use bytes::Bytes;
-use indi_codec::{parse_element, parse_head, DecodeError, Element, Head, Tag, VectorKind};
+use indi_codec::{parse_element, parse_head, DecodeError, Element, Head, Name, Tag, VectorKind};
 use std::sync::{Arc, OnceLock};
 
 /// A shared, immutable element.
@@ -33,8 +33,8 @@ impl Frame {
     pub fn new(element: Element) -> Arc<Frame> {
         let head = Head {
             tag: Tag::parse(element.tag()).expect("every Element has an INDI tag"),
-            device: element.device().map(str::to_owned),
-            name: element.name().map(str::to_owned),
+            device: element.device().map(Name::from),
+            name: element.name().map(Name::from),
         };
         let raw = indi_codec::to_bytes(&element);
         Arc::new(Frame { raw, head, element: OnceLock::from(Ok(element)) })

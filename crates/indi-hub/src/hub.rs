@@ -169,39 +169,65 @@ impl Hub {
     /// Returns the smallest backlog among the destinations: when even the fastest reader is
     /// behind, an in-process sender should wait (a stalled reader alone never slows it).
     pub fn deliver(&self, from: EndpointId, frame: Arc<Frame>) -> usize {
-        let (routing, source, targets, sender, from_driver) = {
+        self.deliver_all(from, vec![frame])
+    }
+
+    /// Routes a batch of elements from one connection (everything one read brought): one lock
+    /// for the routing, then one lock and one wake-up per destination queue.
+    pub fn deliver_all(&self, from: EndpointId, frames: Vec<Arc<Frame>>) -> usize {
+        let mut pushes: Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)> = Vec::new();
+        let mut dropped = Vec::new();
+        let (source, from_driver) = {
             let mut state = self.0.state.lock().unwrap();
-            let routing = state.router.route(from, &frame);
-            let source = state.endpoints.get(&from).map(|e| e.name.clone());
-            let from_driver = state.endpoints.get(&from).is_some_and(|e| e.role == Role::Driver);
-            let targets: Vec<Arc<Endpoint>> = routing.targets.iter().filter_map(|t| state.endpoints.get(t).cloned()).collect();
-            let sender = routing.reply.as_ref().and_then(|_| state.endpoints.get(&from).cloned());
-            (routing, source, targets, sender, from_driver)
+            let sender = state.endpoints.get(&from).cloned();
+            let source = sender.as_ref().map_or_else(|| "?".into(), |e| e.name.clone());
+            let from_driver = sender.as_ref().is_some_and(|e| e.role == Role::Driver);
+            for frame in &frames {
+                let routing = state.router.route(from, frame);
+                if let Some(reason) = routing.dropped {
+                    dropped.push((frame.clone(), reason));
+                    continue;
+                }
+                if let (Some(reply), Some(sender)) = (routing.reply, &sender) {
+                    queue_for(&mut pushes, sender, Frame::new(reply));
+                }
+                if routing.targets.is_empty() {
+                    continue;
+                }
+                let out = routing.replacement.map_or_else(|| frame.clone(), Frame::new);
+                for target in &routing.targets {
+                    if let Some(endpoint) = state.endpoints.get(target) {
+                        queue_for(&mut pushes, endpoint, out.clone());
+                    }
+                }
+            }
+            (source, from_driver)
         };
-        let source = source.unwrap_or_else(|| "?".into());
-        if let Some(reason) = routing.dropped {
-            self.log_drop(&source, &frame, &reason);
-            return 0;
+        for (frame, reason) in &dropped {
+            self.log_drop(&source, frame, reason);
         }
         if crate::logging::verbosity() >= 2 {
-            trace!("{source}: read {}", summary(&frame));
+            for frame in &frames {
+                trace!("{source}: read {}", summary(frame));
+                if crate::logging::verbosity() >= 3 {
+                    trace!("{source}: {}", String::from_utf8_lossy(frame.bytes()).trim_end());
+                }
+            }
         }
         if let Some(dir) = self.0.config.log_dir.as_ref().filter(|_| from_driver) {
-            if let Ok(element) = frame.element() {
+            for element in frames.iter().filter_map(|f| f.element().ok()) {
                 crate::driverlog::append(dir, element);
             }
         }
-        if let (Some(reply), Some(sender)) = (routing.reply, sender) {
-            self.push_all(Frame::new(reply), std::slice::from_ref(&sender));
+        let mut least = usize::MAX;
+        for (endpoint, frames) in pushes {
+            least = least.min(self.push_frames(&endpoint, frames));
         }
-        if targets.is_empty() {
-            return 0;
+        if least == usize::MAX {
+            0
+        } else {
+            least
         }
-        let frame = routing.replacement.map_or(frame, Frame::new);
-        if crate::logging::verbosity() >= 3 {
-            trace!("{source}: {}", String::from_utf8_lossy(frame.bytes()).trim_end());
-        }
-        self.push_all(frame, &targets)
     }
 
     fn log_drop(&self, source: &str, frame: &Frame, reason: &str) {
@@ -212,24 +238,22 @@ impl Hub {
         }
     }
 
-    /// Pushes a frame to each endpoint, closing clients that fell too far behind; returns the
-    /// smallest backlog among them.
+    /// Pushes a frame to each endpoint; returns the smallest backlog among them.
     fn push_all(&self, frame: Arc<Frame>, targets: &[Arc<Endpoint>]) -> usize {
-        let mut least = usize::MAX;
-        for target in targets {
-            match target.outbox.push(frame.clone()) {
-                Push::Overflow { backlog } => {
-                    warn!("{}: {backlog} bytes behind, shutting down", target.name);
-                    self.unregister(target.id);
-                }
-                Push::Queued | Push::Replaced => least = least.min(target.outbox.backlog()),
-                Push::Closed => {}
+        targets.iter().map(|target| self.push_frames(target, vec![frame.clone()])).min().unwrap_or(0)
+    }
+
+    /// Queues frames for one endpoint, closing a client that fell too far behind; returns its
+    /// backlog (`usize::MAX` when it is gone).
+    fn push_frames(&self, target: &Endpoint, frames: Vec<Arc<Frame>>) -> usize {
+        match target.outbox.push_all(frames) {
+            Push::Overflow { backlog } => {
+                warn!("{}: {backlog} bytes behind, shutting down", target.name);
+                self.unregister(target.id);
+                usize::MAX
             }
-        }
-        if least == usize::MAX {
-            0
-        } else {
-            least
+            Push::Closed => usize::MAX,
+            Push::Queued | Push::Replaced => target.outbox.backlog(),
         }
     }
 
@@ -306,6 +330,14 @@ impl Hub {
     /// Devices announced by a connection (a driver).
     pub fn devices_of(&self, id: EndpointId) -> Vec<String> {
         self.0.state.lock().unwrap().router.devices_of(id)
+    }
+}
+
+/// Adds a frame to the batch for `endpoint`.
+fn queue_for(pushes: &mut Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)>, endpoint: &Arc<Endpoint>, frame: Arc<Frame>) {
+    match pushes.iter_mut().find(|(e, _)| e.id == endpoint.id) {
+        Some((_, frames)) => frames.push(frame),
+        None => pushes.push((endpoint.clone(), vec![frame])),
     }
 }
 

@@ -51,6 +51,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
                 return ReadEnd::Error;
             }
         };
+        let mut frames = Vec::new();
         loop {
             let item = match codec.next_frame(&mut buf) {
                 Some(raw) => raw.and_then(Frame::received),
@@ -60,15 +61,18 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
                 },
             };
             match item {
-                Ok(frame) => {
-                    hub.deliver(endpoint.id, frame);
-                }
+                Ok(frame) => frames.push(frame),
                 Err(error) if endpoint.role == Role::Client && fatal_for_client(&error) => {
+                    // What came before the bad element is still delivered.
+                    hub.deliver_all(endpoint.id, frames);
                     warn!("{}: {error}; closing the connection", endpoint.name);
                     return ReadEnd::Malformed;
                 }
                 Err(error) => warn!("{}: ignored bad input: {error}", endpoint.name),
             }
+        }
+        if !frames.is_empty() {
+            hub.deliver_all(endpoint.id, frames);
         }
         if eof {
             return ReadEnd::Eof;

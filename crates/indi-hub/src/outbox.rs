@@ -59,10 +59,31 @@ impl Outbox {
         Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), limits })
     }
 
-    /// Queues a frame (encoding it first if no other queue has).
+    /// Queues a frame.
     pub fn push(&self, frame: Arc<Frame>) -> Push {
-        let len = frame.bytes().len();
+        self.push_all(std::iter::once(frame))
+    }
+
+    /// Queues frames in order under one lock and one wake-up; returns the last outcome, or the
+    /// overflow that closed the queue.
+    pub fn push_all(&self, frames: impl IntoIterator<Item = Arc<Frame>>) -> Push {
         let mut q = self.queue.lock().unwrap();
+        let mut outcome = Push::Closed;
+        for frame in frames {
+            outcome = self.push_locked(&mut q, frame);
+            if matches!(outcome, Push::Overflow { .. } | Push::Closed) {
+                break;
+            }
+        }
+        drop(q);
+        if outcome != Push::Closed {
+            self.ready.notify_one();
+        }
+        outcome
+    }
+
+    fn push_locked(&self, q: &mut Queue, frame: Arc<Frame>) -> Push {
+        let len = frame.bytes().len();
         if q.closed {
             return Push::Closed;
         }
@@ -79,16 +100,12 @@ impl Outbox {
             if q.nonblob_bytes + len > self.limits.max_backlog {
                 let backlog = q.bytes;
                 *q = Queue { closed: true, ..Queue::default() };
-                drop(q);
-                self.ready.notify_one();
                 return Push::Overflow { backlog };
             }
             q.nonblob_bytes += len;
         }
         q.bytes += len;
         q.frames.push_back(frame);
-        drop(q);
-        self.ready.notify_one();
         Push::Queued
     }
 
