@@ -119,6 +119,7 @@ if (mode === 'receive') {
   socket.write('<enableBLOB device="Bench">Also</enableBLOB>\n');
   await ready();
   socket.pause();
+  setInterval(() => {}, 1 << 30); // a paused socket alone does not keep Node alive
   await new Promise(() => {});
 } else {
   console.error(`unknown mode ${mode}`);

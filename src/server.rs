@@ -11,7 +11,6 @@ use indi_hub::{HubConfig, Server};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Settings of a server (the CLI maps indiserver's flags onto these).
 #[napi(object)]
@@ -175,9 +174,6 @@ impl NativeServer {
     }
 }
 
-/// When the fastest destination of a driver's traffic has this much queued, the driver waits.
-const HIGH_WATER: usize = 8 << 20;
-
 /// The link of one in-process driver to the server.
 #[napi]
 pub struct NativeLocalDriver {
@@ -190,13 +186,13 @@ impl NativeLocalDriver {
     #[napi]
     pub fn send(&self, element: WireElement) -> Result<bool> {
         let element = from_wire(element).map_err(Error::from_reason)?;
-        Ok(self.driver.send(element) < HIGH_WATER)
+        Ok(self.driver.send(element))
     }
 
-    /// Gives the destinations a moment to catch up.
+    /// Resolves when the readers of the driver's BLOBs have caught up (within a second).
     #[napi]
     pub async fn drained(&self) -> Result<()> {
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        self.driver.drained().await;
         Ok(())
     }
 

@@ -166,15 +166,18 @@ impl Hub {
     }
 
     /// Routes an element received from connection `from` and queues it for its destinations.
-    /// Returns the smallest backlog among the destinations: when even the fastest reader is
-    /// behind, an in-process sender should wait (a stalled reader alone never slows it).
-    pub fn deliver(&self, from: EndpointId, frame: Arc<Frame>) -> usize {
+    /// See [`Hub::deliver_all`] for what it returns.
+    pub fn deliver(&self, from: EndpointId, frame: Arc<Frame>) -> Option<Pace> {
         self.deliver_all(from, vec![frame])
     }
 
     /// Routes a batch of elements from one connection (everything one read brought): one lock
     /// for the routing, then one lock and one wake-up per destination queue.
-    pub fn deliver_all(&self, from: EndpointId, frames: Vec<Arc<Frame>>) -> usize {
+    ///
+    /// Returns a [`Pace`] when even the fastest reader of the BLOBs just queued is behind: the
+    /// sender should let it catch up before sending more, so a healthy client gets every frame
+    /// while a stalled one only gets the latest (its queued BLOBs are replaced).
+    pub fn deliver_all(&self, from: EndpointId, frames: Vec<Arc<Frame>>) -> Option<Pace> {
         let mut pushes: Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)> = Vec::new();
         let mut dropped = Vec::new();
         let (source, from_driver) = {
@@ -219,14 +222,24 @@ impl Hub {
                 crate::driverlog::append(dir, element);
             }
         }
-        let mut least = usize::MAX;
+        let mut fastest: Option<(usize, Arc<Endpoint>)> = None;
         for (endpoint, frames) in pushes {
-            least = least.min(self.push_frames(&endpoint, frames));
+            let carries_blob = frames.iter().any(|f| f.blob_key().is_some());
+            let backlog = self.push_frames(&endpoint, frames);
+            if carries_blob && backlog != usize::MAX && fastest.as_ref().is_none_or(|(least, _)| backlog < *least) {
+                fastest = Some((backlog, endpoint));
+            }
         }
-        if least == usize::MAX {
-            0
-        } else {
-            least
+        let (pause, resume) = self.pace_thresholds();
+        fastest.filter(|(backlog, _)| *backlog > pause).map(|(_, reader)| Pace { reader, resume })
+    }
+
+    /// Backlogs at which a BLOB sender pauses and resumes: below the replacement threshold, so
+    /// a reader that keeps up is paced before it would lose frames.
+    fn pace_thresholds(&self) -> (usize, usize) {
+        match self.0.config.client_queue.blob_replace_after {
+            0 => (8 << 20, 2 << 20),
+            limit => (limit / 2, limit / 4),
         }
     }
 
@@ -238,9 +251,11 @@ impl Hub {
         }
     }
 
-    /// Pushes a frame to each endpoint; returns the smallest backlog among them.
-    fn push_all(&self, frame: Arc<Frame>, targets: &[Arc<Endpoint>]) -> usize {
-        targets.iter().map(|target| self.push_frames(target, vec![frame.clone()])).min().unwrap_or(0)
+    /// Pushes a frame to each endpoint.
+    fn push_all(&self, frame: Arc<Frame>, targets: &[Arc<Endpoint>]) {
+        for target in targets {
+            self.push_frames(target, vec![frame.clone()]);
+        }
     }
 
     /// Queues frames for one endpoint, closing a client that fell too far behind; returns its
@@ -330,6 +345,22 @@ impl Hub {
     /// Devices announced by a connection (a driver).
     pub fn devices_of(&self, id: EndpointId) -> Vec<String> {
         self.0.state.lock().unwrap().router.devices_of(id)
+    }
+}
+
+/// The reader a BLOB sender should wait for (see [`Hub::deliver_all`]).
+pub struct Pace {
+    reader: Arc<Endpoint>,
+    resume: usize,
+}
+
+/// Longest pause for one reader: a reader that stopped reading must not hold the sender.
+const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Pace {
+    /// Waits until the reader has caught up (or a second has passed, or it is gone).
+    pub async fn wait(self) {
+        let _ = tokio::time::timeout(MAX_PAUSE, self.reader.outbox.wait_below(self.resume)).await;
     }
 }
 

@@ -72,7 +72,12 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         }
         if !frames.is_empty() {
-            hub.deliver_all(endpoint.id, frames);
+            if let Some(pace) = hub.deliver_all(endpoint.id, frames) {
+                tokio::select! {
+                    _ = pace.wait() => {}
+                    _ = endpoint.cancel.cancelled() => return ReadEnd::Cancelled,
+                }
+            }
         }
         if eof {
             return ReadEnd::Eof;

@@ -2,7 +2,7 @@
 //! the hub directly, with no XML in between.
 
 use crate::frame::Frame;
-use crate::hub::{Endpoint, Hub, Role};
+use crate::hub::{Endpoint, Hub, Pace, Role};
 use indi_codec::{Element, GetProperties};
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use std::sync::Arc;
 pub struct LocalDriver {
     hub: Hub,
     endpoint: Endpoint,
+    pace: std::sync::Mutex<Option<Pace>>,
 }
 
 impl LocalDriver {
@@ -20,12 +21,23 @@ impl LocalDriver {
         // As for driver processes: the definitions it sends back teach the hub its devices.
         let get = GetProperties { version: Some("1.7".into()), device: None, name: None };
         endpoint.outbox.push(Frame::new(Element::GetProperties(get)));
-        LocalDriver { hub: hub.clone(), endpoint }
+        LocalDriver { hub: hub.clone(), endpoint, pace: std::sync::Mutex::new(None) }
     }
 
-    /// Routes an element the driver sends; returns the largest backlog among its destinations.
-    pub fn send(&self, element: Element) -> usize {
-        self.hub.deliver(self.endpoint.id, Frame::new(element))
+    /// Routes an element the driver sends; returns false when it should await [`LocalDriver::drained`].
+    pub fn send(&self, element: Element) -> bool {
+        let pace = self.hub.deliver(self.endpoint.id, Frame::new(element));
+        let go_on = pace.is_none();
+        *self.pace.lock().unwrap() = pace;
+        go_on
+    }
+
+    /// Waits until the readers of the driver's BLOBs have caught up (bounded).
+    pub async fn drained(&self) {
+        let pace = self.pace.lock().unwrap().take();
+        if let Some(pace) = pace {
+            pace.wait().await;
+        }
     }
 
     /// Waits for elements routed to the driver; false once it is detached.

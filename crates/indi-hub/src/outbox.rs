@@ -50,13 +50,15 @@ struct Queue {
 pub struct Outbox {
     queue: Mutex<Queue>,
     ready: Notify,
+    /// Woken whenever the writer takes frames (for senders pacing themselves).
+    drained: Notify,
     limits: QueueLimits,
 }
 
 impl Outbox {
     /// An empty queue with the given limits.
     pub fn new(limits: QueueLimits) -> Arc<Outbox> {
-        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), limits })
+        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits })
     }
 
     /// Queues a frame.
@@ -87,8 +89,9 @@ impl Outbox {
         if q.closed {
             return Push::Closed;
         }
-        if let Some(key) = frame.blob_key() {
-            if self.limits.blob_replace_after > 0 && q.bytes > self.limits.blob_replace_after {
+        let replacing = self.limits.blob_replace_after > 0;
+        if let (Some(key), true) = (frame.blob_key(), replacing) {
+            if q.bytes > self.limits.blob_replace_after {
                 let older = q.frames.iter().rposition(|f| f.blob_key() == Some(key));
                 if let Some(index) = older {
                     q.bytes = q.bytes - q.frames[index].bytes().len() + len;
@@ -97,6 +100,7 @@ impl Outbox {
                 }
             }
         } else {
+            // Without replacement, BLOBs count towards the limit too: memory stays bounded.
             if q.nonblob_bytes + len > self.limits.max_backlog {
                 let backlog = q.bytes;
                 *q = Queue { closed: true, ..Queue::default() };
@@ -126,11 +130,13 @@ impl Outbox {
                         taken += len;
                         let frame = q.frames.pop_front().unwrap();
                         q.bytes -= len;
-                        if frame.blob_key().is_none() {
+                        if frame.blob_key().is_none() || self.limits.blob_replace_after == 0 {
                             q.nonblob_bytes -= len;
                         }
                         batch.push(frame);
                     }
+                    drop(q);
+                    self.drained.notify_waiters();
                     return true;
                 }
                 if q.closed {
@@ -151,6 +157,21 @@ impl Outbox {
     pub fn abandon(&self) {
         *self.queue.lock().unwrap() = Queue { closed: true, ..Queue::default() };
         self.ready.notify_one();
+        self.drained.notify_waiters();
+    }
+
+    /// Waits until at most `bytes` are queued (or the queue is closed).
+    pub async fn wait_below(&self, bytes: usize) {
+        loop {
+            let drained = self.drained.notified();
+            {
+                let q = self.queue.lock().unwrap();
+                if q.bytes <= bytes || q.closed {
+                    return;
+                }
+            }
+            drained.await;
+        }
     }
 
     /// Bytes queued now.
@@ -218,10 +239,13 @@ mod tests {
         assert_eq!(pushes.last(), Some(&Push::Closed));
         let mut batch = Vec::new();
         assert!(!outbox.next_batch(usize::MAX, &mut batch).await);
-        // BLOBs do not count towards the non-BLOB limit.
-        let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: 500 });
+        // BLOBs do not count towards the non-BLOB limit (their own policy bounds them)...
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 10_000, max_backlog: 500 });
         assert_eq!(outbox.push(blob("a", 5000)), Push::Queued);
         assert_eq!(outbox.push(message("still fits")), Push::Queued);
+        // ...unless replacement is disabled: then they count, so memory stays bounded.
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: 500 });
+        assert!(matches!(outbox.push(blob("a", 5000)), Push::Overflow { .. }));
     }
 
     #[tokio::test]
