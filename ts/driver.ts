@@ -64,6 +64,7 @@ export class IPyDriver extends IdentityMapView<Device> {
   readonly #snoopVectors = new Map<string, SnoopTimer | null>();
   #monitor: NodeJS.Timeout | null = null;
   readonly #inflight = new Set<Promise<void>>();
+  #sendsSinceYield = 0;
 
   constructor(devices: Device | Device[], driverdata: Record<string, unknown> = {}) {
     const list = Array.isArray(devices) ? devices : [devices];
@@ -199,7 +200,13 @@ export class IPyDriver extends IdentityMapView<Device> {
     const link = this.#link;
     if (link === null) throw new Error('the driver is not running: call run() (or serve it with IPyServer) first');
     if (this.debugEnable) logger().debug(`TX:: ${describeElement(element)}`);
-    if (!link.send(element)) await link.drained();
+    if (!link.send(element)) {
+      await link.drained();
+    } else if (++this.#sendsSinceYield >= 256) {
+      // A tight send loop never leaves the microtask queue: let I/O and timers run.
+      this.#sendsSinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /**
