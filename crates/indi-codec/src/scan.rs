@@ -221,42 +221,48 @@ impl Scanner {
                     None => self.pos = end,
                 },
                 State::StartTag { quote } => {
-                    if quote != 0 {
-                        match buf[self.pos..end].iter().position(|&b| b == quote) {
-                            Some(i) => {
-                                self.pos += i + 1;
-                                self.state = State::StartTag { quote: 0 };
+                    // Attributes in one go (tags are short: plain loops beat SIMD set-up).
+                    let window = &buf[self.pos..end];
+                    let mut quote = quote;
+                    let mut i = 0;
+                    let closing = loop {
+                        if quote != 0 {
+                            match window[i..].iter().position(|&b| b == quote) {
+                                Some(j) => {
+                                    i += j + 1;
+                                    quote = 0;
+                                }
+                                None => break None,
                             }
-                            None => self.pos = end,
                         }
-                        continue;
-                    }
-                    // Tags are short: a plain loop beats setting up a SIMD search.
-                    let Some(i) = buf[self.pos..end].iter().position(|&b| matches!(b, b'>' | b'"' | b'\'')) else {
+                        match window[i..].iter().position(|&b| matches!(b, b'>' | b'"' | b'\'')) {
+                            Some(j) if window[i + j] == b'>' => break Some(i + j),
+                            Some(j) => {
+                                quote = window[i + j];
+                                i += j + 1;
+                            }
+                            None => break None,
+                        }
+                    };
+                    let Some(offset) = closing else {
                         self.pos = end;
+                        self.state = State::StartTag { quote };
                         continue;
                     };
-                    let at = self.pos + i;
+                    let at = self.pos + offset;
                     self.pos = at + 1;
-                    match buf[at] {
-                        b'>' => {
-                            let self_closing = at > 0 && buf[at - 1] == b'/';
-                            self.state = State::Text;
-                            if self_closing {
-                                if self.depth == 0 {
-                                    if let Some(scan) = self.element_end() {
-                                        return scan;
-                                    }
-                                }
-                            } else {
-                                self.depth += 1;
-                                if self.depth > limits.max_depth && !self.discarding {
-                                    return self
-                                        .start_discarding(buf, DecodeError::TooDeep { limit: limits.max_depth });
-                                }
+                    self.state = State::Text;
+                    if at > 0 && buf[at - 1] == b'/' {
+                        if self.depth == 0 {
+                            if let Some(scan) = self.element_end() {
+                                return scan;
                             }
                         }
-                        quote => self.state = State::StartTag { quote },
+                    } else {
+                        self.depth += 1;
+                        if self.depth > limits.max_depth && !self.discarding {
+                            return self.start_discarding(buf, DecodeError::TooDeep { limit: limits.max_depth });
+                        }
                     }
                 }
                 State::EndTag => match memchr(b'>', &buf[self.pos..end]) {
