@@ -13,6 +13,9 @@ pub type EndpointId = u64;
 
 /// Most device/property interests one client may register (bounds memory per client).
 const MAX_INTEREST: usize = 10_000;
+/// Most bytes of device and property names one client may register over its connection
+/// (10 000 INDI-sized names fit; megabyte-long names sent by a hostile client do not).
+const MAX_NAME_BYTES: usize = 4 << 20;
 
 #[derive(Debug, Default)]
 struct Client {
@@ -26,6 +29,8 @@ struct Client {
     blob_all: Option<BlobEnable>,
     blob_devices: HashMap<String, BlobEnable>,
     blob_props: HashMap<(String, String), BlobEnable>,
+    /// Bytes of names held in `interest`, `blob_devices` and `blob_props` so far.
+    name_bytes: usize,
 }
 
 impl Client {
@@ -56,9 +61,20 @@ impl Client {
             .unwrap_or(BlobEnable::Never)
     }
 
+    /// Counts the names of a new entry against the budget; false when it would exceed it.
+    fn charge(&mut self, device: &str, name: Option<&str>) -> bool {
+        let bytes = device.len() + name.map_or(0, str::len);
+        if self.name_bytes + bytes > MAX_NAME_BYTES {
+            return false;
+        }
+        self.name_bytes += bytes;
+        true
+    }
+
     fn add_interest(&mut self, device: &str, name: Option<&str>) {
-        if self.interest.len() < MAX_INTEREST {
-            self.interest.insert((device.to_owned(), name.map(str::to_owned)));
+        let key = (device.to_owned(), name.map(str::to_owned));
+        if self.interest.len() < MAX_INTEREST && !self.interest.contains(&key) && self.charge(device, name) {
+            self.interest.insert(key);
         }
     }
 }
@@ -290,13 +306,20 @@ impl Router {
                     }
                     (Some(device), None) => {
                         client.add_interest(device, None);
-                        client.blob_devices.insert(device.clone(), mode);
+                        if client.blob_devices.contains_key(device)
+                            || (client.blob_devices.len() < MAX_INTEREST && client.charge(device, None))
+                        {
+                            client.blob_devices.insert(device.clone(), mode);
+                        }
                         client.blob_props.retain(|(d, _), _| d != device);
                     }
                     (Some(device), Some(name)) => {
                         client.add_interest(device, Some(name));
-                        if client.blob_props.len() < MAX_INTEREST {
-                            client.blob_props.insert((device.clone(), name.clone()), mode);
+                        let key = (device.clone(), name.clone());
+                        if client.blob_props.contains_key(&key)
+                            || (client.blob_props.len() < MAX_INTEREST && client.charge(device, Some(name)))
+                        {
+                            client.blob_props.insert(key, mode);
                         }
                     }
                 }
@@ -341,8 +364,12 @@ impl Router {
                         driver.snoop_props.entry((d.to_owned(), n.clone())).or_insert(BlobEnable::Never);
                     }
                 }
-                // Ask the owners to (re)define, and pass it down to chained servers.
+                // Ask the owners to (re)define, and pass it down to chained servers. Never back
+                // up another link to the sender's server (found by fuzzing: it re-defined twice).
                 let mut targets = self.owners(device, Some(from));
+                if let Some(key) = self.drivers[&from].remote.clone() {
+                    targets.retain(|t| self.drivers[t].remote.as_deref() != Some(key.as_str()));
+                }
                 let mut servers: Vec<EndpointId> =
                     self.clients.iter().filter(|(_, c)| c.server).map(|(id, _)| *id).collect();
                 servers.sort_unstable();
