@@ -117,11 +117,12 @@ impl Hub {
     /// Registers a connection; `None` when it is a client beyond `max_connections`.
     pub fn register(&self, role: Role, name: impl FnOnce(EndpointId) -> String) -> Option<Endpoint> {
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
-        let limits = if role == Role::Client { self.0.config.client_queue } else { QueueLimits::UNLIMITED };
+        // Drivers and links get the client limits too, but past -m they drop instead of closing.
+        let limits = self.0.config.client_queue;
         let endpoint = Endpoint {
             id,
             name: name(id).into(),
-            outbox: Outbox::new(limits),
+            outbox: if role == Role::Client { Outbox::new(limits) } else { Outbox::dropping(limits) },
             cancel: self.0.stop.child_token(),
             role: role.clone(),
         };
@@ -221,7 +222,8 @@ impl Hub {
                     self.unregister(target.id);
                 }
                 Push::Queued | Push::Replaced => least = least.min(target.outbox.backlog()),
-                Push::Closed => {}
+                Push::Dropped { backlog, first: true } => warn!("{}: {backlog} bytes behind, dropping what it is sent until it reads again", target.name),
+                Push::Dropped { .. } | Push::Closed => {}
             }
         }
         if least == usize::MAX {
