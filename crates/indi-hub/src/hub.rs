@@ -180,6 +180,9 @@ impl Hub {
             (routing, source, targets, sender, from_driver)
         };
         let source = source.unwrap_or_else(|| "?".into());
+        if let Element::GetProperties(get) = &element {
+            self.log_version(from, &source, get.version.as_deref());
+        }
         if let Some(reason) = routing.dropped {
             self.log_drop(&source, &element, &reason);
             return 0;
@@ -201,6 +204,17 @@ impl Hub {
             trace!("{source}: {}", String::from_utf8_lossy(frame.bytes()).trim_end());
         }
         self.push_all(frame, &targets)
+    }
+
+    /// Spec §4.4: a client's `getProperties` of another version reaches drivers as 1.7.
+    fn log_version(&self, from: EndpointId, source: &str, version: Option<&str>) {
+        if version == Some("1.7") || self.0.state.lock().unwrap().endpoints.get(&from).is_none_or(|e| e.role != Role::Client) {
+            return;
+        }
+        match version {
+            None => debug!("{source}: getProperties without a version treated as 1.7"),
+            Some(version) => debug!("{source}: getProperties version {version:?} treated as 1.7"),
+        }
     }
 
     fn log_drop(&self, source: &str, element: &Element, reason: &str) {
