@@ -216,6 +216,18 @@ describe('hostile input from a client', () => {
     attacker.destroy();
   });
 
+  it('names with line breaks cannot forge server log lines', async () => {
+    const attacker = await RawClient.open(port);
+    const forged = '2026-01-01T00:00:00: Driver indi_fake: Terminated after #0 restarts.';
+    await attacker.send(`<defTextVector device="Target" name="X&#10;${forged}" state="Idle" perm="ro"><defText name="t">MARK-inject</defText></defTextVector>\n`);
+    await attacker.ping('after-inject');
+    await logged(/Client \d+: dropped <defTextVector Target\.X\\n2026-01-01T00:00:00: Driver indi_fake/);
+    expect(log().split('\n').filter((line) => line.startsWith('2026-01-01T00:00:00: Driver indi_fake'))).toEqual([]);
+    await healthyStillServed();
+    reachedNobody('MARK-inject');
+    attacker.destroy();
+  });
+
   it('getProperties with no version or version 2.0 reaches drivers as version 1.7, with a log line', async () => {
     const client = await RawClient.open(port);
     await client.send('<getProperties device="Target" name="T"/>\n<getProperties version="2.0" device="Target" name="N"/>\n');

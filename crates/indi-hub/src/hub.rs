@@ -325,7 +325,9 @@ impl Hub {
 
 /// `setNumberVector Telescope.EQUATORIAL_EOD_COORD` for -vv logs.
 pub fn summary(element: &Element) -> String {
-    match (element.device(), element.name()) {
+    // Peers choose these names: escaped, so `&#10;` cannot forge a log line (KStars greps them).
+    let (device, name) = (element.device().map(str::escape_debug), element.name().map(str::escape_debug));
+    match (device, name) {
         (Some(d), Some(n)) => format!("<{} {d}.{n}>", element.tag()),
         (Some(d), None) => format!("<{} {d}>", element.tag()),
         _ => format!("<{}>", element.tag()),
