@@ -78,7 +78,13 @@ export function start(command: string, args: string[], options: { cwd?: string; 
   const exited = new Promise<number | null>((done) => {
     child.once('exit', (code) => {
       started.delete(child);
-      done(code);
+      // Its last output may still be in the pipes: wait for them to close (bounded, in case a
+      // process it started holds them open).
+      const timer = setTimeout(() => done(code), 1000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        done(code);
+      });
     });
     child.once('error', () => done(null));
   });

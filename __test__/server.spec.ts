@@ -21,7 +21,8 @@ async function serve(args: string[]) {
 
 const getprop = (port: number, args: string[], cwd?: string) => run('indi_getprop', ['-h', '127.0.0.1', '-p', String(port), ...args], { cwd });
 const setprop = (port: number, ...args: string[]) => run('indi_setprop', ['-h', '127.0.0.1', '-p', String(port), ...args]);
-const sorted = (output: string) => output.split('\n').filter(Boolean).sort();
+// Distinct lines: how often a driver re-sends a definition within the listing window is timing.
+const sorted = (output: string) => [...new Set(output.split('\n').filter(Boolean))].sort();
 
 /** Polls indi_getprop until `property` has `value` (bounded). */
 async function waitForValue(port: number, property: string, value: string, ms = 20_000): Promise<string> {
@@ -50,7 +51,7 @@ describe.skipIf(!available)('indi-node serve with the libindi simulators', () =>
     const theirs = await startIndiserver(drivers);
     const [a, b] = await Promise.all([getprop(ours.port, ['-t', '3']), getprop(theirs.port, ['-t', '3'])]);
     expect(a.code).toBe(0);
-    expect(sorted(a.stdout).length).toBeGreaterThan(100);
+    expect(sorted(a.stdout).length).toBeGreaterThan(80);
     expect(sorted(a.stdout)).toEqual(sorted(b.stdout));
     for (const device of ['Telescope Simulator', 'CCD Simulator', 'Weather Simulator']) {
       expect((await setprop(ours.port, `${device}.CONNECTION.CONNECT=On`)).code).toBe(0);
@@ -62,13 +63,15 @@ describe.skipIf(!available)('indi-node serve with the libindi simulators', () =>
   });
 
   it('delivers a FITS BLOB for each of three exposures in a row (driver pings answered)', async () => {
-    const { port } = await serve(['indi_simulator_ccd']);
+    const { port, proc } = await serve(['-vv', 'indi_simulator_ccd']);
+    const enables = () => (proc.stderr().match(/: read <enableBLOB/g) ?? []).length;
     expect((await setprop(port, 'CCD Simulator.CONNECTION.CONNECT=On')).code).toBe(0);
     expect(await waitForValue(port, 'CCD Simulator.CONNECTION.CONNECT', 'On')).toBe('On');
     const file = join(dir.path, 'CCD Simulator.CCD1.CCD1.fits');
     for (let exposure = 1; exposure <= 3; exposure++) {
+      const before = enables();
       const watcher = start('indi_getprop', ['-h', '127.0.0.1', '-p', String(port), '-t', '15', 'CCD Simulator.CCD1.CCD1'], { cwd: dir.path });
-      await sleep(500); // let indi_getprop enable BLOBs first
+      await until(() => enables() > before, 10_000, 'indi_getprop to enable BLOBs');
       expect((await setprop(port, 'CCD Simulator.CCD_EXPOSURE.CCD_EXPOSURE_VALUE=0.1')).code).toBe(0);
       expect(await watcher.exited).toBe(0);
       const fits = readFileSync(file);

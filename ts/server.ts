@@ -15,7 +15,11 @@ export interface IPyServerOptions {
   maxconnections?: number;
   /** Log verbosity like indiserver's `-v` count: 0 to 3. */
   verbose?: number;
-  /** MB of non-BLOB backlog after which a slow client is disconnected (indiserver `-m`); default 128. */
+  /**
+   * MB of non-BLOB backlog after which a slow client is disconnected (indiserver `-m`); default 128.
+   * A driver or remote server that falls this far behind is not disconnected: what it is sent is
+   * dropped (with a log line) until it reads again.
+   */
   maxQueueMB?: number;
   /** MB of backlog after which a slow client's queued BLOBs are replaced by newer ones (`-d`); default 5. */
   blobDropMB?: number;

@@ -6,12 +6,12 @@ use crate::element::*;
 use bytes::{BufMut, BytesMut};
 
 /// Characters XML 1.0 cannot carry at all; dropped rather than producing a document no peer reads.
-fn is_forbidden(c: char) -> bool {
+pub(crate) fn is_forbidden(c: char) -> bool {
     (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 fn needs_escape(c: char, in_attr: bool) -> bool {
-    matches!(c, '&' | '<' | '>') || (in_attr && c == '"') || is_forbidden(c)
+    matches!(c, '&' | '<' | '>') || (in_attr && matches!(c, '"' | '\t' | '\n' | '\r')) || is_forbidden(c)
 }
 
 fn escape_into(out: &mut BytesMut, text: &str, in_attr: bool) {
@@ -25,6 +25,10 @@ fn escape_into(out: &mut BytesMut, text: &str, in_attr: bool) {
             '<' => out.put_slice(b"&lt;"),
             '>' => out.put_slice(b"&gt;"),
             '"' if in_attr => out.put_slice(b"&quot;"),
+            // Readers turn these into spaces in attribute values (XML 1.0 §3.3.3) unless escaped.
+            '\t' if in_attr => out.put_slice(b"&#9;"),
+            '\n' if in_attr => out.put_slice(b"&#10;"),
+            '\r' if in_attr => out.put_slice(b"&#13;"),
             c if is_forbidden(c) => {}
             c => {
                 let mut utf8 = [0u8; 4];

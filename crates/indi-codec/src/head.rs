@@ -108,14 +108,15 @@ struct Checker<'a> {
     tag: String,
 }
 
-/// Bytes allowed in tag and attribute names (ASCII letters, digits, `_:.-`, and any UTF-8).
+/// Bytes of tag and attribute names: anything but the delimiters around them (as lenient as
+/// the full parser, quick-xml, so the two agree on what is well-formed).
 const NAME_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.' | b'-') || c >= 0x80;
-        b += 1;
+    let mut table = [true; 256];
+    let delimiters = b" \t\n\r=/>\"'<&";
+    let mut i = 0;
+    while i < delimiters.len() {
+        table[delimiters[i] as usize] = false;
+        i += 1;
     }
     table
 };
@@ -171,7 +172,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks the entities in `raw` and returns it with them resolved.
-    fn unescape(&self, raw: &'a str) -> Result<Cow<'a, str>, DecodeError> {
+    fn unescape<'s>(&self, raw: &'s str) -> Result<Cow<'s, str>, DecodeError> {
         let Some(first) = raw.bytes().position(|b| b == b'&') else { return Ok(Cow::Borrowed(raw)) };
         let mut out = String::with_capacity(raw.len());
         out.push_str(&raw[..first]);
@@ -187,11 +188,21 @@ impl<'a> Checker<'a> {
         Ok(Cow::Owned(out))
     }
 
+    /// An attribute value as the full parser reads it: literal tabs and line breaks become
+    /// spaces (XML 1.0 §3.3.3), entities are resolved, characters XML cannot carry are dropped.
+    fn attribute_value(&self, raw: &'a str) -> Result<Cow<'a, str>, DecodeError> {
+        if raw.bytes().all(|b| b >= 0x20 && b != b'&' && b != 0xEF) {
+            return Ok(Cow::Borrowed(raw));
+        }
+        let spaced = raw.replace("\r\n", " ").replace(['\t', '\n', '\r'], " ");
+        let resolved = self.unescape(&spaced)?;
+        Ok(Cow::Owned(resolved.chars().filter(|&c| !crate::encode::is_forbidden(c)).collect()))
+    }
+
     /// Attributes up to `>` or `/>`; calls `found(name, raw value)` for each. Returns whether the
     /// tag closes itself.
     fn attributes(&mut self, mut found: impl FnMut(&'a str, &'a str)) -> Result<bool, DecodeError> {
         loop {
-            let had_space = self.pos < self.text.len() && is_space(self.bytes()[self.pos]);
             self.skip_space();
             match self.bytes().get(self.pos) {
                 Some(b'>') => {
@@ -202,10 +213,10 @@ impl<'a> Checker<'a> {
                     self.pos += 2;
                     return Ok(true);
                 }
-                Some(_) if had_space => {}
-                _ => return Err(self.fail("bad start tag")),
+                Some(_) => {}
+                None => return Err(self.fail("bad start tag")),
             }
-            let key = self.name()?;
+            let key = self.attribute_name()?;
             self.skip_space();
             if self.bytes().get(self.pos) != Some(&b'=') {
                 return Err(self.fail(format!("attribute {key} has no value")));
@@ -223,6 +234,25 @@ impl<'a> Checker<'a> {
             self.pos = start + len + 1;
             found(key, value);
         }
+    }
+
+    /// An attribute name, read as leniently as quick-xml does (a `/` not before `>` belongs to it).
+    fn attribute_name(&mut self) -> Result<&'a str, DecodeError> {
+        let start = self.pos;
+        let rest = &self.bytes()[start..];
+        let mut len = 0;
+        while len < rest.len() {
+            let b = rest[len];
+            if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'=' | b'>' | b'"' | b'\'' | b'<' | b'&') || (b == b'/' && rest.get(len + 1) == Some(&b'>')) {
+                break;
+            }
+            len += 1;
+        }
+        if len == 0 {
+            return Err(self.fail(format!("expected a name at byte {start}")));
+        }
+        self.pos += len;
+        Ok(&self.text[start..self.pos])
     }
 
     /// Checks everything after the root start tag, up to and including its end tag.
@@ -303,11 +333,17 @@ pub fn parse_head(whole: &Bytes) -> Result<Head, DecodeError> {
         "name" => property = Some(value),
         _ => {}
     })?;
-    let name_of = |raw: &str| -> Result<Name, DecodeError> {
-        Ok(match checker.unescape(raw)? {
+    let name_of = |raw: &'_ str| -> Result<Name, DecodeError> {
+        Ok(match checker.attribute_value(raw)? {
             Cow::Borrowed(slice) => Name(whole.slice_ref(slice.as_bytes())),
             Cow::Owned(text) => Name::from(text),
         })
+    };
+    // Only the attributes an element of this kind has (a ping's `device` means nothing).
+    let (device, property) = match tag {
+        Tag::PingRequest | Tag::PingReply => (None, None),
+        Tag::Message => (device, None),
+        _ => (device, property),
     };
     let device = device.map(name_of).transpose()?;
     let property = property.map(name_of).transpose()?;
@@ -350,7 +386,7 @@ mod tests {
             b"<message device='\xff'/>",
             b"<message device='a<b'/>",
             b"<message device=d/>",
-            b"<message device='d'message='m'/>",
+            b"<message device = />",
             b"<setTextVector device='d' name='n'><oneText name='t' x></oneText></setTextVector>",
             b"<setTextVector device='d' name='n'>&amp</setTextVector>",
         ] {

@@ -1,6 +1,7 @@
 //! Parses one complete, framed element (see [`crate::scan`]) into an [`Element`] with quick-xml.
 
 use crate::blob;
+use crate::encode::is_forbidden;
 use crate::element::*;
 use crate::error::DecodeError;
 use bytes::Bytes;
@@ -22,10 +23,14 @@ impl<'t> Attrs<'t> {
         let mut list = Vec::new();
         for attr in start.attributes() {
             let attr = attr.map_err(|e| DecodeError::malformed(tag, e.to_string()))?;
+            // XML forbids these; quick-xml lets them through, the relay's check does not.
+            if attr.value.contains('<') || attr.key.0.contains(['<', '&']) {
+                return Err(DecodeError::malformed(tag, "'<' or '&' out of place in an attribute"));
+            }
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(|e| DecodeError::malformed(tag, e.to_string()))?;
-            list.push((attr.key.0.to_owned(), value.into_owned()));
+            list.push((attr.key.0.to_owned(), legal(&value)));
         }
         Ok(Attrs { tag, list })
     }
@@ -99,6 +104,27 @@ fn trim_xml(text: &str) -> &str {
     text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
 }
 
+/// Text without the characters XML cannot carry: the encoder drops them too, so a relayed
+/// value reads back as itself (found by fuzzing: `a\n&#1;` became `a` only after a relay).
+fn legal(text: &str) -> String {
+    if text.chars().any(is_forbidden) {
+        text.chars().filter(|c| !is_forbidden(*c)).collect()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Member text as delivered: legal characters, trimmed.
+fn member_text(text: &str) -> String {
+    let text = legal(text);
+    let trimmed = trim_xml(&text);
+    if trimmed.len() == text.len() {
+        text
+    } else {
+        trimmed.to_owned()
+    }
+}
+
 /// Reads the children of a vector element, calling `member` for each one with its start tag
 /// and text; skips whitespace, comments and PIs; rejects anything else.
 fn read_members<'a, T>(
@@ -132,7 +158,7 @@ fn one_member(kind: VectorKind, whole: &Bytes, attrs: Attrs<'_>, text: Cow<'_, s
     let name = attrs.required("name")?;
     if kind != VectorKind::Blob {
         let range = if kind == VectorKind::Number { attrs.number_range(false) } else { None };
-        return Ok(OneMember { name, value: OneValue::Text(trim_xml(&text).to_owned()), range });
+        return Ok(OneMember { name, value: OneValue::Text(member_text(&text)), range });
     }
     if attrs.get("attached") == Some("true") {
         return Err(DecodeError::malformed(attrs.tag, "shared-memory BLOB attachments are not supported"));
@@ -154,7 +180,7 @@ fn def_member(kind: VectorKind, attrs: Attrs<'_>, text: Cow<'_, str>) -> Result<
     Ok(DefMember {
         name: attrs.required("name")?,
         label: attrs.opt("label"),
-        value: trim_xml(&text).to_owned(),
+        value: member_text(&text),
         number: if kind == VectorKind::Number { Some(attrs.number_range(true).unwrap_or_default()) } else { None },
     })
 }

@@ -31,6 +31,25 @@ fn entities_numeric_references_and_utf8() {
 }
 
 #[test]
+fn tabs_and_line_breaks_in_attributes_survive_a_relay() {
+    // Found by the decode fuzz target: written raw, they came back as spaces.
+    let message = one("<message device='D' message='a&#9;b&#10;c&#13;d'/>").unwrap();
+    assert!(matches!(&message, Element::Message(m) if m.message.as_deref() == Some("a\tb\nc\rd")));
+    let bytes = to_bytes(&message);
+    assert_eq!(&bytes[..], b"<message device=\"D\" message=\"a&#9;b&#10;c&#13;d\"/>\n");
+    assert_eq!(one(std::str::from_utf8(&bytes).unwrap()).unwrap(), message);
+}
+
+#[test]
+fn characters_xml_cannot_carry_are_dropped_on_reading_as_on_writing() {
+    // Found by the decode fuzz target: a relay dropped them, exposing whitespace to trimming.
+    assert_eq!(text_of(&new_text("a\n&#1;")), "a");
+    assert_eq!(text_of(&new_text("&#xFFFE;b\u{1}c")), "bc");
+    let message = one("<message message='x&#2;y'/>").unwrap();
+    assert!(matches!(&message, Element::Message(m) if m.message.as_deref() == Some("xy")));
+}
+
+#[test]
 fn pcdata_is_trimmed_and_markup_inside_is_tolerated() {
     assert_eq!(text_of(&new_text("   two  spaces inside   ")), "two  spaces inside");
     assert_eq!(text_of(&new_text("\n  line one\nline two\n  ")), "line one\nline two");

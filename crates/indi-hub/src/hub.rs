@@ -4,7 +4,7 @@
 use crate::frame::Frame;
 use crate::outbox::{Outbox, Push, QueueLimits};
 use crate::router::{EndpointId, Router};
-use indi_codec::{Element, Limits, Message};
+use indi_codec::{Element, Limits, Message, Tag};
 use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -117,11 +117,12 @@ impl Hub {
     /// Registers a connection; `None` when it is a client beyond `max_connections`.
     pub fn register(&self, role: Role, name: impl FnOnce(EndpointId) -> String) -> Option<Endpoint> {
         let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
-        let limits = if role == Role::Client { self.0.config.client_queue } else { QueueLimits::UNLIMITED };
+        // Drivers and links get the client limits too, but past -m they drop instead of closing.
+        let limits = self.0.config.client_queue;
         let endpoint = Endpoint {
             id,
             name: name(id).into(),
-            outbox: Outbox::new(limits),
+            outbox: if role == Role::Client { Outbox::new(limits) } else { Outbox::dropping(limits) },
             cancel: self.0.stop.child_token(),
             role: role.clone(),
         };
@@ -180,11 +181,12 @@ impl Hub {
     pub fn deliver_all(&self, from: EndpointId, frames: Vec<Arc<Frame>>) -> Option<Pace> {
         let mut pushes: Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)> = Vec::new();
         let mut dropped = Vec::new();
-        let (source, from_driver) = {
+        let (source, from_driver, from_client) = {
             let mut state = self.0.state.lock().unwrap();
             let sender = state.endpoints.get(&from).cloned();
             let source = sender.as_ref().map_or_else(|| "?".into(), |e| e.name.clone());
             let from_driver = sender.as_ref().is_some_and(|e| e.role == Role::Driver);
+            let from_client = sender.as_ref().is_some_and(|e| e.role == Role::Client);
             for frame in &frames {
                 let routing = state.router.route(from, frame);
                 if let Some(reason) = routing.dropped {
@@ -204,10 +206,17 @@ impl Hub {
                     }
                 }
             }
-            (source, from_driver)
+            (source, from_driver, from_client)
         };
         for (frame, reason) in &dropped {
             self.log_drop(&source, frame, reason);
+        }
+        if from_client {
+            for frame in frames.iter().filter(|f| f.head().tag == Tag::GetProperties) {
+                if let Ok(Element::GetProperties(get)) = frame.element() {
+                    log_version(&source, get.version.as_deref());
+                }
+            }
         }
         if crate::logging::verbosity() >= 2 {
             for frame in &frames {
@@ -265,6 +274,12 @@ impl Hub {
             Push::Overflow { backlog } => {
                 warn!("{}: {backlog} bytes behind, shutting down", target.name);
                 self.unregister(target.id);
+                usize::MAX
+            }
+            Push::Dropped { backlog, first } => {
+                if first {
+                    warn!("{}: {backlog} bytes behind, dropping what it is sent until it reads again", target.name);
+                }
                 usize::MAX
             }
             Push::Closed => usize::MAX,
@@ -348,6 +363,15 @@ impl Hub {
     }
 }
 
+/// Spec §4.4: a client's `getProperties` of another version reaches drivers as 1.7.
+fn log_version(source: &str, version: Option<&str>) {
+    match version {
+        Some("1.7") => {}
+        None => debug!("{source}: getProperties without a version treated as 1.7"),
+        Some(version) => debug!("{source}: getProperties version {version:?} treated as 1.7"),
+    }
+}
+
 /// The reader a BLOB sender should wait for (see [`Hub::deliver_all`]).
 pub struct Pace {
     reader: Arc<Endpoint>,
@@ -376,7 +400,9 @@ fn queue_for(pushes: &mut Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)>, endpoint: &Arc<
 pub fn summary(frame: &Frame) -> String {
     let head = frame.head();
     let tag = crate::router::tag_name(head.tag);
-    match (head.device.as_deref(), head.name.as_deref()) {
+    // Peers choose these names: escaped, so `&#10;` cannot forge a log line (KStars greps them).
+    let (device, name) = (head.device.as_deref().map(str::escape_debug), head.name.as_deref().map(str::escape_debug));
+    match (device, name) {
         (Some(d), Some(n)) => format!("<{tag} {d}.{n}>"),
         (Some(d), None) => format!("<{tag} {d}>"),
         _ => format!("<{tag}>"),

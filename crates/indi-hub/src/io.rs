@@ -116,7 +116,9 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: 
         };
         if let Err(error) = written {
             debug!("{}: write error: {error}", endpoint.name);
-            endpoint.cancel.cancel();
+            // Stop writing but let the reader finish: a peer that sends a request and closes
+            // (indi_setprop) breaks our writes, yet its request must still be delivered.
+            endpoint.outbox.abandon();
             break;
         }
     }

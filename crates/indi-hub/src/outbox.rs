@@ -12,9 +12,15 @@ pub struct QueueLimits {
     /// Past this many queued bytes a new BLOB replaces the queued, not-yet-started BLOB of
     /// the same property (latest frame wins). 0 disables replacement.
     pub blob_replace_after: usize,
-    /// Past this many queued bytes of non-BLOB traffic the connection is closed.
+    /// Past this many queued bytes of non-BLOB traffic the connection is closed. Each element
+    /// counts for its size plus [`FRAME_COST`].
     pub max_backlog: usize,
 }
+
+/// What holding one queued element costs beyond its bytes (the frame, the decoded element and
+/// their allocations: about 1.5 KiB for a 90-byte update today). `max_backlog` counts it, so a
+/// stalled reader of small updates cannot pin many times `-m` of memory.
+pub const FRAME_COST: usize = 1024;
 
 impl QueueLimits {
     /// No limits (in-process drivers, tests).
@@ -35,6 +41,14 @@ pub enum Push {
         /// Bytes that were queued.
         backlog: usize,
     },
+    /// The non-BLOB backlog of a dropping queue (a driver's) is past the limit: the frame was
+    /// not queued. `first` is true for the first drop since the queue was last under the limit.
+    Dropped {
+        /// Bytes queued.
+        backlog: usize,
+        /// First drop of this episode (log it once).
+        first: bool,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +57,8 @@ struct Queue {
     bytes: usize,
     nonblob_bytes: usize,
     closed: bool,
+    /// A dropping queue has dropped frames since it was last under the limit.
+    dropping: bool,
 }
 
 /// The outgoing queue of one connection, filled by the router and drained by one writer.
@@ -53,12 +69,22 @@ pub struct Outbox {
     /// Woken whenever the writer takes frames (for senders pacing themselves).
     drained: Notify,
     limits: QueueLimits,
+    /// Past `max_backlog`, drop new frames instead of closing (a hung driver must not take
+    /// the server's memory, nor be killed by what a client sends it).
+    drop_on_overflow: bool,
 }
 
 impl Outbox {
     /// An empty queue with the given limits.
     pub fn new(limits: QueueLimits) -> Arc<Outbox> {
-        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits })
+        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits, drop_on_overflow: false })
+    }
+
+    /// An empty queue that, once more than `max_backlog` non-BLOB bytes are queued, drops new
+    /// non-BLOB frames until its reader catches up (checked before queueing, so one element of
+    /// any size always fits).
+    pub fn dropping(limits: QueueLimits) -> Arc<Outbox> {
+        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits, drop_on_overflow: true })
     }
 
     /// Queues a frame.
@@ -72,8 +98,13 @@ impl Outbox {
         let mut q = self.queue.lock().unwrap();
         let mut outcome = Push::Closed;
         for frame in frames {
-            outcome = self.push_locked(&mut q, frame);
-            if matches!(outcome, Push::Overflow { .. } | Push::Closed) {
+            let pushed = self.push_locked(&mut q, frame);
+            // Keep the first drop of an episode: it is the one that gets logged.
+            if !matches!(outcome, Push::Dropped { first: true, .. }) {
+                outcome = pushed;
+            }
+            if matches!(pushed, Push::Overflow { .. } | Push::Closed) {
+                outcome = pushed;
                 break;
             }
         }
@@ -89,6 +120,8 @@ impl Outbox {
         if q.closed {
             return Push::Closed;
         }
+        // BLOBs are bounded by replacement; everything else (BLOBs too when nothing replaces
+        // them) counts towards `max_backlog`.
         let replacing = self.limits.blob_replace_after > 0;
         if let (Some(key), true) = (frame.blob_key(), replacing) {
             if q.bytes > self.limits.blob_replace_after {
@@ -99,14 +132,21 @@ impl Outbox {
                     return Push::Replaced;
                 }
             }
+        } else if self.drop_on_overflow {
+            if q.nonblob_bytes > self.limits.max_backlog {
+                let first = !q.dropping;
+                q.dropping = true;
+                return Push::Dropped { backlog: q.bytes, first };
+            }
+            q.dropping = false;
+            q.nonblob_bytes += len + FRAME_COST;
         } else {
-            // Without replacement, BLOBs count towards the limit too: memory stays bounded.
-            if q.nonblob_bytes + len > self.limits.max_backlog {
+            if q.nonblob_bytes + len + FRAME_COST > self.limits.max_backlog {
                 let backlog = q.bytes;
                 *q = Queue { closed: true, ..Queue::default() };
                 return Push::Overflow { backlog };
             }
-            q.nonblob_bytes += len;
+            q.nonblob_bytes += len + FRAME_COST;
         }
         q.bytes += len;
         q.frames.push_back(frame);
@@ -131,7 +171,7 @@ impl Outbox {
                         let frame = q.frames.pop_front().unwrap();
                         q.bytes -= len;
                         if frame.blob_key().is_none() || self.limits.blob_replace_after == 0 {
-                            q.nonblob_bytes -= len;
+                            q.nonblob_bytes -= len + FRAME_COST;
                         }
                         batch.push(frame);
                     }
@@ -230,22 +270,44 @@ mod tests {
 
     #[tokio::test]
     async fn non_blob_backlog_past_the_limit_closes_the_queue() {
-        let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: 500 });
+        let limit = 10 * FRAME_COST;
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: limit });
         let mut pushes = Vec::new();
         for i in 0..20 {
             pushes.push(outbox.push(message(&format!("message number {i}"))));
         }
-        assert!(matches!(pushes.iter().find(|p| matches!(p, Push::Overflow { .. })), Some(Push::Overflow { backlog }) if *backlog <= 500));
+        // Small elements count for what they cost in memory, not just their bytes.
+        assert_eq!(pushes.iter().position(|p| matches!(p, Push::Overflow { .. })), Some(9));
         assert_eq!(pushes.last(), Some(&Push::Closed));
         let mut batch = Vec::new();
         assert!(!outbox.next_batch(usize::MAX, &mut batch).await);
         // BLOBs do not count towards the non-BLOB limit (their own policy bounds them)...
-        let outbox = Outbox::new(QueueLimits { blob_replace_after: 10_000, max_backlog: 500 });
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 10_000, max_backlog: 2 * FRAME_COST });
         assert_eq!(outbox.push(blob("a", 5000)), Push::Queued);
         assert_eq!(outbox.push(message("still fits")), Push::Queued);
         // ...unless replacement is disabled: then they count, so memory stays bounded.
-        let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: 500 });
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: 2 * FRAME_COST });
         assert!(matches!(outbox.push(blob("a", 5000)), Push::Overflow { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_dropping_queue_drops_past_the_limit_until_its_reader_catches_up() {
+        let outbox = Outbox::dropping(QueueLimits { blob_replace_after: 0, max_backlog: 10 * FRAME_COST });
+        let mut pushes = Vec::new();
+        for i in 0..40 {
+            pushes.push(outbox.push(message(&format!("message number {i}"))));
+        }
+        let dropped: Vec<_> = pushes.iter().filter_map(|p| match p { Push::Dropped { first, .. } => Some(*first), _ => None }).collect();
+        assert_eq!(dropped.first(), Some(&true));
+        assert!(dropped.len() > 10 && dropped[1..].iter().all(|first| !first), "{pushes:?}");
+        // Bounded: elements are queued until one crosses the limit (10 of ~1 KiB), and it stays open.
+        assert_eq!(pushes.iter().filter(|p| **p == Push::Queued).count(), 10);
+        assert!(!outbox.is_closed());
+        let mut batch = Vec::new();
+        assert!(outbox.next_batch(usize::MAX, &mut batch).await);
+        assert_eq!(outbox.push(message("caught up")), Push::Queued);
+        assert!(matches!(outbox.push(message(&"x".repeat(20 * FRAME_COST))), Push::Queued), "one element of any size fits");
+        assert!(matches!(outbox.push(message("over")), Push::Dropped { first: true, .. }));
     }
 
     #[tokio::test]

@@ -14,6 +14,9 @@ pub type EndpointId = u64;
 
 /// Most device/property interests one client may register (bounds memory per client).
 const MAX_INTEREST: usize = 10_000;
+/// Most bytes of device and property names one client may register over its connection
+/// (10 000 INDI-sized names fit; megabyte-long names sent by a hostile client do not).
+const MAX_NAME_BYTES: usize = 4 << 20;
 
 /// A client's interest in one device: all of it, or some properties.
 #[derive(Debug, Default)]
@@ -34,6 +37,8 @@ struct Client {
     blob_all: Option<BlobEnable>,
     blob_devices: FxHashMap<String, BlobEnable>,
     blob_props: FxHashMap<String, FxHashMap<String, BlobEnable>>,
+    /// Bytes of names held in `interest`, `blob_devices` and `blob_props` so far.
+    name_bytes: usize,
 }
 
 impl Client {
@@ -59,22 +64,40 @@ impl Client {
             .unwrap_or(BlobEnable::Never)
     }
 
+    /// Counts the bytes of new names against the budget; false when it would exceed it.
+    fn charge(&mut self, bytes: usize) -> bool {
+        if self.name_bytes + bytes > MAX_NAME_BYTES {
+            return false;
+        }
+        self.name_bytes += bytes;
+        true
+    }
+
     fn add_interest(&mut self, device: &str, name: Option<&str>) {
         if self.interest_count >= MAX_INTEREST {
             return;
         }
-        if !self.interest.contains_key(device) {
+        let (known_device, known_name) = match self.interest.get(device) {
+            Some(interest) => (true, name.is_some_and(|n| interest.properties.contains(n))),
+            None => (false, false),
+        };
+        let new_name = name.filter(|_| !known_name);
+        let cost = if known_device { 0 } else { device.len() } + new_name.map_or(0, str::len);
+        if cost > 0 && !self.charge(cost) {
+            return;
+        }
+        if !known_device {
             self.interest.insert(device.to_owned(), DeviceInterest::default());
             self.interest_count += 1;
         }
         let interest = self.interest.get_mut(device).expect("inserted above");
-        match name {
-            None => interest.whole = true,
-            Some(name) if !interest.properties.contains(name) => {
+        match new_name {
+            Some(name) => {
                 interest.properties.insert(name.to_owned());
                 self.interest_count += 1;
             }
-            Some(_) => {}
+            None if name.is_none() => interest.whole = true,
+            None => {}
         }
     }
 }
@@ -326,12 +349,17 @@ impl Router {
                     }
                     (Some(device), None) => {
                         client.add_interest(device, None);
-                        client.blob_devices.insert(device.clone(), mode);
+                        if client.blob_devices.contains_key(device)
+                            || (client.blob_devices.len() < MAX_INTEREST && client.charge(device.len()))
+                        {
+                            client.blob_devices.insert(device.clone(), mode);
+                        }
                         client.blob_props.remove(device);
                     }
                     (Some(device), Some(name)) => {
                         client.add_interest(device, Some(name));
-                        if client.interest_count < MAX_INTEREST {
+                        let known = client.blob_props.get(device).is_some_and(|props| props.contains_key(name));
+                        if known || (client.interest_count < MAX_INTEREST && client.charge(device.len() + name.len())) {
                             client.blob_props.entry(device.clone()).or_default().insert(name.clone(), mode);
                         }
                     }
@@ -374,8 +402,12 @@ impl Router {
                 let device = get.device.as_deref().filter(|d| *d != "*");
                 let driver = self.drivers.get_mut(&from).expect("checked by route");
                 driver.set_snoop(device, get.name.as_deref(), BlobEnable::Never, false);
-                // Ask the owners to (re)define, and pass it down to chained servers.
+                // Ask the owners to (re)define, and pass it down to chained servers. Never back
+                // up another link to the sender's server (found by fuzzing: it re-defined twice).
                 let mut targets = self.owners(device, Some(from));
+                if let Some(key) = self.drivers[&from].remote.clone() {
+                    targets.retain(|t| self.drivers[t].remote.as_deref() != Some(key.as_str()));
+                }
                 let mut servers: Vec<EndpointId> = self.clients.iter().filter(|(_, c)| c.server).map(|(id, _)| *id).collect();
                 servers.sort_unstable();
                 targets.extend(servers);

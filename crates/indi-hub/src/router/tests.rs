@@ -242,4 +242,36 @@ fn links_to_one_server_do_not_echo_to_each_other() {
     }
     let targets = r.route(5, &f(def("Upstream", "X"))).targets;
     assert_eq!(targets, vec![7]);
+    // A snoop request relayed by one link is not sent up the other link to the same server.
+    r.route(6, &f(def("Upstream", "Y")));
+    r.route(7, &f(def("Local", "Z")));
+    assert_eq!(r.route(5, &f(get(Some("Upstream"), None))).targets, Vec::<EndpointId>::new());
+    assert_eq!(r.route(5, &f(get(None, None))).targets, vec![7]);
+    assert_eq!(r.route(7, &f(get(Some("Upstream"), None))).targets, vec![5, 6]);
+}
+
+#[test]
+fn a_client_cannot_grow_the_routing_state_without_bound() {
+    use BlobEnable::*;
+    let mut r = router();
+    r.add_client(10);
+    // 60 MB of long names, and 30 000 short ones, in interests and BLOB modes.
+    let long = "x".repeat(100_000);
+    for i in 0..200 {
+        r.route(10, &f(get(Some(&format!("{long}{i}")), None)));
+        r.route(10, &f(enable(Some(&format!("{long}b{i}")), None, Also)));
+        r.route(10, &f(enable(Some("BlobBench"), Some(&format!("{long}p{i}")), Also)));
+    }
+    for i in 0..30_000 {
+        r.route(10, &f(enable(Some(&format!("dev{i}")), None, Also)));
+    }
+    let client = &r.clients[&10];
+    let held: usize = client.interest.iter().map(|(d, i)| d.len() + i.properties.iter().map(String::len).sum::<usize>()).sum::<usize>()
+        + client.blob_devices.keys().map(String::len).sum::<usize>()
+        + client.blob_props.iter().map(|(d, props)| props.keys().map(|n| d.len() + n.len()).sum::<usize>()).sum::<usize>();
+    assert!(held <= MAX_NAME_BYTES, "{held} bytes of names");
+    assert!(client.interest.len() <= MAX_INTEREST && client.blob_devices.len() <= MAX_INTEREST);
+    // What was registered before the budget ran out still changes.
+    r.route(10, &f(enable(Some("dev0"), None, Never)));
+    assert_eq!(r.clients[&10].blob_devices.get("dev0"), Some(&Never));
 }
