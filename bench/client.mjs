@@ -55,16 +55,20 @@ const ready = async () => {
   process.stdout.write('ready\n');
 };
 
-/** Counts occurrences of `marker` across chunks; calls `onEach(total, at)` as they arrive. */
+/** Counts occurrences of `marker` across chunks (native Buffer search, no string copies);
+ * calls `onEach(found, at, bytes)` as they arrive. */
 function countMarkers(marker, onEach) {
-  let carry = '';
+  const needle = Buffer.from(marker, 'latin1');
+  let carry = Buffer.alloc(0);
   let bytes = 0;
   socket.on('data', (chunk) => {
     bytes += chunk.length;
-    const text = carry + chunk.toString('latin1');
     let found = 0;
-    for (let at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at + marker.length)) found++;
-    carry = text.slice(-(marker.length - 1));
+    // A marker straddling two reads: the carry and the head of this read are each shorter
+    // than the marker, so nothing is counted twice.
+    if (carry.length > 0 && Buffer.concat([carry, chunk.subarray(0, needle.length - 1)]).includes(needle)) found++;
+    for (let at = chunk.indexOf(needle); at >= 0; at = chunk.indexOf(needle, at + needle.length)) found++;
+    carry = chunk.subarray(Math.max(0, chunk.length - (needle.length - 1)));
     if (found > 0) onEach(found, now(), bytes);
   });
 }
