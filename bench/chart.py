@@ -1,6 +1,8 @@
 """Draws bench/results/chart.png from results.json: one panel per scenario, a bar per server."""
 import json
+import math
 import sys
+import textwrap
 
 import matplotlib
 
@@ -11,8 +13,12 @@ COLOURS = {"indi-node": "#2b8a3e", "indiserver": "#868e96", "socat": "#adb5bd"}
 
 report = json.load(open(sys.argv[1]))
 scenarios = [(name, s) for name, s in report["scenarios"].items() if s["summary"]]
-fig, axes = plt.subplots(1, len(scenarios), figsize=(3.2 * len(scenarios), 4.2), squeeze=False)
-for ax, (name, scenario) in zip(axes[0], scenarios):
+columns = min(4, len(scenarios))
+rows = math.ceil(len(scenarios) / columns)
+fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows), squeeze=False)
+for ax in axes.flat[len(scenarios):]:
+    ax.axis("off")
+for ax, (name, scenario) in zip(axes.flat, scenarios):
     metric = scenario["metrics"][0]
     servers = list(scenario["summary"].keys())
     values = [scenario["summary"][s][metric["key"]] for s in servers]
@@ -24,7 +30,7 @@ for ax, (name, scenario) in zip(axes[0], scenarios):
             ratio = base / value if metric.get("lowerIsBetter") else value / base
             label += f"\n{ratio:.1f}×"
         ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
-    ax.set_title(scenario["title"], fontsize=8, wrap=True)
+    ax.set_title("\n".join(textwrap.wrap(scenario["title"], 42)), fontsize=8)
     ax.set_ylabel(f"{metric['label']} ({metric['unit']})" + (" — lower is better" if metric.get("lowerIsBetter") else ""), fontsize=8)
     ax.tick_params(axis="x", labelsize=7, rotation=20)
     ax.margins(y=0.25)
