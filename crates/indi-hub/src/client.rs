@@ -1,7 +1,8 @@
 //! TCP clients: the accept loop and one read/write task pair per connection.
 
 use crate::hub::{Hub, Role};
-use crate::io::{read_loop, write_loop};
+use crate::io::{read_loop, write_loop, SharedSocket};
+use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
@@ -35,9 +36,11 @@ async fn connection(hub: Hub, stream: TcpStream, address: String) {
     debug!("{}: new arrival from {address}", endpoint.name);
     let _ = stream.set_nodelay(true);
     let (reader, writer) = stream.into_split();
+    let writer = Arc::new(writer);
+    let _ = endpoint.direct.set(writer.clone());
     let writing = {
         let endpoint = endpoint.clone();
-        tokio::spawn(async move { write_loop(&endpoint, writer).await })
+        tokio::spawn(async move { write_loop(&endpoint, SharedSocket(writer)).await })
     };
     let end = read_loop(&hub, &endpoint, reader).await;
     debug!("{}: closed ({end:?})", endpoint.name);

@@ -13,6 +13,8 @@ pub struct Frame {
     raw: Bytes,
     head: Head,
     element: OnceLock<Result<Element, DecodeError>>,
+    /// The unwritten end of a frame whose start is already on the wire.
+    partial: bool,
 }
 
 impl Frame {
@@ -26,7 +28,7 @@ impl Frame {
         if head.tag.is_blob() && memchr::memchr2(b'\n', b'\r', body).is_some() {
             return Ok(Frame::new(parse_element(raw)?));
         }
-        Ok(Arc::new(Frame { raw, head, element: OnceLock::new() }))
+        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false }))
     }
 
     /// A frame for an element built here (encoded now, once).
@@ -37,7 +39,13 @@ impl Frame {
             name: element.name().map(Name::from),
         };
         let raw = indi_codec::to_bytes(&element);
-        Arc::new(Frame { raw, head, element: OnceLock::from(Ok(element)) })
+        Arc::new(Frame { raw, head, element: OnceLock::from(Ok(element)), partial: false })
+    }
+
+    /// What is left to write after `written` bytes went out (never replaced by a newer BLOB:
+    /// its start is already on the wire).
+    pub fn tail(&self, written: usize) -> Arc<Frame> {
+        Arc::new(Frame { raw: self.raw.slice(written..), head: self.head.clone(), element: OnceLock::new(), partial: true })
     }
 
     /// The wire bytes.
@@ -58,7 +66,7 @@ impl Frame {
     /// `(device, property)` when this is a `setBLOBVector`: the BLOB traffic policies apply.
     pub fn blob_key(&self) -> Option<(&str, &str)> {
         match self.head.tag {
-            Tag::Set(VectorKind::Blob) => Some((self.head.device.as_deref()?, self.head.name.as_deref()?)),
+            Tag::Set(VectorKind::Blob) if !self.partial => Some((self.head.device.as_deref()?, self.head.name.as_deref()?)),
             _ => None,
         }
     }

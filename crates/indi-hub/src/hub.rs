@@ -8,7 +8,8 @@ use indi_codec::{Element, Limits, Message, Tag};
 use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
@@ -67,6 +68,8 @@ pub struct Endpoint {
     pub cancel: CancellationToken,
     /// Client, driver or remote.
     pub role: Role,
+    /// The socket's write side, for senders that write directly when nothing is queued.
+    pub direct: Arc<OnceLock<Arc<OwnedWriteHalf>>>,
 }
 
 #[derive(Default)]
@@ -125,6 +128,7 @@ impl Hub {
             outbox: if role == Role::Client { Outbox::new(limits) } else { Outbox::dropping(limits) },
             cancel: self.0.stop.child_token(),
             role: role.clone(),
+            direct: Arc::default(),
         };
         let mut state = self.0.state.lock().unwrap();
         match &role {
@@ -270,6 +274,12 @@ impl Hub {
     /// Queues frames for one endpoint, closing a client that fell too far behind; returns its
     /// backlog (`usize::MAX` when it is gone).
     fn push_frames(&self, target: &Endpoint, frames: Vec<Arc<Frame>>) -> usize {
+        if let ([frame], Some(socket)) = (&frames[..], target.direct.get()) {
+            if target.outbox.try_claim() {
+                target.outbox.release(write_now(socket, frame));
+                return target.outbox.backlog();
+            }
+        }
         match target.outbox.push_all(frames) {
             Push::Overflow { backlog } => {
                 warn!("{}: {backlog} bytes behind, shutting down", target.name);
@@ -360,6 +370,17 @@ impl Hub {
     /// Devices announced by a connection (a driver).
     pub fn devices_of(&self, id: EndpointId) -> Vec<String> {
         self.0.state.lock().unwrap().router.devices_of(id)
+    }
+}
+
+/// Writes a frame without waiting; returns what is left to write (all of it on any error: the
+/// writer then meets the error and closes the connection).
+fn write_now(socket: &OwnedWriteHalf, frame: &Arc<Frame>) -> Option<Arc<Frame>> {
+    let stream: &tokio::net::TcpStream = socket.as_ref();
+    match stream.try_write(frame.bytes()) {
+        Ok(n) if n == frame.bytes().len() => None,
+        Ok(n) if n > 0 => Some(frame.tail(n)),
+        _ => Some(frame.clone()),
     }
 }
 

@@ -6,7 +6,12 @@ use bytes::BytesMut;
 use indi_codec::{DecodeError, IndiCodec};
 use std::io::IoSlice;
 use std::sync::Arc;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
 /// Bytes asked of the kernel per read (large reads: uploads and chains run at full speed).
@@ -82,6 +87,42 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
         if eof {
             return ReadEnd::Eof;
         }
+    }
+}
+
+/// A TCP write side shared between the writer task and direct writers (see
+/// [`crate::outbox::Outbox::try_claim`]); they never write at the same time.
+pub struct SharedSocket(pub Arc<OwnedWriteHalf>);
+
+impl AsyncWrite for SharedSocket {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+        let stream: &TcpStream = (*self.0).as_ref();
+        loop {
+            std::task::ready!(stream.poll_write_ready(cx))?;
+            match stream.try_write_vectored(bufs) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let stream: &TcpStream = (*self.0).as_ref();
+        // SAFETY: shutdown(2) on a descriptor the stream owns; the stream stays valid.
+        unsafe { libc::shutdown(stream.as_raw_fd(), libc::SHUT_WR) };
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -59,6 +59,10 @@ struct Queue {
     closed: bool,
     /// A dropping queue has dropped frames since it was last under the limit.
     dropping: bool,
+    /// The writer is writing frames it took.
+    writer_busy: bool,
+    /// A sender is writing one frame directly (see [`Outbox::try_claim`]).
+    direct_busy: bool,
 }
 
 /// The outgoing queue of one connection, filled by the router and drained by one writer.
@@ -156,11 +160,14 @@ impl Outbox {
     /// Waits for frames and moves up to about `max_bytes` of them into `batch` (at least one).
     /// Returns false once the queue is closed and empty.
     pub async fn next_batch(&self, max_bytes: usize, batch: &mut Vec<Arc<Frame>>) -> bool {
+        // Asking for more means the previous batch is written.
+        self.queue.lock().unwrap().writer_busy = false;
         loop {
             let notified = self.ready.notified();
             {
                 let mut q = self.queue.lock().unwrap();
-                if !q.frames.is_empty() {
+                if !q.frames.is_empty() && !q.direct_busy {
+                    q.writer_busy = true;
                     let mut taken = 0;
                     while let Some(frame) = q.frames.front() {
                         let len = frame.bytes().len();
@@ -170,7 +177,7 @@ impl Outbox {
                         taken += len;
                         let frame = q.frames.pop_front().unwrap();
                         q.bytes -= len;
-                        if frame.blob_key().is_none() || self.limits.blob_replace_after == 0 {
+                        if self.counts_as_nonblob(&frame) {
                             q.nonblob_bytes -= len + FRAME_COST;
                         }
                         batch.push(frame);
@@ -185,6 +192,39 @@ impl Outbox {
             }
             notified.await;
         }
+    }
+
+    /// Claims the connection for writing one frame directly from the sender's thread, which
+    /// saves waking the writer (latency): only when nothing is queued or being written, so
+    /// order is kept. Must be followed by [`Outbox::release`].
+    pub fn try_claim(&self) -> bool {
+        let mut q = self.queue.lock().unwrap();
+        if q.closed || q.writer_busy || q.direct_busy || !q.frames.is_empty() {
+            return false;
+        }
+        q.direct_busy = true;
+        true
+    }
+
+    /// Ends a direct write; what it could not write goes first in the queue.
+    pub fn release(&self, unwritten: Option<Arc<Frame>>) {
+        let mut q = self.queue.lock().unwrap();
+        q.direct_busy = false;
+        if let Some(frame) = unwritten.filter(|_| !q.closed) {
+            let len = frame.bytes().len();
+            q.bytes += len;
+            if self.counts_as_nonblob(&frame) {
+                q.nonblob_bytes += len + FRAME_COST;
+            }
+            q.frames.push_front(frame);
+        }
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    /// Whether a queued frame counts towards `max_backlog` (BLOBs do only when nothing replaces them).
+    fn counts_as_nonblob(&self, frame: &Frame) -> bool {
+        frame.blob_key().is_none() || self.limits.blob_replace_after == 0
     }
 
     /// Stops accepting frames; the writer finishes what is queued, then sees the end.
@@ -326,5 +366,31 @@ mod tests {
         assert!(outbox.next_batch(usize::MAX, &mut rest).await);
         assert_eq!(rest.len(), 7);
         assert!(!outbox.next_batch(usize::MAX, &mut rest).await);
+    }
+
+    #[tokio::test]
+    async fn a_direct_write_is_claimed_only_when_the_writer_is_idle_and_its_rest_goes_first() {
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 10_000, max_backlog: usize::MAX });
+        assert!(outbox.try_claim());
+        assert!(!outbox.try_claim(), "one direct writer at a time");
+        outbox.push(message("queued meanwhile"));
+        let started = blob("a", 100);
+        let rest = started.tail(10);
+        outbox.release(Some(rest.clone()));
+        assert!(rest.blob_key().is_none(), "a started BLOB is never replaced");
+        assert!(!outbox.try_claim(), "frames are queued");
+        let mut batch = Vec::new();
+        assert!(outbox.next_batch(usize::MAX, &mut batch).await);
+        assert!(Arc::ptr_eq(&batch[0], &rest), "the unwritten rest goes first");
+        assert_eq!(batch.len(), 2);
+        assert!(!outbox.try_claim(), "the writer is still writing its batch");
+        // An untouched BLOB handed back is accounted as a BLOB (not in the non-BLOB backlog).
+        let wait = tokio::time::timeout(std::time::Duration::from_millis(50), outbox.next_batch(usize::MAX, &mut batch));
+        assert!(wait.await.is_err(), "nothing queued");
+        assert!(outbox.try_claim());
+        outbox.release(Some(blob("a", 100)));
+        assert_eq!(outbox.queue.lock().unwrap().nonblob_bytes, 0);
+        assert!(outbox.next_batch(usize::MAX, &mut batch).await);
+        assert_eq!((outbox.backlog(), outbox.queue.lock().unwrap().nonblob_bytes), (0, 0));
     }
 }
