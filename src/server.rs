@@ -10,7 +10,14 @@ use indi_hub::remote::RemoteSpec;
 use indi_hub::{HubConfig, Server};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// Batches handed to an in-process driver's JS callback and not yet processed, at most: the
+/// rest waits in the driver's queue (which has the -m bound).
+const MAX_IN_FLIGHT: usize = 16;
 
 /// Settings of a server (the CLI maps indiserver's flags onto these).
 #[napi(object)]
@@ -118,6 +125,9 @@ impl NativeServer {
         let pump = driver.clone();
         within_runtime_if_available(|| {
             tokio::spawn(async move {
+                // Calls are not awaited one by one (that wakes this task from the JS thread
+                // after every batch: latency); at most MAX_IN_FLIGHT batches wait for JS.
+                let in_flight = Arc::new((AtomicUsize::new(0), Notify::new()));
                 let mut batch = Vec::new();
                 while pump.receive(&mut batch).await {
                     // Members are parsed here, once, only for in-process drivers.
@@ -128,8 +138,23 @@ impl NativeServer {
                             Err(error) => crate::wire::error_element(&error.to_string()),
                         })
                         .collect();
-                    // Awaiting the call paces delivery to the JS thread.
-                    let _ = callback.call_async_catch(elements).await;
+                    while in_flight.0.load(Ordering::Acquire) >= MAX_IN_FLIGHT {
+                        let freed = in_flight.1.notified();
+                        if in_flight.0.load(Ordering::Acquire) < MAX_IN_FLIGHT {
+                            break;
+                        }
+                        freed.await;
+                    }
+                    in_flight.0.fetch_add(1, Ordering::AcqRel);
+                    let done = in_flight.clone();
+                    let status = callback.call_with_return_value(elements, ThreadsafeFunctionCallMode::NonBlocking, move |_, _| {
+                        done.0.fetch_sub(1, Ordering::AcqRel);
+                        done.1.notify_one();
+                        Ok(())
+                    });
+                    if status != Status::Ok {
+                        in_flight.0.fetch_sub(1, Ordering::AcqRel);
+                    }
                 }
             });
         });
