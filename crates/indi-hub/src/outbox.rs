@@ -218,8 +218,12 @@ impl Outbox {
             }
             q.frames.push_front(frame);
         }
+        // Wake the writer only for work (a wake-up costs more than the write saved).
+        let work = !q.frames.is_empty() || q.closed;
         drop(q);
-        self.ready.notify_one();
+        if work {
+            self.ready.notify_one();
+        }
     }
 
     /// Whether a queued frame counts towards `max_backlog` (BLOBs do only when nothing replaces them).
