@@ -14,6 +14,9 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tracing::{debug, warn};
 
+/// A read that yields this many elements lets the writers it woke run before reading on.
+const YIELD_AFTER_FRAMES: usize = 64;
+
 /// Bytes asked of the kernel per read (large reads: uploads and chains run at full speed).
 const READ_SIZE: usize = 256 << 10;
 /// Bytes handed to one vectored write.
@@ -77,11 +80,16 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         }
         if !frames.is_empty() {
+            let many = frames.len() >= YIELD_AFTER_FRAMES;
             if let Some(pace) = hub.deliver_all(endpoint.id, frames) {
                 tokio::select! {
                     _ = pace.wait() => {}
                     _ = endpoint.cancel.cancelled() => return ReadEnd::Cancelled,
                 }
+            } else if many {
+                // The writers just woken wait in this worker's LIFO slot, which the other
+                // workers cannot steal: yield so they write while this task reads on.
+                tokio::task::yield_now().await;
             }
         }
         if eof {
