@@ -105,7 +105,8 @@ const MAX_DEPTH: usize = 16;
 struct Checker<'a> {
     text: &'a str,
     pos: usize,
-    tag: String,
+    /// The root's tag, for error messages.
+    tag: &'a str,
 }
 
 /// Bytes of tag and attribute names: anything but the delimiters around them (as lenient as
@@ -150,7 +151,7 @@ impl<'a> Checker<'a> {
     }
 
     fn fail(&self, reason: impl Into<String>) -> DecodeError {
-        DecodeError::Malformed { tag: self.tag.clone(), reason: reason.into() }
+        DecodeError::Malformed { tag: self.tag.to_owned(), reason: reason.into() }
     }
 
     fn skip_space(&mut self) {
@@ -169,6 +170,16 @@ impl<'a> Checker<'a> {
         self.pos += len;
         // A name ends on an ASCII byte, so this is a char boundary.
         Ok(&self.text[start..self.pos])
+    }
+
+    /// The name in an end tag: usually the one expected, which a comparison confirms.
+    fn end_tag_name(&mut self, expected: &'a str) -> Result<&'a str, DecodeError> {
+        let rest = &self.bytes()[self.pos..];
+        if rest.starts_with(expected.as_bytes()) && rest.get(expected.len()).is_some_and(|&b| !NAME_BYTES[b as usize]) {
+            self.pos += expected.len();
+            return Ok(expected);
+        }
+        self.name()
     }
 
     /// Checks the entities in `raw` and returns it with them resolved.
@@ -274,7 +285,7 @@ impl<'a> Checker<'a> {
             let after = &self.bytes()[self.pos + 1..];
             if after.first() == Some(&b'/') {
                 self.pos += 2;
-                let name = self.name()?;
+                let name = self.end_tag_name(open[depth - 1])?;
                 self.skip_space();
                 if self.bytes().get(self.pos) != Some(&b'>') || name != open[depth - 1] {
                     return Err(self.fail(format!("</{name}> does not close <{}>", open[depth - 1])));
@@ -310,7 +321,7 @@ impl<'a> Checker<'a> {
 /// it is well-formed, without building its members. Names share `whole`'s memory.
 pub fn parse_head(whole: &Bytes) -> Result<Head, DecodeError> {
     let text = std::str::from_utf8(whole).map_err(|e| DecodeError::malformed("", format!("invalid UTF-8 ({e})")))?;
-    let mut checker = Checker { text, pos: 0, tag: String::new() };
+    let mut checker = Checker { text, pos: 0, tag: "" };
     // Skip what may precede the root (the decoder hands elements starting at `<`).
     loop {
         let at = memchr(b'<', &checker.bytes()[checker.pos..]).ok_or_else(|| DecodeError::malformed("", "no element"))?;
@@ -325,7 +336,7 @@ pub fn parse_head(whole: &Bytes) -> Result<Head, DecodeError> {
     }
     checker.pos += 1;
     let name = checker.name()?;
-    checker.tag = name.to_owned();
+    checker.tag = name;
     let tag = Tag::parse(name).ok_or_else(|| DecodeError::Unknown { tag: name.to_owned() })?;
     let (mut device, mut property) = (None, None);
     let empty = checker.attributes(|key, value| match key {
