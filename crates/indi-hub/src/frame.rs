@@ -12,7 +12,8 @@ use std::sync::{Arc, OnceLock};
 pub struct Frame {
     raw: Bytes,
     head: Head,
-    element: OnceLock<Result<Element, DecodeError>>,
+    /// Boxed: most frames are relayed unparsed, and a small frame is cheap to allocate.
+    element: OnceLock<Box<Result<Element, DecodeError>>>,
     /// The unwritten end of a frame whose start is already on the wire.
     partial: bool,
 }
@@ -39,7 +40,7 @@ impl Frame {
             name: element.name().map(Name::from),
         };
         let raw = indi_codec::to_bytes(&element);
-        Arc::new(Frame { raw, head, element: OnceLock::from(Ok(element)), partial: false })
+        Arc::new(Frame { raw, head, element: OnceLock::from(Box::new(Ok(element))), partial: false })
     }
 
     /// What is left to write after `written` bytes went out (never replaced by a newer BLOB:
@@ -60,7 +61,7 @@ impl Frame {
 
     /// The whole element, parsed on first use.
     pub fn element(&self) -> Result<&Element, &DecodeError> {
-        self.element.get_or_init(|| parse_element(self.raw.clone())).as_ref()
+        self.element.get_or_init(|| Box::new(parse_element(self.raw.clone()))).as_ref().as_ref()
     }
 
     /// `(device, property)` when this is a `setBLOBVector`: the BLOB traffic policies apply.
@@ -71,3 +72,4 @@ impl Frame {
         }
     }
 }
+

@@ -12,6 +12,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 /// Identifies a connection (client, driver, remote server).
 pub type EndpointId = u64;
 
+/// Where one element goes: inline for the usual handful (no allocation per element).
+pub type Targets = smallvec::SmallVec<[EndpointId; 4]>;
+
 /// Most device/property interests one client may register (bounds memory per client).
 const MAX_INTEREST: usize = 10_000;
 /// Most bytes of device and property names one client may register over its connection
@@ -145,7 +148,7 @@ impl Driver {
 #[derive(Debug, Default, PartialEq)]
 pub struct Routing {
     /// Endpoints that get the element.
-    pub targets: Vec<EndpointId>,
+    pub targets: Targets,
     /// Deliver this instead of the element received (e.g. `getProperties` normalised to 1.7).
     pub replacement: Option<Element>,
     /// Answer to the sender alone (`pingReply`).
@@ -207,7 +210,7 @@ impl Router {
             .into_iter()
             .map(|device| {
                 let targets = self.clients_for(Tag::DelProperty, Some(&device), None, true, None);
-                (Element::DelProperty(DelProperty { device, ..DelProperty::default() }), targets)
+                (Element::DelProperty(DelProperty { device, ..DelProperty::default() }), targets.to_vec())
             })
             .collect()
     }
@@ -250,8 +253,8 @@ impl Router {
     }
 
     /// Drivers that own `device` (all drivers when `None`), except `except`.
-    fn owners(&self, device: Option<&str>, except: Option<EndpointId>) -> Vec<EndpointId> {
-        let mut targets: Vec<EndpointId> = self
+    fn owners(&self, device: Option<&str>, except: Option<EndpointId>) -> Targets {
+        let mut targets: Targets = self
             .drivers
             .iter()
             .filter(|(id, d)| Some(**id) != except && device.is_none_or(|dev| d.devices.contains(dev)))
@@ -262,9 +265,9 @@ impl Router {
     }
 
     /// Clients that should see an element from a driver (or echoed), except `except`.
-    fn clients_for(&self, tag: Tag, device: Option<&str>, name: Option<&str>, device_wide: bool, except: Option<EndpointId>) -> Vec<EndpointId> {
+    fn clients_for(&self, tag: Tag, device: Option<&str>, name: Option<&str>, device_wide: bool, except: Option<EndpointId>) -> Targets {
         let blob = tag.is_blob();
-        let mut targets: Vec<EndpointId> = self
+        let mut targets: Targets = self
             .clients
             .iter()
             .filter(|(id, c)| {
@@ -283,19 +286,19 @@ impl Router {
         targets
     }
 
-    fn clients_for_frame(&self, frame: &Frame, except: Option<EndpointId>) -> Vec<EndpointId> {
+    fn clients_for_frame(&self, frame: &Frame, except: Option<EndpointId>) -> Targets {
         let head = frame.head();
         let device_wide = head.tag == Tag::DelProperty && head.name.is_none();
         self.clients_for(head.tag, head.device.as_deref(), head.name.as_deref(), device_wide, except)
     }
 
     /// Drivers snooping on a frame, except the sender and links to the sender's server.
-    fn snoopers_for(&self, frame: &Frame, from: EndpointId) -> Vec<EndpointId> {
+    fn snoopers_for(&self, frame: &Frame, from: EndpointId) -> Targets {
         let head = frame.head();
         let (device, name) = (head.device.as_deref(), head.name.as_deref());
         let blob = matches!(head.tag, Tag::Set(indi_codec::VectorKind::Blob));
         let from_remote = self.drivers.get(&from).and_then(|d| d.remote.as_deref());
-        let mut targets: Vec<EndpointId> = self
+        let mut targets: Targets = self
             .drivers
             .iter()
             .filter(|(id, d)| {
