@@ -1,7 +1,8 @@
 //! The checks behind the fuzz targets (kept in a library so a crash input replays anywhere).
 //!
 //! - [`decode`]: any bytes, cut into reads of any size, decode to the same results, never hold
-//!   more than the element limit, and every decoded element, once encoded, reads back as itself.
+//!   more than the element limit, every decoded element, once encoded, reads back as itself,
+//!   and the relay's one-pass frame-and-check agrees with framing then checking.
 //! - [`route`]: elements decoded from the input, sent by clients and drivers chosen by a small
 //!   script (with connections coming and going), keep the routing invariants of spec §4.
 
@@ -72,6 +73,31 @@ pub fn decode(data: &[u8]) {
             assert_eq!(head.tag, indi_codec::Tag::parse(element.tag()).unwrap());
         }
     }
+    // The one-pass frame-and-check gives what framing then checking gives, at any read size.
+    assert_eq!(checked_frames(input, chunk, true), checked_frames(input, chunk, false), "one pass differs at read size {chunk}");
+}
+
+type Checked = Result<(bytes::Bytes, indi_codec::Head), DecodeError>;
+
+/// Frames and heads of `input` in `chunk`-byte reads: by `next_checked`, or by `next_frame`
+/// then `parse_head`.
+fn checked_frames(input: &[u8], chunk: usize, one_pass: bool) -> Vec<Checked> {
+    let mut codec = IndiCodec::new(LIMITS);
+    let mut buf = BytesMut::new();
+    let mut items = Vec::new();
+    for piece in input.chunks(chunk.max(1)) {
+        buf.extend_from_slice(piece);
+        loop {
+            let item = if one_pass {
+                codec.next_checked(&mut buf)
+            } else {
+                codec.next_frame(&mut buf).map(|frame| frame.and_then(|raw| Ok((raw.clone(), indi_codec::parse_head(&raw)?))))
+            };
+            let Some(item) = item else { break };
+            items.push(item);
+        }
+    }
+    items
 }
 
 /// Connections of a fuzzed server: who is alive, what each is, what clients said about themselves.

@@ -107,6 +107,16 @@ struct Checker<'a> {
     pos: usize,
     /// The root's tag, for error messages.
     tag: &'a str,
+    /// Deepest nesting accepted.
+    max_depth: usize,
+    /// Also refuse what the scanner would frame differently (a nested `<` not starting a
+    /// name the way the scanner's tags do): see [`check_framed`].
+    strict: bool,
+}
+
+/// A byte that starts a tag for the scanner (`crate::scan`).
+pub(crate) fn starts_tag(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80
 }
 
 /// Bytes of tag and attribute names: anything but the delimiters around them (as lenient as
@@ -303,9 +313,12 @@ impl<'a> Checker<'a> {
                 self.pos += 2 + end + 2;
             } else {
                 self.pos += 1;
+                if self.strict && !after.first().is_some_and(|&b| starts_tag(b)) {
+                    return Err(self.fail("not a tag for the scanner"));
+                }
                 let name = self.name()?;
                 if !self.attributes(|_, _| {})? {
-                    if depth == MAX_DEPTH {
+                    if depth == self.max_depth {
                         return Err(self.fail("nested too deep"));
                     }
                     open[depth] = name;
@@ -321,7 +334,61 @@ impl<'a> Checker<'a> {
 /// it is well-formed, without building its members. Names share `whole`'s memory.
 pub fn parse_head(whole: &Bytes) -> Result<Head, DecodeError> {
     let text = std::str::from_utf8(whole).map_err(|e| DecodeError::malformed("", format!("invalid UTF-8 ({e})")))?;
-    let mut checker = Checker { text, pos: 0, tag: "" };
+    Ok(check(text, MAX_DEPTH, false)?.offsets(text).head(whole))
+}
+
+/// Checks `text`, which starts with an element's `<`, as the scanner would frame it with a
+/// depth limit of `max_depth`; returns its head and where it ends. For the decoder's fast path,
+/// which frames and checks a complete element in one pass: any error means "take the slow path".
+pub(crate) fn check_framed(text: &str, max_depth: usize) -> Result<(Checked<'_>, usize), DecodeError> {
+    let checked = check(text, max_depth.min(MAX_DEPTH), true)?;
+    let end = checked.end;
+    Ok((checked, end))
+}
+
+/// The head of a checked element, its names still borrowed from the checked text.
+pub(crate) struct Checked<'a> {
+    tag: Tag,
+    device: Option<Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
+    /// Just past the root's end.
+    end: usize,
+}
+
+impl Checked<'_> {
+    /// The names as offsets into `text` (or owned when unescaping changed them).
+    pub(crate) fn offsets(self, text: &str) -> HeadOffsets {
+        let offset_of = |value: Cow<'_, str>| match value {
+            Cow::Borrowed(slice) => {
+                let start = slice.as_ptr() as usize - text.as_ptr() as usize;
+                Ok(start..start + slice.len())
+            }
+            Cow::Owned(text) => Err(text),
+        };
+        HeadOffsets { tag: self.tag, device: self.device.map(offset_of), name: self.name.map(offset_of) }
+    }
+}
+
+/// A [`Head`] whose names are ranges of bytes not yet frozen (or owned strings).
+pub(crate) struct HeadOffsets {
+    tag: Tag,
+    device: Option<Result<std::ops::Range<usize>, String>>,
+    name: Option<Result<std::ops::Range<usize>, String>>,
+}
+
+impl HeadOffsets {
+    /// The head, its names slices of `whole` (which starts with the checked text).
+    pub(crate) fn head(self, whole: &Bytes) -> Head {
+        let name_of = |value: Result<std::ops::Range<usize>, String>| match value {
+            Ok(range) => Name(whole.slice(range)),
+            Err(text) => Name::from(text),
+        };
+        Head { tag: self.tag, device: self.device.map(name_of), name: self.name.map(name_of) }
+    }
+}
+
+fn check(text: &str, max_depth: usize, strict: bool) -> Result<Checked<'_>, DecodeError> {
+    let mut checker = Checker { text, pos: 0, tag: "", max_depth, strict };
     // Skip what may precede the root (the decoder hands elements starting at `<`).
     loop {
         let at = memchr(b'<', &checker.bytes()[checker.pos..]).ok_or_else(|| DecodeError::malformed("", "no element"))?;
@@ -344,20 +411,14 @@ pub fn parse_head(whole: &Bytes) -> Result<Head, DecodeError> {
         "name" => property = Some(value),
         _ => {}
     })?;
-    let name_of = |raw: &'_ str| -> Result<Name, DecodeError> {
-        Ok(match checker.attribute_value(raw)? {
-            Cow::Borrowed(slice) => Name(whole.slice_ref(slice.as_bytes())),
-            Cow::Owned(text) => Name::from(text),
-        })
-    };
     // Only the attributes an element of this kind has (a ping's `device` means nothing).
     let (device, property) = match tag {
         Tag::PingRequest | Tag::PingReply => (None, None),
         Tag::Message => (device, None),
         _ => (device, property),
     };
-    let device = device.map(name_of).transpose()?;
-    let property = property.map(name_of).transpose()?;
+    let device = device.map(|raw| checker.attribute_value(raw)).transpose()?;
+    let property = property.map(|raw| checker.attribute_value(raw)).transpose()?;
     let vector = matches!(tag, Tag::Def(_) | Tag::Set(_) | Tag::New(_));
     if (vector || tag == Tag::DelProperty) && device.is_none() {
         return Err(checker.fail("missing attribute device"));
@@ -368,7 +429,7 @@ pub fn parse_head(whole: &Bytes) -> Result<Head, DecodeError> {
     if !empty {
         checker.body(name)?;
     }
-    Ok(Head { tag, device, name: property })
+    Ok(Checked { tag, device, name: property, end: checker.pos })
 }
 
 #[cfg(test)]

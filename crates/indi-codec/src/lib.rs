@@ -29,7 +29,7 @@ pub use head::{parse_head, Head, Name, Tag};
 pub use number::{format_number, getfloat, wire_number};
 pub use parse::parse_element;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 /// Size limits that keep hostile or broken peers from exhausting memory.
@@ -84,6 +84,62 @@ impl IndiCodec {
                 Some(Ok(buf.split_to(len).freeze()))
             }
         }
+    }
+
+    /// [`IndiCodec::next_frame`] followed by [`parse_head`], with the same results, in one pass
+    /// over the bytes when a whole small element has arrived (a relay's common case: bursts of
+    /// small updates), else in two.
+    pub fn next_checked(&mut self, buf: &mut BytesMut) -> Option<Result<(Bytes, Head), DecodeError>> {
+        if let Some(found) = self.checked_in_one_pass(buf) {
+            return Some(Ok(found));
+        }
+        self.next_frame(buf).map(|frame| frame.and_then(|raw| Ok((raw.clone(), parse_head(&raw)?))))
+    }
+
+    /// Finds the root's end tag, then checks the element up to it; `None` (take the slow path)
+    /// unless that check passes and ends exactly there, where the scanner would end the frame.
+    fn checked_in_one_pass(&mut self, buf: &mut BytesMut) -> Option<(Bytes, Head)> {
+        /// Far enough for any small element; BLOBs are framed by the scanner.
+        const WINDOW: usize = 64 << 10;
+        if !self.scanner.is_fresh() {
+            return None;
+        }
+        // Whitespace between elements: the scanner would drop it too, silently.
+        let skip = buf.iter().position(|b| !b.is_ascii_whitespace())?;
+        if skip > 0 && buf[skip] == b'<' {
+            buf.advance(skip);
+        }
+        if buf.len() < 2 || buf[0] != b'<' || !head::starts_tag(buf[1]) {
+            return None;
+        }
+        let window = &buf[..buf.len().min(WINDOW).min(self.limits.max_tag).min(self.limits.max_element)];
+        let root_len = window[1..].iter().position(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/'))?;
+        let root = &window[1..1 + root_len];
+        if root.len() > 32 || root.ends_with(b"BLOBVector") {
+            return None;
+        }
+        // The first `</root>`: short hops from `<` to `<` (a searcher costs more to set up).
+        let mut from = 1;
+        let end = loop {
+            let at = from + memchr::memchr(b'<', &window[from..])?;
+            let rest = &window[at + 1..];
+            if rest.first() == Some(&b'/') && rest[1..].starts_with(root) && rest.get(1 + root.len()) == Some(&b'>') {
+                break at + root.len() + 3;
+            }
+            from = at + 1;
+        };
+        let text = std::str::from_utf8(&window[..end]).ok()?;
+        let (checked, checked_end) = head::check_framed(text, self.limits.max_depth as usize).ok()?;
+        if checked_end != end {
+            return None;
+        }
+        let len = if buf.get(end) == Some(&b'\n') { end + 1 } else { end };
+        // Names are kept as offsets while `buf` is borrowed, then sliced from the frame.
+        let offsets = checked.offsets(text);
+        let raw = buf.split_to(len).freeze();
+        self.scanner.element_yielded();
+        let head = offsets.head(&raw);
+        Some((raw, head))
     }
 }
 

@@ -75,6 +75,17 @@ impl Scanner {
         self.anchored && !self.discarding && !buf.is_empty()
     }
 
+    /// Between elements with nothing scanned: a complete element at the start of the buffer
+    /// may be framed without the scanner (see `IndiCodec::next_checked`).
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.pos == 0 && self.state == State::Text && self.depth == 0 && !self.anchored && !self.discarding
+    }
+
+    /// An element was framed without the scanner.
+    pub(crate) fn element_yielded(&mut self) {
+        self.element_done();
+    }
+
     /// Forgets any partial element (used at end of stream).
     pub(crate) fn reset(&mut self) {
         *self = Scanner::new();

@@ -279,3 +279,98 @@ fn head_agrees_with_full_parse_on_the_samples() {
         heads_agree(&std::fs::read(entry.unwrap().path()).unwrap(), true);
     }
 }
+
+type Checked = Result<(Bytes, Head), DecodeError>;
+
+/// Frames and heads of `input` read in `chunk`-byte pieces: in one pass where `next_checked`
+/// can, or always as `next_frame` then `parse_head`.
+fn checked_frames(input: &[u8], chunk: usize, one_pass: bool) -> Vec<Checked> {
+    let mut codec = IndiCodec::new(Limits { max_element: 4096, max_tag: 512, max_depth: 4 });
+    let mut buf = BytesMut::new();
+    let mut items = Vec::new();
+    for piece in input.chunks(chunk.max(1)) {
+        buf.extend_from_slice(piece);
+        loop {
+            let item = if one_pass {
+                codec.next_checked(&mut buf)
+            } else {
+                codec.next_frame(&mut buf).map(|frame| frame.and_then(|raw| Ok((raw.clone(), parse_head(&raw)?))))
+            };
+            match item {
+                Some(item) => items.push(item),
+                None => break,
+            }
+        }
+    }
+    items
+}
+
+fn one_pass_agrees(input: &[u8], chunk: usize) {
+    let expected = checked_frames(input, chunk, false);
+    let got = checked_frames(input, chunk, true);
+    assert_eq!(got, expected, "input {:?} in {chunk}-byte reads", String::from_utf8_lossy(input));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn one_pass_agrees_on_markup_soup(parts in prop::collection::vec(prop::sample::select(vec![
+        "<", ">", "/>", "</", "<!--", "-->", "<![CDATA[", "]]>", "<?", "?>", "<!X>", "<1>", "</1>", "'", "\"", "=", "&amp;", "&#", ";",
+        "&#65;", "oneNumber", "setNumberVector", "device", "name", "x", " ", "\n", "\r\n", "é",
+        "<setNumberVector device='d' name='n'>", "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\">",
+        "<oneNumber name='m'>", "</oneNumber>", "</setNumberVector>", "<a><a><a><a>", "</a></a></a></a>",
+        "<message device='d' message='hi'/>", "<getProperties version='1.7'/>",
+    ]), 0..60), chunk in 1usize..80) {
+        let input = parts.concat();
+        one_pass_agrees(input.as_bytes(), chunk);
+        one_pass_agrees(input.as_bytes(), input.len());
+    }
+
+    #[test]
+    fn one_pass_agrees_on_generated_elements(elements in prop::collection::vec(element(), 1..5), chunk in 1usize..400) {
+        let mut out = BytesMut::new();
+        for element in &elements {
+            encode_element(element, &mut out);
+        }
+        one_pass_agrees(&out, chunk);
+        one_pass_agrees(&out, out.len());
+    }
+
+    #[test]
+    fn one_pass_agrees_on_arbitrary_bytes(input in prop::collection::vec(any::<u8>(), 0..2000), chunk in 1usize..700) {
+        one_pass_agrees(&input, chunk);
+    }
+}
+
+/// Mutants of the real captures, read whole (where the one-pass path is taken most).
+#[test]
+fn one_pass_agrees_on_mutated_samples() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/samples");
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        seeds.extend(data.chunks(1500).map(<[u8]>::to_vec));
+    }
+    let markup = b"<>/=\"'&;!?-[]\n \xff\xc3";
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut one_pass_frames = 0;
+    for _ in 0..100_000 {
+        let mut input = seeds[rng.below(seeds.len())].clone();
+        for _ in 0..rng.below(4) {
+            let at = rng.below(input.len());
+            match rng.below(3) {
+                0 if !input.is_empty() => input[at] ^= 1 << rng.below(8),
+                1 => input.insert(at, markup[rng.below(markup.len())]),
+                _ => {
+                    let end = (at + rng.below(40)).min(input.len());
+                    input.drain(at..end);
+                }
+            }
+        }
+        let expected = checked_frames(&input, input.len(), false);
+        assert_eq!(checked_frames(&input, input.len(), true), expected, "input {:?}", String::from_utf8_lossy(&input));
+        one_pass_frames += expected.iter().filter(|f| f.is_ok()).count();
+    }
+    assert!(one_pass_frames > 50_000, "only {one_pass_frames} frames: the samples should yield many");
+}

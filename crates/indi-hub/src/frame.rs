@@ -25,6 +25,11 @@ impl Frame {
     /// libindi's own decoder miscounts the length of line-broken base64.
     pub fn received(raw: Bytes) -> Result<Arc<Frame>, DecodeError> {
         let head = parse_head(&raw)?;
+        Frame::checked(raw, head)
+    }
+
+    /// A frame from bytes received and their head (as `IndiCodec::next_checked` gives them).
+    pub fn checked(raw: Bytes, head: Head) -> Result<Arc<Frame>, DecodeError> {
         let body = raw.strip_suffix(b"\n").unwrap_or(&raw);
         if head.tag.is_blob() && memchr::memchr2(b'\n', b'\r', body).is_some() {
             return Ok(Frame::new(parse_element(raw)?));

@@ -61,8 +61,8 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
         };
         let mut frames = Vec::new();
         loop {
-            let item = match codec.next_frame(&mut buf) {
-                Some(raw) => raw.and_then(Frame::received),
+            let item = match codec.next_checked(&mut buf) {
+                Some(checked) => checked.and_then(|(raw, head)| Frame::checked(raw, head)),
                 None => match eof.then(|| codec.finish(&mut buf)).flatten() {
                     Some(error) => Err(error),
                     None => break,
