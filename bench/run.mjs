@@ -20,6 +20,7 @@ const ROOT = join(HERE, '..');
 const DRIVER = join(HERE, 'driver.mjs');
 const CLIENT = join(HERE, 'client.mjs');
 const CLI = join(ROOT, 'dist', 'cli.js');
+const PING_CLIENT = join(ROOT, 'target', 'release', 'examples', 'ping_client');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,6 +34,12 @@ const chosen = (names.length ? names : Object.keys(SCENARIOS)).map((name) => {
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The latency scenarios also use a lean Rust client (crates/indi-hub/examples/ping_client.rs).
+if (chosen.some(([, scenario]) => scenario.pingClient)) {
+  const built = spawnSync('cargo', ['build', '--release', '--quiet', '-p', 'indi-hub', '--example', 'ping_client'], { cwd: ROOT, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('cannot build the ping client (cargo build -p indi-hub --example ping_client)');
+}
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -111,8 +118,10 @@ async function startServer(server, env, options, upstream) {
   return { port, child };
 }
 
-function startClient(args) {
-  const child = spawn(process.execPath, [CLIENT, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** Starts a client (bench/client.mjs unless `command` names another program) and collects its
+ * `ready` line and JSON result. */
+function startClient(args, command = [process.execPath, CLIENT]) {
+  const child = spawn(command[0], [...command.slice(1), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   const ready = new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -150,7 +159,7 @@ async function measure(scenario, server) {
       servers.push(front);
     }
     const timeout = setTimeout(() => servers.forEach((s) => s.child.kill('SIGKILL')), scenario.timeoutMs ?? 120_000);
-    const result = await scenario.run({ port: front.port, startClient, sleep });
+    const result = await scenario.run({ port: front.port, startClient, sleep, pingClient: PING_CLIENT });
     clearTimeout(timeout);
     result.rssMB = Math.max(...servers.map((s) => peakRss(s.child.pid) ?? 0));
     return result;
@@ -200,7 +209,9 @@ for (const [name, scenario] of chosen) {
       console.log(`  ${server.padEnd(12)} ${metric.label.padEnd(18)} ${value.toFixed(metric.digits ?? 1).padStart(10)} ${metric.unit}${versus}`);
     }
   }
-  const ceiling = summary.socat && summary['indi-node'] ? summary['indi-node'][scenario.metrics[0].key] / summary.socat[scenario.metrics[0].key] : null;
+  const first = scenario.metrics[0];
+  const [ours, relay] = [summary['indi-node']?.[first.key], summary.socat?.[first.key]];
+  const ceiling = ours && relay ? (first.lowerIsBetter ? relay / ours : ours / relay) : null;
   if (ceiling) console.log(`  indi-node reaches ${(ceiling * 100).toFixed(0)}% of the socat relay`);
 }
 
