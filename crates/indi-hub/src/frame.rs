@@ -4,7 +4,7 @@
 //! only if an in-process driver (or a rule) needs them.
 
 use bytes::Bytes;
-use indi_codec::{parse_element, parse_head, DecodeError, Element, Head, Name, Tag, VectorKind};
+use indi_codec::{parse_element, DecodeError, Element, Head, Name, Tag, VectorKind};
 use std::sync::{Arc, OnceLock};
 
 /// A shared, immutable element.
@@ -19,17 +19,12 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// A frame from bytes received (one complete element, checked to be well-formed).
+    /// A frame from one complete element received and its head, as
+    /// `IndiCodec::next_checked` gives them (the element was checked to be well-formed).
     ///
     /// BLOBs with line breaks (libindi writes 72-column base64) are rewritten once on one line:
     /// libindi's own decoder miscounts the length of line-broken base64.
-    pub fn received(raw: Bytes) -> Result<Arc<Frame>, DecodeError> {
-        let head = parse_head(&raw)?;
-        Frame::checked(raw, head)
-    }
-
-    /// A frame from bytes received and their head (as `IndiCodec::next_checked` gives them).
-    pub fn checked(raw: Bytes, head: Head) -> Result<Arc<Frame>, DecodeError> {
+    pub fn received(raw: Bytes, head: Head) -> Result<Arc<Frame>, DecodeError> {
         let body = raw.strip_suffix(b"\n").unwrap_or(&raw);
         if head.tag.is_blob() && memchr::memchr2(b'\n', b'\r', body).is_some() {
             return Ok(Frame::new(parse_element(raw)?));

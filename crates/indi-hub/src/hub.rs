@@ -275,7 +275,8 @@ impl Hub {
     /// backlog (`usize::MAX` when it is gone).
     fn push_frames(&self, target: &Endpoint, frames: Vec<Arc<Frame>>) -> usize {
         if let ([frame], Some(socket)) = (&frames[..], target.direct.get()) {
-            if target.outbox.try_claim() {
+            // Small frames only: a BLOB is written by the writer task, in parallel with the sender.
+            if frame.bytes().len() <= DIRECT_WRITE_MAX && target.outbox.try_claim() {
                 target.outbox.release(write_now(socket, frame));
                 return target.outbox.backlog();
             }
@@ -372,6 +373,9 @@ impl Hub {
         self.0.state.lock().unwrap().router.devices_of(id)
     }
 }
+
+/// Largest frame written directly by its sender (see [`Hub::push_frames`]).
+const DIRECT_WRITE_MAX: usize = 64 << 10;
 
 /// Writes a frame without waiting; returns what is left to write (all of it on any error: the
 /// writer then meets the error and closes the connection).

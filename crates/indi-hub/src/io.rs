@@ -62,7 +62,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
         let mut frames = Vec::new();
         loop {
             let item = match codec.next_checked(&mut buf) {
-                Some(checked) => checked.and_then(|(raw, head)| Frame::checked(raw, head)),
+                Some(checked) => checked.and_then(|(raw, head)| Frame::received(raw, head)),
                 None => match eof.then(|| codec.finish(&mut buf)).flatten() {
                     Some(error) => Err(error),
                     None => break,
