@@ -179,6 +179,7 @@ fn normalised(get: &GetProperties) -> Element {
 }
 
 /// The parsed element, for the few rules that need more than the head.
+#[allow(clippy::result_large_err)] // the error is a routing decision (a drop), taken early with `?`
 fn parsed(frame: &Frame) -> Result<&Element, Routing> {
     frame.element().map_err(|e| Routing::drop(format!("unreadable: {e}")))
 }
@@ -244,9 +245,9 @@ impl Router {
             _ => {}
         }
         if self.drivers.contains_key(&from) {
-            self.from_driver(from, frame).unwrap_or_else(|dropped| dropped)
+            self.route_driver(from, frame).unwrap_or_else(|dropped| dropped)
         } else if self.clients.contains_key(&from) {
-            self.from_client(from, frame).unwrap_or_else(|dropped| dropped)
+            self.route_client(from, frame).unwrap_or_else(|dropped| dropped)
         } else {
             Routing::drop("unknown connection")
         }
@@ -317,7 +318,8 @@ impl Router {
         targets
     }
 
-    fn from_client(&mut self, from: EndpointId, frame: &Frame) -> Result<Routing, Routing> {
+    #[allow(clippy::result_large_err)] // Err: a drop decided early (see `parsed`)
+    fn route_client(&mut self, from: EndpointId, frame: &Frame) -> Result<Routing, Routing> {
         let head = frame.head();
         match head.tag {
             Tag::GetProperties => {
@@ -397,7 +399,8 @@ impl Router {
         }
     }
 
-    fn from_driver(&mut self, from: EndpointId, frame: &Frame) -> Result<Routing, Routing> {
+    #[allow(clippy::result_large_err)] // Err: a drop decided early (see `parsed`)
+    fn route_driver(&mut self, from: EndpointId, frame: &Frame) -> Result<Routing, Routing> {
         let head = frame.head();
         match head.tag {
             Tag::GetProperties => {

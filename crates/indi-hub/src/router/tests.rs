@@ -90,7 +90,7 @@ fn enable_blob_matrix_matches_indiserver() {
     let all = get(None, None);
     let dev = Some("BlobBench");
     use BlobEnable::*;
-    assert_eq!(matrix_row(&[all.clone()]), [0, 3, 2, 4]);
+    assert_eq!(matrix_row(std::slice::from_ref(&all)), [0, 3, 2, 4]);
     assert_eq!(matrix_row(&[all.clone(), enable(dev, None, Also)]), [1, 3, 2, 4]);
     assert_eq!(matrix_row(&[all.clone(), enable(dev, None, Only)]), [1, 0, 0, 0]);
     assert_eq!(matrix_row(&[all.clone(), enable(dev, Some("BENCH_BLOB"), Also)]), [1, 3, 2, 4]);
