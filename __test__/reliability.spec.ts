@@ -1,6 +1,7 @@
 // Reliability of the server (issue 6, items 1, 3 and 5): slow clients, faults, resource
 // bounds, safe defaults. Real sockets on 127.0.0.1, real processes stopped by PID, bounded waits.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IPyServer } from '../dist/index.js';
@@ -104,7 +105,37 @@ async function watcher(port: number, device?: string, defined = /<defNumberVecto
 
 const closedCount = (proc: Proc) => (proc.stderr().match(/: closed \(/g) ?? []).length;
 
+/** Whether a process with this PID exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('faults', () => {
+  it('on SIGTERM the server ends its driver processes, killing one that ignores the end of its input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'indi-node-deaf-'));
+    const pidFile = join(dir, 'pid');
+    let driverPid = 0;
+    try {
+      const { port, proc } = await serve(['-v', join(ROOT, '__test__', 'drivers', 'deaf.sh'), TARGET], { env: { DEAF_PID_FILE: pidFile } });
+      await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 10_000, 'the deaf driver to start');
+      driverPid = Number(readFileSync(pidFile, 'utf8'));
+      expect(alive(driverPid)).toBe(true);
+      process.kill(proc.child.pid!, 'SIGTERM');
+      await bounded(proc.exited, 10_000, 'the server to exit', proc);
+      // The server waited for its drivers: the deaf one was killed before the server exited.
+      expect(alive(driverPid)).toBe(false);
+      expect(proc.stderr()).toMatch(/deaf\.sh: signal: 9 \(SIGKILL\)/);
+    } finally {
+      if (driverPid && alive(driverPid)) process.kill(driverPid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('restarts a crashing driver up to -r times, then reports it; the other drivers go on', async () => {
     const crashes = join(ROOT, '__test__', 'drivers', 'crashes.sh');
     const { port, proc } = await serve(['-r', '2', TARGET, crashes]);

@@ -189,7 +189,7 @@ impl NativeServer {
     /// Resolves with the exit status when the server stops (1: every driver is gone).
     #[napi]
     pub async fn wait(&self) -> i32 {
-        self.server.hub().wait().await
+        self.server.wait().await
     }
 
     /// Stops the server.

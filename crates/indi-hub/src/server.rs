@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 struct Supervised {
@@ -19,12 +20,14 @@ struct Supervised {
 pub struct Server {
     hub: Hub,
     drivers: Mutex<Vec<Supervised>>,
+    /// The driver supervisors, awaited on the way out (they stop their processes).
+    supervisors: TaskTracker,
 }
 
 impl Server {
     /// A server with the given settings and nothing running yet.
     pub fn new(config: HubConfig) -> Arc<Server> {
-        Arc::new(Server { hub: Hub::new(config), drivers: Mutex::new(Vec::new()) })
+        Arc::new(Server { hub: Hub::new(config), drivers: Mutex::new(Vec::new()), supervisors: TaskTracker::new() })
     }
 
     /// The hub, for in-process drivers.
@@ -46,7 +49,18 @@ impl Server {
         let stop = self.hub.stopping().child_token();
         self.drivers.lock().unwrap().push(Supervised { spec: spec.clone(), stop: stop.clone() });
         self.hub.driver_started();
-        tokio::spawn(supervise(self.hub.clone(), spec, stop));
+        self.supervisors.spawn(supervise(self.hub.clone(), spec, stop));
+    }
+
+    /// Waits until the server stops and its driver processes have ended (a driver that ignores
+    /// the end of its input is killed after a second); returns the exit status.
+    pub async fn wait(&self) -> i32 {
+        let code = self.hub.wait().await;
+        self.supervisors.close();
+        if tokio::time::timeout(std::time::Duration::from_secs(5), self.supervisors.wait()).await.is_err() {
+            warn!("driver processes still running at exit");
+        }
+        code
     }
 
     /// Links to another server.
