@@ -16,6 +16,8 @@ use tracing::{debug, warn};
 
 /// A read that yields this many elements lets the writers it woke run before reading on.
 const YIELD_AFTER_FRAMES: usize = 64;
+/// Elements of one read routed at a time.
+const ROUTE_AT_MOST: usize = 512;
 
 /// Bytes asked of the kernel per read (large reads: uploads and chains run at full speed).
 const READ_SIZE: usize = 256 << 10;
@@ -69,7 +71,15 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
                 },
             };
             match item {
-                Ok(frame) => frames.push(frame),
+                Ok(frame) => {
+                    frames.push(frame);
+                    // A large read of small elements is routed in slices, so writing starts early.
+                    if frames.len() == ROUTE_AT_MOST {
+                        if let Err(end) = deliver(hub, endpoint, std::mem::take(&mut frames)).await {
+                            return end;
+                        }
+                    }
+                }
                 Err(error) if endpoint.role == Role::Client && fatal_for_client(&error) => {
                     // What came before the bad element is still delivered.
                     hub.deliver_all(endpoint.id, frames);
@@ -79,23 +89,32 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
                 Err(error) => warn!("{}: ignored bad input: {error}", endpoint.name),
             }
         }
-        if !frames.is_empty() {
-            let many = frames.len() >= YIELD_AFTER_FRAMES;
-            if let Some(pace) = hub.deliver_all(endpoint.id, frames) {
-                tokio::select! {
-                    _ = pace.wait() => {}
-                    _ = endpoint.cancel.cancelled() => return ReadEnd::Cancelled,
-                }
-            } else if many {
-                // The writers just woken wait in this worker's LIFO slot, which the other
-                // workers cannot steal: yield so they write while this task reads on.
-                tokio::task::yield_now().await;
-            }
+        if let Err(end) = deliver(hub, endpoint, frames).await {
+            return end;
         }
         if eof {
             return ReadEnd::Eof;
         }
     }
+}
+
+/// Routes what one read brought; waits while a BLOB's fastest reader is far behind, and after
+/// many elements lets the writers it woke run (they wait in this worker's LIFO slot, which the
+/// other workers cannot steal) before this task reads on.
+async fn deliver(hub: &Hub, endpoint: &Endpoint, frames: Vec<Arc<Frame>>) -> Result<(), ReadEnd> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let many = frames.len() >= YIELD_AFTER_FRAMES;
+    if let Some(pace) = hub.deliver_all(endpoint.id, frames) {
+        tokio::select! {
+            _ = pace.wait() => {}
+            _ = endpoint.cancel.cancelled() => return Err(ReadEnd::Cancelled),
+        }
+    } else if many {
+        tokio::task::yield_now().await;
+    }
+    Ok(())
 }
 
 /// A TCP write side shared between the writer task and direct writers (see
