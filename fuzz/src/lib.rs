@@ -88,11 +88,7 @@ fn checked_frames(input: &[u8], chunk: usize, one_pass: bool) -> Vec<Checked> {
     for piece in input.chunks(chunk.max(1)) {
         buf.extend_from_slice(piece);
         loop {
-            let item = if one_pass {
-                codec.next_checked(&mut buf)
-            } else {
-                codec.next_frame(&mut buf).map(|frame| frame.and_then(|raw| Ok((raw.clone(), indi_codec::parse_head(&raw)?))))
-            };
+            let item = if one_pass { codec.next_checked(&mut buf) } else { codec.next_checked_in_two_passes(&mut buf) };
             let Some(item) = item else { break };
             items.push(item);
         }

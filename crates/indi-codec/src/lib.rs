@@ -93,6 +93,12 @@ impl IndiCodec {
         if let Some(found) = self.checked_in_one_pass(buf) {
             return Some(Ok(found));
         }
+        self.next_checked_in_two_passes(buf)
+    }
+
+    /// The reference for [`IndiCodec::next_checked`]: [`IndiCodec::next_frame`], then
+    /// [`parse_head`] on the frame.
+    pub fn next_checked_in_two_passes(&mut self, buf: &mut BytesMut) -> Option<Result<(Bytes, Head), DecodeError>> {
         self.next_frame(buf).map(|frame| frame.and_then(|raw| Ok((raw.clone(), parse_head(&raw)?))))
     }
 
