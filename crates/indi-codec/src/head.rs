@@ -377,6 +377,11 @@ pub(crate) struct HeadOffsets {
 }
 
 impl HeadOffsets {
+    /// Names as ranges of the checked text.
+    pub(crate) fn borrowed(tag: Tag, device: Option<std::ops::Range<usize>>, name: Option<std::ops::Range<usize>>) -> HeadOffsets {
+        HeadOffsets { tag, device: device.map(Ok), name: name.map(Ok) }
+    }
+
     /// The head, its names slices of `whole` (which starts with the checked text).
     pub(crate) fn head(self, whole: &Bytes) -> Head {
         let name_of = |value: Result<std::ops::Range<usize>, String>| match value {
@@ -385,6 +390,24 @@ impl HeadOffsets {
         };
         Head { tag: self.tag, device: self.device.map(name_of), name: self.name.map(name_of) }
     }
+}
+
+/// The device and property an element of kind `tag` has, of the attributes found: a ping's
+/// `device` means nothing, a message has no property, vectors need both.
+pub(crate) fn routing_attributes<T>(tag: Tag, device: Option<T>, property: Option<T>) -> Result<(Option<T>, Option<T>), &'static str> {
+    let (device, property) = match tag {
+        Tag::PingRequest | Tag::PingReply => (None, None),
+        Tag::Message => (device, None),
+        _ => (device, property),
+    };
+    let vector = matches!(tag, Tag::Def(_) | Tag::Set(_) | Tag::New(_));
+    if (vector || tag == Tag::DelProperty) && device.is_none() {
+        return Err("missing attribute device");
+    }
+    if vector && property.is_none() {
+        return Err("missing attribute name");
+    }
+    Ok((device, property))
 }
 
 fn check(text: &str, max_depth: usize, strict: bool) -> Result<Checked<'_>, DecodeError> {
@@ -411,21 +434,9 @@ fn check(text: &str, max_depth: usize, strict: bool) -> Result<Checked<'_>, Deco
         "name" => property = Some(value),
         _ => {}
     })?;
-    // Only the attributes an element of this kind has (a ping's `device` means nothing).
-    let (device, property) = match tag {
-        Tag::PingRequest | Tag::PingReply => (None, None),
-        Tag::Message => (device, None),
-        _ => (device, property),
-    };
+    let (device, property) = routing_attributes(tag, device, property).map_err(|reason| checker.fail(reason))?;
     let device = device.map(|raw| checker.attribute_value(raw)).transpose()?;
     let property = property.map(|raw| checker.attribute_value(raw)).transpose()?;
-    let vector = matches!(tag, Tag::Def(_) | Tag::Set(_) | Tag::New(_));
-    if (vector || tag == Tag::DelProperty) && device.is_none() {
-        return Err(checker.fail("missing attribute device"));
-    }
-    if vector && property.is_none() {
-        return Err(checker.fail("missing attribute name"));
-    }
     if !empty {
         checker.body(name)?;
     }

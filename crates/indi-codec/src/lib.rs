@@ -16,6 +16,7 @@ pub mod blob;
 mod element;
 mod encode;
 mod error;
+mod fast;
 mod head;
 pub mod number;
 mod parse;
@@ -124,6 +125,9 @@ impl IndiCodec {
         if root.len() > 32 || root.ends_with(b"BLOBVector") {
             return None;
         }
+        if let Some((offsets, end)) = fast::check_simple(window, self.limits.max_depth as usize) {
+            return Some(self.yield_checked(buf, end, offsets));
+        }
         // The first `</root>`: short hops from `<` to `<` (a searcher costs more to set up).
         let mut from = 1;
         let end = loop {
@@ -139,13 +143,18 @@ impl IndiCodec {
         if checked_end != end {
             return None;
         }
-        let len = if buf.get(end) == Some(&b'\n') { end + 1 } else { end };
         // Names are kept as offsets while `buf` is borrowed, then sliced from the frame.
         let offsets = checked.offsets(text);
+        Some(self.yield_checked(buf, end, offsets))
+    }
+
+    /// Takes a checked element ending at `end` (and the line break after it) off `buf`.
+    fn yield_checked(&mut self, buf: &mut BytesMut, end: usize, offsets: head::HeadOffsets) -> (Bytes, Head) {
+        let len = if buf.get(end) == Some(&b'\n') { end + 1 } else { end };
         let raw = buf.split_to(len).freeze();
         self.scanner.element_yielded();
         let head = offsets.head(&raw);
-        Some((raw, head))
+        (raw, head)
     }
 }
 
