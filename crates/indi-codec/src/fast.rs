@@ -49,16 +49,16 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// Moves past the bytes of `class`.
     fn skip(&mut self, class: u8) {
-        while self.pos < self.bytes.len() && CLASSES[self.bytes[self.pos] as usize] & class != 0 {
-            self.pos += 1;
-        }
+        let rest = &self.bytes[self.pos..];
+        self.pos += rest.iter().position(|&b| CLASSES[b as usize] & class == 0).unwrap_or(rest.len());
     }
 
+    /// Moves to the next byte of `class` (or the end).
     fn until(&mut self, class: u8) {
-        while self.pos < self.bytes.len() && CLASSES[self.bytes[self.pos] as usize] & class == 0 {
-            self.pos += 1;
-        }
+        let rest = &self.bytes[self.pos..];
+        self.pos += rest.iter().position(|&b| CLASSES[b as usize] & class != 0).unwrap_or(rest.len());
     }
 
     fn peek(&self) -> Option<u8> {

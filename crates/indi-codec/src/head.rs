@@ -57,16 +57,56 @@ impl Tag {
     }
 }
 
-/// A device or property name: usually a slice of the received bytes (no allocation).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Name(Bytes);
+/// A device or property name: short ones (nearly all) held inline, longer ones a slice of the
+/// received bytes. Inline, because a slice counts references on the read buffer, which the
+/// reader and the writers of every element would then share across cores.
+#[derive(Clone)]
+pub struct Name(NameRepr);
+
+/// Longest name held inline.
+const INLINE_NAME: usize = 30;
+
+#[derive(Clone)]
+enum NameRepr {
+    Inline { len: u8, bytes: [u8; INLINE_NAME] },
+    Shared(Bytes),
+}
+
+impl Name {
+    /// The name held inline, if short enough (`bytes` is UTF-8: checked text or a `str`).
+    fn inline(bytes: &[u8]) -> Option<Name> {
+        (bytes.len() <= INLINE_NAME).then(|| {
+            let mut inline = [0u8; INLINE_NAME];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Name(NameRepr::Inline { len: bytes.len() as u8, bytes: inline })
+        })
+    }
+}
 
 impl std::ops::Deref for Name {
     type Target = str;
 
     fn deref(&self) -> &str {
+        let bytes = match &self.0 {
+            NameRepr::Inline { len, bytes } => &bytes[..*len as usize],
+            NameRepr::Shared(bytes) => bytes,
+        };
         // SAFETY: built only from `&str` or from slices of text checked to be UTF-8.
-        unsafe { std::str::from_utf8_unchecked(&self.0) }
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Name {}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
     }
 }
 
@@ -78,13 +118,13 @@ impl std::fmt::Debug for Name {
 
 impl From<String> for Name {
     fn from(text: String) -> Name {
-        Name(Bytes::from(text))
+        Name::inline(text.as_bytes()).unwrap_or_else(|| Name(NameRepr::Shared(Bytes::from(text))))
     }
 }
 
 impl From<&str> for Name {
     fn from(text: &str) -> Name {
-        Name(Bytes::copy_from_slice(text.as_bytes()))
+        Name::inline(text.as_bytes()).unwrap_or_else(|| Name(NameRepr::Shared(Bytes::copy_from_slice(text.as_bytes()))))
     }
 }
 
@@ -385,7 +425,7 @@ impl HeadOffsets {
     /// The head, its names slices of `whole` (which starts with the checked text).
     pub(crate) fn head(self, whole: &Bytes) -> Head {
         let name_of = |value: Result<std::ops::Range<usize>, String>| match value {
-            Ok(range) => Name(whole.slice(range)),
+            Ok(range) => Name::inline(&whole[range.clone()]).unwrap_or_else(|| Name(NameRepr::Shared(whole.slice(range)))),
             Err(text) => Name::from(text),
         };
         Head { tag: self.tag, device: self.device.map(name_of), name: self.name.map(name_of) }
