@@ -100,7 +100,9 @@ async function startServer(server, env, options, upstream) {
   // indiserver keeps -m in an unsigned int of bytes: 4096 MB would wrap to 0.
   const limits = options.defaultLimits ? [] : ['-m', '2000', '-d', '0'];
   let child;
-  if (options.inProcess) {
+  if (server === 'floor') {
+    child = launch(process.execPath, [join(HERE, 'floor.mjs'), String(port)], env);
+  } else if (options.inProcess) {
     // The device written with each framework's driver API, served by its own server.
     child = server === 'indi-node'
       ? launch(process.execPath, [join(HERE, 'tsdriver.mjs'), String(port)], env)
@@ -176,7 +178,7 @@ const median = (xs) => {
 const available = (server) =>
   server === 'indipyserver'
     ? spawnSync('python3', ['-c', 'import indipyserver, indipydriver']).status === 0
-    : server === 'indi-node' || spawnSync('sh', ['-c', `command -v ${server}`]).status === 0;
+    : server === 'indi-node' || server === 'floor' || spawnSync('sh', ['-c', `command -v ${server}`]).status === 0;
 const report = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores`, rounds, scenarios: {} };
 for (const [name, scenario] of chosen) {
   const servers = scenario.servers.filter(available);
@@ -213,6 +215,11 @@ for (const [name, scenario] of chosen) {
   const [ours, relay] = [summary['indi-node']?.[first.key], summary.socat?.[first.key]];
   const ceiling = ours && relay ? (first.lowerIsBetter ? relay / ours : ours / relay) : null;
   if (ceiling) console.log(`  indi-node reaches ${(ceiling * 100).toFixed(0)}% of the socat relay`);
+  const floor = summary.floor?.[first.key];
+  if (ours && floor) {
+    const base = summary[scenario.baseline][first.key];
+    console.log(`  floor (a do-nothing server): ${floor.toFixed(3)} ${first.unit}, ${(floor / base).toFixed(2)} of ${scenario.baseline}; indi-node ${((ours - floor) * 1000).toFixed(0)} µs above it`);
+  }
 }
 
 mkdirSync(values.out, { recursive: true });
