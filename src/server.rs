@@ -1,23 +1,23 @@
 //! napi handles over the Rust INDI server (`crates/indi-hub`): the server itself, and the
 //! link of each in-process TypeScript driver.
 
-use crate::stdio::ElementsCallback;
 use crate::wire::{from_wire, to_wire, WireElement};
 use indi_hub::exdriver::DriverSpec;
+use indi_hub::feed::ClientFeed;
 use indi_hub::local::LocalDriver;
 use indi_hub::outbox::QueueLimits;
 use indi_hub::remote::RemoteSpec;
 use indi_hub::{HubConfig, Server};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use napi::threadsafe_function::ThreadsafeFunctionCallMode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
-/// Batches handed to an in-process driver's JS callback and not yet processed, at most: the
-/// rest waits in the driver's queue (which has the -m bound).
-const MAX_IN_FLIGHT: usize = 16;
+/// JS callback told that an in-process driver has elements waiting. Weak: never keeps Node alive.
+type ReadyCallback = ThreadsafeFunction<bool, (), bool, Status, false, true>;
+/// JS callback given each new client to read. Weak as well.
+type ClientCallback = ThreadsafeFunction<NativeClient, (), NativeClient, Status, false, true>;
 
 /// Settings of a server (the CLI maps indiserver's flags onto these).
 #[napi(object)]
@@ -117,48 +117,45 @@ impl NativeServer {
         Ok(())
     }
 
-    /// Connects an in-process driver; `onElements` receives what is routed to it.
-    #[napi(ts_args_type = "name: string, onElements: (elements: WireElement[]) => void")]
-    pub fn add_driver(&self, name: String, on_elements: ElementsCallback) -> NativeLocalDriver {
+    /// Connects an in-process driver. `onReady` is called when elements are routed to it from
+    /// elsewhere than a client fed on this thread; it takes them with `take()`.
+    #[napi(ts_args_type = "name: string, onReady: () => void")]
+    pub fn add_driver(&self, name: String, on_ready: ReadyCallback) -> NativeLocalDriver {
         let driver = Arc::new(LocalDriver::attach(self.server.hub(), &name));
-        let callback = Arc::new(on_elements);
         let pump = driver.clone();
         within_runtime_if_available(|| {
             tokio::spawn(async move {
-                // Calls are not awaited one by one (that wakes this task from the JS thread
-                // after every batch: latency); at most MAX_IN_FLIGHT batches wait for JS.
-                let in_flight = Arc::new((AtomicUsize::new(0), Notify::new()));
-                let mut batch = Vec::new();
-                while pump.receive(&mut batch).await {
-                    // Members are parsed here, once, only for in-process drivers.
-                    let elements: Vec<WireElement> = batch
-                        .drain(..)
-                        .map(|frame| match frame.element() {
-                            Ok(element) => to_wire(element.clone()),
-                            Err(error) => crate::wire::error_element(&error.to_string()),
-                        })
-                        .collect();
-                    while in_flight.0.load(Ordering::Acquire) >= MAX_IN_FLIGHT {
-                        let freed = in_flight.1.notified();
-                        if in_flight.0.load(Ordering::Acquire) < MAX_IN_FLIGHT {
-                            break;
-                        }
-                        freed.await;
-                    }
-                    in_flight.0.fetch_add(1, Ordering::AcqRel);
-                    let done = in_flight.clone();
-                    let status = callback.call_with_return_value(elements, ThreadsafeFunctionCallMode::NonBlocking, move |_, _| {
-                        done.0.fetch_sub(1, Ordering::AcqRel);
-                        done.1.notify_one();
+                // One call at a time: the next only once JavaScript has looked.
+                let looked = Arc::new(Notify::new());
+                while pump.wait_for_elements().await {
+                    let done = looked.clone();
+                    let status = on_ready.call_with_return_value(true, ThreadsafeFunctionCallMode::NonBlocking, move |_, _| {
+                        done.notify_one();
                         Ok(())
                     });
                     if status != Status::Ok {
-                        in_flight.0.fetch_sub(1, Ordering::AcqRel);
+                        break;
                     }
+                    looked.notified().await;
                 }
             });
         });
         NativeLocalDriver { driver }
+    }
+
+    /// From now on, clients are read by JavaScript: `onClient` gets each one's socket
+    /// descriptor (a duplicate, to wrap in a `net.Socket`) and feeds what it reads back.
+    /// Requests to in-process drivers then reach them without a thread hop.
+    #[napi(ts_args_type = "onClient: (client: NativeClient) => void")]
+    pub fn read_clients_here(&self, on_client: ClientCallback) -> bool {
+        let on_client = Arc::new(on_client);
+        self.server.hub().host_clients(Arc::new(move |feed, fd| {
+            let client = NativeClient { fd, feed: Mutex::new(feed) };
+            if on_client.call(client, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
+                // SAFETY: the duplicate was never handed over; closing it is ours to do.
+                unsafe { libc::close(fd) };
+            }
+        }))
     }
 
     /// Sends a message to every client (stamped now unless `timestamp` is given).
@@ -199,6 +196,34 @@ impl NativeServer {
     }
 }
 
+/// A client read by JavaScript (see `NativeServer.readClientsHere`).
+#[napi]
+pub struct NativeClient {
+    fd: i32,
+    feed: Mutex<ClientFeed>,
+}
+
+#[napi]
+impl NativeClient {
+    /// The socket descriptor to read from (the reader owns and closes it).
+    #[napi(getter)]
+    pub fn fd(&self) -> i32 {
+        self.fd
+    }
+
+    /// Routes bytes the client sent. False: the client is disconnected, stop reading.
+    #[napi]
+    pub fn feed(&self, bytes: &[u8]) -> bool {
+        self.feed.lock().unwrap().feed(bytes)
+    }
+
+    /// The client closed its side (or reading failed).
+    #[napi]
+    pub fn end(&self) {
+        self.feed.lock().unwrap().end();
+    }
+}
+
 /// The link of one in-process driver to the server.
 #[napi]
 pub struct NativeLocalDriver {
@@ -207,6 +232,21 @@ pub struct NativeLocalDriver {
 
 #[napi]
 impl NativeLocalDriver {
+    /// The elements routed to the driver since the last call, in order.
+    #[napi]
+    pub fn take(&self) -> Vec<WireElement> {
+        let mut batch = Vec::new();
+        self.driver.take(&mut batch);
+        // Members are parsed here, once, only for in-process drivers.
+        batch
+            .into_iter()
+            .map(|frame| match frame.element() {
+                Ok(element) => to_wire(element.clone()),
+                Err(error) => crate::wire::error_element(&error.to_string()),
+            })
+            .collect()
+    }
+
     /// Routes an element from the driver. False asks the driver to await `drained()`.
     #[napi]
     pub fn send(&self, element: WireElement) -> Result<bool> {

@@ -3,7 +3,11 @@
 import { IPyDriver } from './driver.js';
 import { native } from './native.js';
 import { checkText, timestampText } from './values.js';
-import type { NativeServer } from '../binding.cjs';
+import type { NativeClient, NativeLocalDriver, NativeServer } from '../binding.cjs';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+
+/** Where clients' bytes land before the server copies them (reads are handled one at a time). */
+const READ_BUFFER = Buffer.allocUnsafe(256 << 10);
 
 /** Options of `IPyServer`. */
 export interface IPyServerOptions {
@@ -60,6 +64,8 @@ export class IPyServer {
   readonly #native: NativeServer;
   #port: number | null = null;
   #running = false;
+  /** Hands each in-process driver what was routed to it. */
+  readonly #deliveries: Array<() => void> = [];
 
   constructor(drivers: IPyDriver | IPyDriver[] = [], options: IPyServerOptions = {}) {
     const list = Array.isArray(drivers) ? drivers : [drivers];
@@ -132,11 +138,57 @@ export class IPyServer {
     if (this.#running) throw new Error('this server is already running');
     this.#running = true;
     for (const driver of this.drivers) {
-      const link = this.#native.addDriver(driver.constructor.name, (elements) => driver.receive(elements));
+      // Elements are taken on this thread only, so each driver gets them in order.
+      let link: NativeLocalDriver | undefined;
+      const deliver = (): void => {
+        const elements = link?.take() ?? [];
+        if (elements.length) driver.receive(elements);
+      };
+      link = this.#native.addDriver(driver.constructor.name, deliver);
+      this.#deliveries.push(deliver);
       void driver.attach(link);
     }
+    // With drivers here, clients are read here too: a request reaches its driver without
+    // waking another thread first (the round trip of indipyserver's single thread, minus Python).
+    if (this.drivers.length) this.#native.readClientsHere((client) => this.#read(client));
     this.#port = await this.#native.listen();
     return this.#port;
+  }
+
+  /** Reads one client's socket on this thread, feeding the server and then the drivers. */
+  #read(client: NativeClient): void {
+    const deliverAll = (): void => {
+      for (const deliver of this.#deliveries) deliver();
+    };
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      client.end();
+      deliverAll();
+      socket.destroy();
+    };
+    // `onread` (one reused buffer, no Buffer per read) is accepted here too; the types only list it for connect().
+    const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+      fd: client.fd,
+      readable: true,
+      writable: false,
+      allowHalfOpen: true,
+      onread: {
+        // The server copies what it is fed: one buffer serves every client.
+        buffer: READ_BUFFER,
+        callback: (bytes: number, buffer: Uint8Array): boolean => {
+          const open = client.feed(buffer.subarray(0, bytes));
+          deliverAll();
+          if (!open) end();
+          return open;
+        },
+      },
+    };
+    const socket = new Socket(options);
+    socket.on('end', end);
+    socket.on('error', end);
+    socket.on('close', end);
   }
 
   /** Stops the server and its in-process drivers. */

@@ -87,6 +87,8 @@ struct Inner {
     drivers_alive: AtomicUsize,
     stop: CancellationToken,
     exit: watch::Sender<Option<i32>>,
+    /// Reads clients in place of tokio when set (see [`crate::feed`]).
+    client_host: std::sync::OnceLock<crate::feed::ClientHost>,
 }
 
 /// A running INDI server. Cheap to clone.
@@ -104,7 +106,19 @@ impl Hub {
             drivers_alive: AtomicUsize::new(0),
             stop: CancellationToken::new(),
             exit,
+            client_host: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// From now on, new clients are handed to `host`, which reads them (see [`crate::feed`]).
+    /// Set once; false if it was already set.
+    pub fn host_clients(&self, host: crate::feed::ClientHost) -> bool {
+        self.0.client_host.set(host).is_ok()
+    }
+
+    /// Who reads new clients, when not tokio.
+    pub fn client_host(&self) -> Option<&crate::feed::ClientHost> {
+        self.0.client_host.get()
     }
 
     /// The settings.

@@ -25,7 +25,7 @@ const READ_SIZE: usize = 256 << 10;
 const WRITE_BATCH: usize = 4 << 20;
 
 /// Why a read loop ended.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadEnd {
     /// The peer closed its side.
     Eof,
@@ -62,14 +62,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         };
         let mut frames = Vec::new();
-        loop {
-            let item = match codec.next_checked(&mut buf) {
-                Some(checked) => checked.and_then(|(raw, head)| Frame::received(raw, head)),
-                None => match eof.then(|| codec.finish(&mut buf)).flatten() {
-                    Some(error) => Err(error),
-                    None => break,
-                },
-            };
+        while let Some(item) = next_item(&mut codec, &mut buf, eof) {
             match item {
                 Ok(frame) => {
                     frames.push(frame);
@@ -80,13 +73,11 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
                         }
                     }
                 }
-                Err(error) if endpoint.role == Role::Client && fatal_for_client(&error) => {
-                    // What came before the bad element is still delivered.
-                    hub.deliver_all(endpoint.id, frames);
-                    warn!("{}: {error}; closing the connection", endpoint.name);
-                    return ReadEnd::Malformed;
+                Err(error) => {
+                    if let Some(end) = bad_input(hub, endpoint, error, &mut frames) {
+                        return end;
+                    }
                 }
-                Err(error) => warn!("{}: ignored bad input: {error}", endpoint.name),
             }
         }
         if let Err(end) = deliver(hub, endpoint, frames).await {
@@ -96,6 +87,26 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             return ReadEnd::Eof;
         }
     }
+}
+
+/// The next element `buf` holds (at the end of the stream, what is left unfinished is an error).
+pub(crate) fn next_item(codec: &mut IndiCodec, buf: &mut BytesMut, eof: bool) -> Option<Result<Arc<Frame>, DecodeError>> {
+    match codec.next_checked(buf) {
+        Some(checked) => Some(checked.and_then(|(raw, head)| Frame::received(raw, head))),
+        None => eof.then(|| codec.finish(buf)).flatten().map(Err),
+    }
+}
+
+/// An element that cannot be read: a client is disconnected, after what it sent before is
+/// delivered (`frames`); from anyone else it is logged and skipped.
+pub(crate) fn bad_input(hub: &Hub, endpoint: &Endpoint, error: DecodeError, frames: &mut Vec<Arc<Frame>>) -> Option<ReadEnd> {
+    if endpoint.role == Role::Client && fatal_for_client(&error) {
+        hub.deliver_all(endpoint.id, std::mem::take(frames));
+        warn!("{}: {error}; closing the connection", endpoint.name);
+        return Some(ReadEnd::Malformed);
+    }
+    warn!("{}: ignored bad input: {error}", endpoint.name);
+    None
 }
 
 /// Routes what one read brought; waits while a BLOB's fastest reader is far behind, and after

@@ -8,6 +8,7 @@
 pub mod client;
 mod driverlog;
 pub mod exdriver;
+pub mod feed;
 pub mod fifo;
 pub mod frame;
 pub mod hub;

@@ -40,11 +40,20 @@ impl LocalDriver {
         }
     }
 
-    /// Waits for elements routed to the driver; false once it is detached.
-    pub async fn receive(&self, batch: &mut Vec<Arc<Frame>>) -> bool {
+    /// Waits until elements are routed to the driver (see [`LocalDriver::take`]); false once
+    /// it is detached.
+    pub async fn wait_for_elements(&self) -> bool {
         tokio::select! {
-            more = self.endpoint.outbox.next_batch(usize::MAX, batch) => more,
+            more = self.endpoint.outbox.wait_queued() => more,
             _ = self.endpoint.cancel.cancelled() => false,
+        }
+    }
+
+    /// Takes the elements routed to the driver so far. One thread takes them all (the driver's:
+    /// JavaScript's), so they are handled in order whoever tells it to look.
+    pub fn take(&self, batch: &mut Vec<Arc<Frame>>) {
+        if !self.endpoint.cancel.is_cancelled() {
+            self.endpoint.outbox.take_now(batch);
         }
     }
 

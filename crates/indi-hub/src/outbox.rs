@@ -168,22 +168,57 @@ impl Outbox {
                 let mut q = self.queue.lock().unwrap();
                 if !q.frames.is_empty() && !q.direct_busy {
                     q.writer_busy = true;
-                    let mut taken = 0;
-                    while let Some(frame) = q.frames.front() {
-                        let len = frame.bytes().len();
-                        if taken > 0 && taken + len > max_bytes {
-                            break;
-                        }
-                        taken += len;
-                        let frame = q.frames.pop_front().unwrap();
-                        q.bytes -= len;
-                        if self.counts_as_nonblob(&frame) {
-                            q.nonblob_bytes -= len + FRAME_COST;
-                        }
-                        batch.push(frame);
-                    }
-                    drop(q);
-                    self.drained.notify_waiters();
+                    self.take_locked(q, max_bytes, batch);
+                    return true;
+                }
+                if q.closed {
+                    return false;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Moves up to about `max_bytes` of queued frames into `batch` (at least one).
+    fn take_locked(&self, mut q: std::sync::MutexGuard<'_, Queue>, max_bytes: usize, batch: &mut Vec<Arc<Frame>>) {
+        let mut taken = 0;
+        while let Some(frame) = q.frames.front() {
+            let len = frame.bytes().len();
+            if taken > 0 && taken + len > max_bytes {
+                break;
+            }
+            taken += len;
+            let frame = q.frames.pop_front().unwrap();
+            q.bytes -= len;
+            if self.counts_as_nonblob(&frame) {
+                q.nonblob_bytes -= len + FRAME_COST;
+            }
+            batch.push(frame);
+        }
+        drop(q);
+        self.drained.notify_waiters();
+    }
+
+    /// Moves everything queued into `batch` without waiting (a queue drained by one thread
+    /// that is told when to look, see [`Outbox::wait_queued`]; no direct writes). False once
+    /// the queue is closed and empty.
+    pub fn take_now(&self, batch: &mut Vec<Arc<Frame>>) -> bool {
+        let q = self.queue.lock().unwrap();
+        if q.frames.is_empty() {
+            return !q.closed;
+        }
+        self.take_locked(q, usize::MAX, batch);
+        true
+    }
+
+    /// Waits until frames are queued (true), or the queue is closed and empty (false); takes
+    /// nothing.
+    pub async fn wait_queued(&self) -> bool {
+        loop {
+            let notified = self.ready.notified();
+            {
+                let q = self.queue.lock().unwrap();
+                if !q.frames.is_empty() {
                     return true;
                 }
                 if q.closed {

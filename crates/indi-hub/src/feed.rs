@@ -1,0 +1,91 @@
+//! Clients read by the host's thread instead of a tokio task. An in-process server hands each
+//! client's socket to JavaScript, whose event loop reads it and feeds the bytes here; elements
+//! for in-process drivers are then taken on that same thread. A request to a TypeScript driver
+//! thus wakes one thread, not a tokio worker and then the JavaScript thread (round trips).
+//! Replies and everything else a client is sent are still written by tokio.
+
+use crate::hub::{Endpoint, Hub};
+use crate::io::{bad_input, next_item, ReadEnd};
+use bytes::BytesMut;
+use indi_codec::IndiCodec;
+use std::os::fd::RawFd;
+use std::sync::{Arc, OnceLock};
+
+/// Receives each new client: its feed and a duplicate of its socket to read from (the host
+/// closes it).
+pub type ClientHost = Arc<dyn Fn(ClientFeed, RawFd) + Send + Sync>;
+
+/// The reading side of one client, fed by the host.
+pub struct ClientFeed {
+    hub: Hub,
+    endpoint: Endpoint,
+    codec: IndiCodec,
+    buf: BytesMut,
+    open: bool,
+    /// Why reading ended, for the connection's log line.
+    ended: Arc<OnceLock<ReadEnd>>,
+}
+
+impl ClientFeed {
+    /// The feed, and where it records why reading ended.
+    pub(crate) fn new(hub: Hub, endpoint: Endpoint) -> (ClientFeed, Arc<OnceLock<ReadEnd>>) {
+        let codec = IndiCodec::new(hub.config().limits);
+        let ended = Arc::new(OnceLock::new());
+        (ClientFeed { hub, endpoint, codec, buf: BytesMut::new(), open: true, ended: ended.clone() }, ended)
+    }
+
+    /// Decodes and routes bytes the client sent. False once the client is disconnected
+    /// (it sent something that is not INDI, or the server closed it): stop reading.
+    pub fn feed(&mut self, bytes: &[u8]) -> bool {
+        if !self.open || self.endpoint.cancel.is_cancelled() {
+            self.close(ReadEnd::Cancelled);
+            return false;
+        }
+        self.buf.extend_from_slice(bytes);
+        self.route(false)
+    }
+
+    /// The client closed its side: what it left unfinished is logged, and it is disconnected.
+    pub fn end(&mut self) {
+        if self.open {
+            self.route(true);
+        }
+        self.close(ReadEnd::Eof);
+    }
+
+    fn route(&mut self, eof: bool) -> bool {
+        let mut frames = Vec::new();
+        while let Some(item) = next_item(&mut self.codec, &mut self.buf, eof) {
+            match item {
+                Ok(frame) => frames.push(frame),
+                Err(error) => {
+                    if let Some(end) = bad_input(&self.hub, &self.endpoint, error, &mut frames) {
+                        self.close(end);
+                        return false;
+                    }
+                }
+            }
+        }
+        // No pacing: BLOB uploads go to driver queues that drop, not grow, past their limit.
+        let _ = self.hub.deliver_all(self.endpoint.id, frames);
+        true
+    }
+
+    fn close(&mut self, why: ReadEnd) {
+        if std::mem::replace(&mut self.open, false) {
+            let _ = self.ended.set(why);
+            self.hub.unregister(self.endpoint.id);
+        }
+    }
+
+    /// Whether the hub still serves this client.
+    pub fn is_open(&self) -> bool {
+        self.open && !self.endpoint.cancel.is_cancelled()
+    }
+}
+
+impl Drop for ClientFeed {
+    fn drop(&mut self) {
+        self.close(ReadEnd::Cancelled);
+    }
+}
