@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IPyServer } from '../dist/index.js';
+import { Device, IPyDriver, IPyServer, NewNumberVector, NumberMember, NumberVector } from '../dist/index.js';
 import { ROOT, sleep, start, stopAll, until, type Proc } from './helpers.js';
 import { RawClient, driverLines, fdCount, serve, statusKb } from './rawclient.js';
 
@@ -305,6 +305,47 @@ describe('safe defaults', () => {
       expect(addresses.length).toBeGreaterThan(0);
       expect(addresses.filter((a) => !loopback(a))).toEqual([]);
     } finally {
+      server.shutdown();
+    }
+  });
+});
+
+describe('clients read on the JavaScript thread (in-process drivers)', () => {
+  it('delivers requests in order, closes a malformed client alone, and closes every client on shutdown', async () => {
+    const received: number[] = [];
+    class Echo extends IPyDriver {
+      override async rxevent(event: unknown) {
+        if (!(event instanceof NewNumberVector)) return;
+        received.push(event.getFloatValue('n'));
+        event.vector.set('n', event.get('n'));
+        await event.vector.sendSetVector();
+      }
+    }
+    const members = [new NumberMember({ name: 'n', format: '%.0f', membervalue: 0 })];
+    const server = new IPyServer(new Echo([new Device('Echo', [new NumberVector({ name: 'N', perm: 'rw', members })])]), { host: '127.0.0.1', port: 0 });
+    const port = await server.listen();
+    const clients: RawClient[] = [];
+    try {
+      const good = await RawClient.open(port);
+      const bad = await RawClient.open(port);
+      clients.push(good, bad);
+      await good.send('<getProperties version="1.7"/>\n');
+      await good.waitFor('<defNumberVector device="Echo" name="N"');
+      const requests = Array.from({ length: 50 }, (_, i) => `<newNumberVector device="Echo" name="N"><oneNumber name="n">${i + 1}</oneNumber></newNumberVector>\n`);
+      // Split mid-element, in one write and in pieces: the feed keeps what is unfinished.
+      const all = requests.join('');
+      await good.send(all.slice(0, 1000));
+      await bad.send('<newNumberVector device="Echo" name="N"><oneNumber name="n">1</oneNumber></wrongEnd>\n');
+      await good.send(all.slice(1000));
+      await bad.waitClosed();
+      await until(() => received.length === 50, 10_000, 'all 50 requests at the driver');
+      expect(received).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      await good.waitFor(/<oneNumber name="n">\s*50\s*<\/oneNumber>/);
+      await good.ping('still-served');
+      server.shutdown();
+      await good.waitClosed();
+    } finally {
+      clients.forEach((c) => c.destroy());
       server.shutdown();
     }
   });

@@ -89,3 +89,57 @@ impl Drop for ClientFeed {
         self.close(ReadEnd::Cancelled);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::{HubConfig, Role};
+    use crate::local::LocalDriver;
+    use indi_codec::Tag;
+
+    fn taken(driver: &LocalDriver) -> Vec<Tag> {
+        let mut batch = Vec::new();
+        driver.take(&mut batch);
+        batch.iter().map(|frame| frame.head().tag).collect()
+    }
+
+    #[test]
+    fn fed_bytes_reach_the_driver_in_order_and_bad_input_closes_the_client() {
+        let hub = Hub::new(HubConfig::default());
+        let driver = LocalDriver::attach(&hub, "echo");
+        assert_eq!(taken(&driver), [Tag::GetProperties], "the server's own getProperties");
+        let client = hub.register(Role::Client, |id| format!("Client {id}")).unwrap();
+        let (mut feed, ended) = ClientFeed::new(hub.clone(), client.clone());
+        // Pieces that split elements: what is unfinished waits for the rest.
+        let input = "<getProperties version='1.7'/>\n<pingRequest uid='a'/><getProp";
+        assert!(feed.feed(input.as_bytes()));
+        assert_eq!(taken(&driver), [Tag::GetProperties]);
+        assert!(feed.feed(b"erties version='1.7'/>"));
+        assert_eq!(taken(&driver), [Tag::GetProperties]);
+        assert!(client.outbox.backlog() > 0, "the ping was answered");
+        assert!(!feed.feed(b"<newTextVector device='x' name='y'></oops>"));
+        assert_eq!((ended.get(), hub.client_count()), (Some(&ReadEnd::Malformed), 0));
+        assert!(client.cancel.is_cancelled());
+        assert!(!feed.feed(b"<getProperties version='1.7'/>"), "a closed feed takes nothing");
+        assert!(taken(&driver).is_empty());
+    }
+
+    #[test]
+    fn the_end_of_the_stream_disconnects_and_a_dropped_feed_too() {
+        let hub = Hub::new(HubConfig::default());
+        let client = hub.register(Role::Client, |id| format!("Client {id}")).unwrap();
+        let (mut feed, ended) = ClientFeed::new(hub.clone(), client);
+        assert!(feed.feed(b"<getProperties version='1.7'/>"));
+        feed.end();
+        assert_eq!((ended.get(), hub.client_count()), (Some(&ReadEnd::Eof), 0));
+        // An element left unfinished at the end is bad input, as for a client read by tokio.
+        let client = hub.register(Role::Client, |id| format!("Client {id}")).unwrap();
+        let (mut feed, ended) = ClientFeed::new(hub.clone(), client);
+        assert!(feed.feed(b"<getProperties version='1.7'/><unfinished"));
+        feed.end();
+        assert_eq!((ended.get(), hub.client_count()), (Some(&ReadEnd::Malformed), 0));
+        let client = hub.register(Role::Client, |id| format!("Client {id}")).unwrap();
+        drop(ClientFeed::new(hub.clone(), client));
+        assert_eq!(hub.client_count(), 0);
+    }
+}
