@@ -3,8 +3,8 @@
 
 use crate::frame::Frame;
 use crate::outbox::{Outbox, Push, QueueLimits};
-use crate::router::{EndpointId, Router};
-use indi_codec::{Element, Limits, Message, Tag};
+use crate::router::{EndpointId, Router, Routing, Targets};
+use indi_codec::{Element, Head, Limits, Message, Tag};
 use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -205,8 +205,21 @@ impl Hub {
             let source = sender.as_ref().map_or_else(|| "?".into(), |e| e.name.clone());
             let from_driver = sender.as_ref().is_some_and(|e| e.role == Role::Driver);
             let from_client = sender.as_ref().is_some_and(|e| e.role == Role::Client);
+            // Consecutive updates of one property from one driver (a burst) go where the first
+            // went: routing each would look up the same names again. Routing an update changes
+            // nothing that would route the next one differently.
+            let from_a_driver = state.router.is_driver(from);
+            let mut previous: Option<(&Head, Targets)> = None;
             for frame in &frames {
-                let routing = state.router.route(from, frame);
+                let head = frame.head();
+                let routing = match previous.take() {
+                    Some((last, targets)) if last == head => Routing { targets, ..Routing::default() },
+                    _ => state.router.route(from, frame),
+                };
+                let plain = routing.reply.is_none() && routing.replacement.is_none() && routing.dropped.is_none();
+                if from_a_driver && plain && matches!(head.tag, Tag::Set(_)) {
+                    previous = Some((head, routing.targets.clone()));
+                }
                 if let Some(reason) = routing.dropped {
                     dropped.push((frame.clone(), reason));
                     continue;
@@ -452,4 +465,44 @@ pub fn summary(frame: &Frame) -> String {
 pub fn now_timestamp() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     indi_codec::timestamp::format_timestamp(now.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn received(text: &str) -> Arc<Frame> {
+        let mut codec = indi_codec::IndiCodec::default();
+        let (raw, head) = codec.next_checked(&mut bytes::BytesMut::from(text)).unwrap().unwrap();
+        Frame::received(raw, head).unwrap()
+    }
+
+    fn update(property: &str, value: u32) -> Arc<Frame> {
+        received(&format!("<setNumberVector device='d' name='{property}'><oneNumber name='n'>{value}</oneNumber></setNumberVector>\n"))
+    }
+
+    #[test]
+    fn a_burst_of_updates_reaches_exactly_the_clients_of_each_property() {
+        let hub = Hub::new(HubConfig::default());
+        let driver = hub.register(Role::Driver, |_| "driver".into()).unwrap();
+        let client = hub.register(Role::Client, |_| "client".into()).unwrap();
+        let all = hub.register(Role::Client, |_| "all".into()).unwrap();
+        hub.deliver(driver.id, received("<defNumberVector device='d' name='A'><defNumber name='n'>0</defNumber></defNumberVector>"));
+        hub.deliver(client.id, received("<getProperties version='1.7' device='d' name='A'/>"));
+        hub.deliver(all.id, received("<getProperties version='1.7'/>"));
+        let mut batch = Vec::new();
+        client.outbox.take_now(&mut batch);
+        all.outbox.take_now(&mut batch);
+        let burst = vec![update("A", 1), update("A", 2), update("B", 3), update("B", 4), update("A", 5)];
+        hub.deliver_all(driver.id, burst);
+        let values = |endpoint: &Endpoint| {
+            let mut frames = Vec::new();
+            endpoint.outbox.take_now(&mut frames);
+            frames.iter().map(|f| f.bytes().clone()).collect::<Vec<Bytes>>()
+        };
+        let of = |frames: Vec<Bytes>| frames.iter().map(|b| b[memchr::memmem::find(b, b"'n'>").unwrap() + 4] - b'0').collect::<Vec<u8>>();
+        assert_eq!(of(values(&client)), [1, 2, 5]);
+        assert_eq!(of(values(&all)), [1, 2, 3, 4, 5]);
+    }
 }
