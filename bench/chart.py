@@ -9,7 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLOURS = {"indi-node": "#2b8a3e", "indiserver": "#868e96", "socat": "#adb5bd"}
+# Reference bars (socat, the floor) in light grey: ceilings, not competitors.
+COLOURS = {"indi-node": "#2b8a3e", "indiserver": "#868e96", "socat": "#adb5bd", "floor": "#adb5bd"}
 
 report = json.load(open(sys.argv[1]))
 scenarios = [(name, s) for name, s in report["scenarios"].items() if s["summary"]]

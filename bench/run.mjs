@@ -4,7 +4,7 @@
 // servers alternated round by round. Prints medians and ratios, writes bench/results/*.json
 // and, with matplotlib installed, a PNG chart.
 //
-//   npm run bench                       every scenario, 3 rounds
+//   npm run bench                       every scenario, 5 rounds
 //   node bench/run.mjs relay            1 MiB BLOBs and a message burst (the quick check)
 //   node bench/run.mjs blob1 burst --rounds 5
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,7 +24,7 @@ const PING_CLIENT = join(ROOT, 'target', 'release', 'examples', 'ping_client');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '3' }, out: { type: 'string', default: join(HERE, 'results') } },
+  options: { rounds: { type: 'string', default: '5' }, out: { type: 'string', default: join(HERE, 'results') } },
 });
 const rounds = Number(values.rounds);
 const names = positionals.flatMap((name) => SUITES[name] ?? [name]);
