@@ -6,6 +6,7 @@
 
 use crate::hub::{Endpoint, Hub};
 use crate::io::{bad_input, next_item, ReadEnd};
+use crate::outbox::host_takes_next;
 use bytes::BytesMut;
 use indi_codec::IndiCodec;
 use std::os::fd::RawFd;
@@ -67,7 +68,7 @@ impl ClientFeed {
             }
         }
         // No pacing: BLOB uploads go to driver queues that drop, not grow, past their limit.
-        let _ = self.hub.deliver_all(self.endpoint.id, frames);
+        let _ = host_takes_next(|| self.hub.deliver_all(self.endpoint.id, frames));
         true
     }
 

@@ -18,6 +18,8 @@ impl LocalDriver {
     pub fn attach(hub: &Hub, name: &str) -> LocalDriver {
         let endpoint = hub.register(Role::Driver, |_| format!("Driver {name}")).expect("drivers are never refused");
         hub.driver_started();
+        // JavaScript takes its elements itself (`take`), right after routing what it read.
+        endpoint.outbox.set_taken_by_host();
         // As for driver processes: the definitions it sends back teach the hub its devices.
         let get = GetProperties { version: Some("1.7".into()), device: None, name: None };
         endpoint.outbox.push(Frame::new(Element::GetProperties(get)));

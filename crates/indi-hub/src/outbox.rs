@@ -2,7 +2,9 @@
 //! memory bounded without stalling anyone else.
 
 use crate::frame::Frame;
+use std::cell::Cell;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -76,19 +78,42 @@ pub struct Outbox {
     /// Past `max_backlog`, drop new frames instead of closing (a hung driver must not take
     /// the server's memory, nor be killed by what a client sends it).
     drop_on_overflow: bool,
+    /// Drained by the host's thread ([`Outbox::take_now`]), which is told to look only for
+    /// frames pushed from other threads (see [`host_takes_next`]).
+    taken_by_host: AtomicBool,
+}
+
+thread_local! {
+    /// Set while the host's thread routes what it read: it takes what it queues right after.
+    static HOST_TAKES_NEXT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `route` on the host's thread without signalling the queues that thread drains itself
+/// (it takes them next): no wake-up of their waiter, and no needless call back to the host.
+pub fn host_takes_next<R>(route: impl FnOnce() -> R) -> R {
+    /// Clears the flag however `route` ends.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            HOST_TAKES_NEXT.with(|flag| flag.set(false));
+        }
+    }
+    HOST_TAKES_NEXT.with(|flag| flag.set(true));
+    let _reset = Reset;
+    route()
 }
 
 impl Outbox {
     /// An empty queue with the given limits.
     pub fn new(limits: QueueLimits) -> Arc<Outbox> {
-        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits, drop_on_overflow: false })
+        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits, drop_on_overflow: false, taken_by_host: AtomicBool::new(false) })
     }
 
     /// An empty queue that, once more than `max_backlog` non-BLOB bytes are queued, drops new
     /// non-BLOB frames until its reader catches up (checked before queueing, so one element of
     /// any size always fits).
     pub fn dropping(limits: QueueLimits) -> Arc<Outbox> {
-        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits, drop_on_overflow: true })
+        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits, drop_on_overflow: true, taken_by_host: AtomicBool::new(false) })
     }
 
     /// Queues a frame.
@@ -113,10 +138,16 @@ impl Outbox {
             }
         }
         drop(q);
-        if outcome != Push::Closed {
+        let taken_next = self.taken_by_host.load(Ordering::Relaxed) && HOST_TAKES_NEXT.with(Cell::get);
+        if outcome != Push::Closed && !taken_next {
             self.ready.notify_one();
         }
         outcome
+    }
+
+    /// Marks this queue as drained by the host's thread (see [`host_takes_next`]).
+    pub fn set_taken_by_host(&self) {
+        self.taken_by_host.store(true, Ordering::Relaxed);
     }
 
     fn push_locked(&self, q: &mut Queue, frame: Arc<Frame>) -> Push {
