@@ -1,9 +1,11 @@
 //! TCP clients: the accept loop and one read/write task pair per connection.
 
-use crate::feed::ClientFeed;
-use crate::hub::{Hub, Role};
-use std::os::fd::AsRawFd;
-use crate::io::{read_loop, write_loop, ReadEnd, SharedSocket};
+use crate::feed::{ClientFeed, ClientHost};
+use crate::hub::{Endpoint, Hub, Role};
+use crate::io::{read_loop, write_loop, ClientSocket, ReadEnd, SharedSocket};
+use std::os::fd::{AsRawFd, IntoRawFd};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
@@ -37,28 +39,46 @@ async fn connection(hub: Hub, stream: TcpStream, address: String) {
     };
     debug!("{}: new arrival from {address}", endpoint.name);
     let _ = stream.set_nodelay(true);
-    let fd = stream.as_raw_fd();
-    // SAFETY: dup(2) of a descriptor the stream owns; the copy goes to the host, which closes it.
-    let host = hub.client_host().cloned().map(|host| (host, unsafe { libc::dup(fd) })).filter(|(_, copy)| *copy >= 0);
-    let (reader, writer) = stream.into_split();
-    let writer = Arc::new(writer);
-    let _ = endpoint.direct.set(writer.clone());
-    let writing = {
-        let endpoint = endpoint.clone();
-        tokio::spawn(async move { write_loop(&endpoint, SharedSocket(writer)).await })
-    };
-    if let Some((host, copy)) = host {
-        let (feed, ended) = ClientFeed::new(hub.clone(), endpoint.clone());
-        host(feed, copy);
-        endpoint.cancel.cancelled().await;
-        // However the client ended, the host's reader must see it end too.
-        // SAFETY: shutdown(2) on the descriptor `reader` still owns.
-        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
-        debug!("{}: closed ({:?})", endpoint.name, ended.get().copied().unwrap_or(ReadEnd::Cancelled));
-    } else {
-        let end = read_loop(&hub, &endpoint, reader).await;
-        debug!("{}: closed ({end:?})", endpoint.name);
+    if let Some(host) = hub.client_host().cloned() {
+        if let Err(error) = hosted(&hub, &endpoint, stream, host).await {
+            warn!("{}: cannot hand the connection to its reader: {error}", endpoint.name);
+            hub.unregister(endpoint.id);
+        }
+        return;
     }
+    let (reader, writer) = stream.into_split();
+    let writing = spawn_writer(&endpoint, ClientSocket::Tcp(writer));
+    let end = read_loop(&hub, &endpoint, reader).await;
+    debug!("{}: closed ({end:?})", endpoint.name);
     hub.unregister(endpoint.id);
     let _ = writing.await;
+}
+
+/// Starts the writer of a client; direct writers share its socket.
+fn spawn_writer(endpoint: &Endpoint, socket: ClientSocket) -> tokio::task::JoinHandle<()> {
+    let socket = Arc::new(socket);
+    let _ = endpoint.direct.set(socket.clone());
+    let endpoint = endpoint.clone();
+    tokio::spawn(async move { write_loop(&endpoint, SharedSocket(socket)).await })
+}
+
+/// A client read by the host (see [`crate::feed`]): it gets a duplicate of the socket to read
+/// and the feed; tokio only writes, so what the client sends wakes no tokio thread.
+async fn hosted(hub: &Hub, endpoint: &Endpoint, stream: TcpStream, host: ClientHost) -> std::io::Result<()> {
+    let stream = stream.into_std()?;
+    let copy = stream.try_clone()?;
+    let fd = stream.as_raw_fd();
+    // SAFETY: the std stream owns its descriptor for as long as the AsyncFd holds it.
+    let writable = unsafe { AsyncFd::register_with_interest(stream, Interest::WRITABLE) }.map_err(|e| e.into_parts().1)?;
+    let writing = spawn_writer(endpoint, ClientSocket::WriteOnly(writable));
+    let (feed, ended) = ClientFeed::new(hub.clone(), endpoint.clone());
+    host(feed, copy.into_raw_fd());
+    endpoint.cancel.cancelled().await;
+    // However the client ended, its reader must see the end too.
+    // SAFETY: shutdown(2) on a descriptor still open: `endpoint.direct` holds its socket.
+    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+    debug!("{}: closed ({:?})", endpoint.name, ended.get().copied().unwrap_or(ReadEnd::Cancelled));
+    hub.unregister(endpoint.id);
+    let _ = writing.await;
+    Ok(())
 }

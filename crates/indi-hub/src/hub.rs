@@ -2,6 +2,7 @@
 //! routing result is pushed into the destinations' queues (encoded once, shared).
 
 use crate::frame::Frame;
+use crate::io::ClientSocket;
 use crate::outbox::{Outbox, Push, QueueLimits};
 use crate::router::{EndpointId, Router, Routing, Targets};
 use indi_codec::{Element, Head, Limits, Message, Tag};
@@ -9,7 +10,6 @@ use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
@@ -69,7 +69,7 @@ pub struct Endpoint {
     /// Client, driver or remote.
     pub role: Role,
     /// The socket's write side, for senders that write directly when nothing is queued.
-    pub direct: Arc<OnceLock<Arc<OwnedWriteHalf>>>,
+    pub direct: Arc<OnceLock<Arc<ClientSocket>>>,
 }
 
 #[derive(Default)]
@@ -406,9 +406,8 @@ const DIRECT_WRITE_MAX: usize = 64 << 10;
 
 /// Writes a frame without waiting; returns what is left to write (all of it on any error: the
 /// writer then meets the error and closes the connection).
-fn write_now(socket: &OwnedWriteHalf, frame: &Arc<Frame>) -> Option<Arc<Frame>> {
-    let stream: &tokio::net::TcpStream = socket.as_ref();
-    match stream.try_write(frame.bytes()) {
+fn write_now(socket: &ClientSocket, frame: &Arc<Frame>) -> Option<Arc<Frame>> {
+    match socket.try_write(frame.bytes()) {
         Ok(n) if n == frame.bytes().len() => None,
         Ok(n) if n > 0 => Some(frame.tail(n)),
         _ => Some(frame.clone()),
