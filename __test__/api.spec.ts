@@ -22,6 +22,7 @@ import {
   SwitchVector,
   TextMember,
   TextVector,
+  timestampText,
   type RxEvent,
   type SnoopEvent,
 } from '../ts/index.js';
@@ -85,6 +86,15 @@ describe('getfloat and number formats', () => {
     expect(getfloat('10;30')).toBe(10.5);
     expect(getfloat(3.5)).toBe(3.5);
     expect(() => getfloat('abc')).toThrow(TypeError);
+  });
+
+  it('writes timestamps in UTC without a zone, the same text within a millisecond', () => {
+    expect(timestampText(new Date(0))).toBe('1970-01-01T00:00:00.000');
+    expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 7, 89)))).toBe('2026-11-28T05:06:07.089');
+    expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 7, 89)))).toBe('2026-11-28T05:06:07.089');
+    expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 7, 90)))).toBe('2026-11-28T05:06:07.090');
+    expect(() => timestampText(new Date(Number.NaN))).toThrow(RangeError);
+    expect(() => timestampText('2026' as unknown as Date)).toThrow(RangeError);
   });
 
   it('formats like libindi, with carries', () => {

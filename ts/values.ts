@@ -79,12 +79,17 @@ export function formatNumber(format: string, value: NumberLike): string {
   return native.formatNumber(checkText(format, 'format'), getfloat(value));
 }
 
+/** The last timestamp formatted: updates sent within one millisecond share it. */
+let lastStamp = { ms: Number.NaN, text: '' };
+
 /** The INDI timestamp text of a date: UTC `YYYY-MM-DDTHH:MM:SS.sss`, no zone suffix. */
 export function timestampText(date: Date = new Date()): string {
-  if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
-    throw new RangeError(`timestamp must be a valid Date; got ${String(date)}`);
-  }
-  return date.toISOString().slice(0, -1);
+  const ms = date instanceof Date ? date.getTime() : Number.NaN;
+  if (ms === lastStamp.ms) return lastStamp.text;
+  if (Number.isNaN(ms)) throw new RangeError(`timestamp must be a valid Date; got ${String(date)}`);
+  // toISOString formats through printf: once per millisecond is enough.
+  lastStamp = { ms, text: (date as Date).toISOString().slice(0, -1) };
+  return lastStamp.text;
 }
 
 /** Parses an INDI timestamp (fraction and `Z` optional); null when it is not one. */
