@@ -157,15 +157,12 @@ export class IPyServer {
 
   /** Reads one client's socket on this thread, feeding the server and then the drivers. */
   #read(client: NativeClient): void {
-    const deliverAll = (): void => {
-      for (const deliver of this.#deliveries) deliver();
-    };
     let ended = false;
     const end = (): void => {
       if (ended) return;
       ended = true;
       client.end();
-      deliverAll();
+      this.#deliverAll();
       socket.destroy();
     };
     // `onread` (one reused buffer, no Buffer per read) is accepted here too; the types only list it for connect().
@@ -179,7 +176,7 @@ export class IPyServer {
         buffer: READ_BUFFER,
         callback: (bytes: number, buffer: Uint8Array): boolean => {
           const open = client.feed(buffer.subarray(0, bytes));
-          deliverAll();
+          this.#deliverAll();
           if (!open) end();
           return open;
         },
@@ -189,6 +186,11 @@ export class IPyServer {
     socket.on('end', end);
     socket.on('error', end);
     socket.on('close', end);
+  }
+
+  /** Hands every in-process driver what was routed to it. */
+  #deliverAll(): void {
+    for (const deliver of this.#deliveries) deliver();
   }
 
   /** Stops the server and its in-process drivers. */

@@ -78,11 +78,6 @@ impl ClientFeed {
             self.hub.unregister(self.endpoint.id);
         }
     }
-
-    /// Whether the hub still serves this client.
-    pub fn is_open(&self) -> bool {
-        self.open && !self.endpoint.cancel.is_cancelled()
-    }
 }
 
 impl Drop for ClientFeed {

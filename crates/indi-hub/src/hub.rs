@@ -1,6 +1,7 @@
 //! The server: connections register here, every received element is routed here, and the
 //! routing result is pushed into the destinations' queues (encoded once, shared).
 
+use crate::feed::ClientHost;
 use crate::frame::Frame;
 use crate::io::ClientSocket;
 use crate::outbox::{Outbox, Push, QueueLimits};
@@ -88,7 +89,7 @@ struct Inner {
     stop: CancellationToken,
     exit: watch::Sender<Option<i32>>,
     /// Reads clients in place of tokio when set (see [`crate::feed`]).
-    client_host: std::sync::OnceLock<crate::feed::ClientHost>,
+    client_host: OnceLock<ClientHost>,
 }
 
 /// A running INDI server. Cheap to clone.
@@ -106,18 +107,18 @@ impl Hub {
             drivers_alive: AtomicUsize::new(0),
             stop: CancellationToken::new(),
             exit,
-            client_host: std::sync::OnceLock::new(),
+            client_host: OnceLock::new(),
         }))
     }
 
     /// From now on, new clients are handed to `host`, which reads them (see [`crate::feed`]).
     /// Set once; false if it was already set.
-    pub fn host_clients(&self, host: crate::feed::ClientHost) -> bool {
+    pub fn host_clients(&self, host: ClientHost) -> bool {
         self.0.client_host.set(host).is_ok()
     }
 
     /// Who reads new clients, when not tokio.
-    pub fn client_host(&self) -> Option<&crate::feed::ClientHost> {
+    pub fn client_host(&self) -> Option<&ClientHost> {
         self.0.client_host.get()
     }
 
@@ -208,7 +209,7 @@ impl Hub {
             // Consecutive updates of one property from one driver (a burst) go where the first
             // went: routing each would look up the same names again. Routing an update changes
             // nothing that would route the next one differently.
-            let from_a_driver = state.router.is_driver(from);
+            let from_upstream = state.router.is_driver(from); // a driver or a remote server
             let mut previous: Option<(&Head, Targets)> = None;
             for frame in &frames {
                 let head = frame.head();
@@ -217,7 +218,7 @@ impl Hub {
                     _ => state.router.route(from, frame),
                 };
                 let plain = routing.reply.is_none() && routing.replacement.is_none() && routing.dropped.is_none();
-                if from_a_driver && plain && matches!(head.tag, Tag::Set(_)) {
+                if from_upstream && plain && matches!(head.tag, Tag::Set(_)) {
                     previous = Some((head, routing.targets.clone()));
                 }
                 if let Some(reason) = routing.dropped {

@@ -106,14 +106,19 @@ pub fn host_takes_next<R>(route: impl FnOnce() -> R) -> R {
 impl Outbox {
     /// An empty queue with the given limits.
     pub fn new(limits: QueueLimits) -> Arc<Outbox> {
-        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits, drop_on_overflow: false, taken_by_host: AtomicBool::new(false) })
+        Outbox::with(limits, false)
     }
 
     /// An empty queue that, once more than `max_backlog` non-BLOB bytes are queued, drops new
     /// non-BLOB frames until its reader catches up (checked before queueing, so one element of
     /// any size always fits).
     pub fn dropping(limits: QueueLimits) -> Arc<Outbox> {
-        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready: Notify::new(), drained: Notify::new(), limits, drop_on_overflow: true, taken_by_host: AtomicBool::new(false) })
+        Outbox::with(limits, true)
+    }
+
+    fn with(limits: QueueLimits, drop_on_overflow: bool) -> Arc<Outbox> {
+        let (ready, drained, taken_by_host) = (Notify::new(), Notify::new(), AtomicBool::new(false));
+        Arc::new(Outbox { queue: Mutex::new(Queue::default()), ready, drained, limits, drop_on_overflow, taken_by_host })
     }
 
     /// Queues a frame.
@@ -231,15 +236,12 @@ impl Outbox {
     }
 
     /// Moves everything queued into `batch` without waiting (a queue drained by one thread
-    /// that is told when to look, see [`Outbox::wait_queued`]; no direct writes). False once
-    /// the queue is closed and empty.
-    pub fn take_now(&self, batch: &mut Vec<Arc<Frame>>) -> bool {
+    /// that is told when to look, see [`Outbox::wait_queued`]; no direct writes).
+    pub fn take_now(&self, batch: &mut Vec<Arc<Frame>>) {
         let q = self.queue.lock().unwrap();
-        if q.frames.is_empty() {
-            return !q.closed;
+        if !q.frames.is_empty() {
+            self.take_locked(q, usize::MAX, batch);
         }
-        self.take_locked(q, usize::MAX, batch);
-        true
     }
 
     /// Waits until frames are queued (true), or the queue is closed and empty (false); takes
