@@ -43,12 +43,119 @@ const CLASSES: [u8; 256] = {
     table
 };
 
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+/// A value or text `check_simple` read: a run of bytes outside `stop` (a class), ended by one
+/// inside it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
+    start: usize,
+    end: usize,
+    stop: u8,
 }
 
-impl<'a> Cursor<'a> {
+impl Span {
+    fn new(range: Range<usize>, stop: u8) -> Span {
+        Span { start: range.start, end: range.end, stop }
+    }
+}
+
+/// An element `check_simple` accepted, with the values and texts it read. `check_simple` looks
+/// at every other byte one by one and only classifies the bytes of a span, so an element equal
+/// to this one outside its spans, whose spans end at the same class of byte, takes the very
+/// same path through `check_simple`: same answer, with the names at the new spans. Drivers
+/// send the same vectors over and over, so most elements match one of a few shapes.
+#[derive(Debug)]
+struct Shape {
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
+    tag: Tag,
+    /// Indexes into `spans`.
+    device: Option<usize>,
+    property: Option<usize>,
+    max_depth: usize,
+}
+
+impl Shape {
+    /// The head and end of the element `window` starts with, if it has this shape.
+    fn check(&self, window: &[u8], max_depth: usize) -> Option<(HeadOffsets, usize)> {
+        if max_depth != self.max_depth {
+            return None;
+        }
+        let (mut pos, mut from) = (0, 0);
+        let (mut device, mut property) = (None, None);
+        for (index, span) in self.spans.iter().enumerate() {
+            let fixed = &self.bytes[from..span.start];
+            if window.get(pos..pos + fixed.len())? != fixed {
+                return None;
+            }
+            pos += fixed.len();
+            let start = pos;
+            pos += window[pos..].iter().position(|&b| CLASSES[b as usize] & span.stop != 0)?;
+            if Some(index) == self.device {
+                device = Some(start..pos);
+            } else if Some(index) == self.property {
+                property = Some(start..pos);
+            }
+            from = span.end;
+        }
+        let fixed = &self.bytes[from..];
+        if window.get(pos..pos + fixed.len())? != fixed {
+            return None;
+        }
+        Some((HeadOffsets::borrowed(self.tag, device, property), pos + fixed.len()))
+    }
+}
+
+/// The fast path with a memory of the last few shapes it accepted.
+#[derive(Debug, Default)]
+pub(crate) struct Shapes {
+    /// Most recently matched first.
+    known: Vec<Shape>,
+    spans: Vec<Span>,
+}
+
+/// Shapes kept per stream: one per vector a driver keeps sending, up to this many.
+const SHAPES: usize = 8;
+/// Longer elements are checked afresh each time (the scan dominates; and memory stays small).
+const SHAPE_BYTES: usize = 4096;
+
+impl Shapes {
+    /// As [`check_simple`]: the head and end of the element `window` starts with, or `None`.
+    pub(crate) fn check(&mut self, window: &[u8], max_depth: usize) -> Option<(HeadOffsets, usize)> {
+        if let Some((at, found)) = self.known.iter().enumerate().find_map(|(at, shape)| Some((at, shape.check(window, max_depth)?))) {
+            self.known[..=at].rotate_right(1);
+            return Some(found);
+        }
+        let (found, end) = check_recording(window, max_depth, &mut self.spans)?;
+        if end <= SHAPE_BYTES {
+            self.remember(&window[..end], &found, max_depth);
+        }
+        Some((found.offsets(), end))
+    }
+
+    fn remember(&mut self, element: &[u8], found: &Found, max_depth: usize) {
+        let span_at = |range: &Option<Range<usize>>| self.spans.iter().position(|span| Some(span.start) == range.as_ref().map(|r| r.start));
+        let (device, property) = (span_at(&found.device), span_at(&found.property));
+        let mut shape = if self.known.len() == SHAPES {
+            self.known.pop().expect("full")
+        } else {
+            Shape { bytes: Vec::new(), spans: Vec::new(), tag: found.tag, device: None, property: None, max_depth }
+        };
+        shape.bytes.clear();
+        shape.bytes.extend_from_slice(element);
+        shape.spans.clone_from(&self.spans);
+        (shape.tag, shape.device, shape.property, shape.max_depth) = (found.tag, device, property, max_depth);
+        self.known.insert(0, shape);
+    }
+}
+
+struct Cursor<'a, 's> {
+    bytes: &'a [u8],
+    pos: usize,
+    /// The values and texts read, in order (see [`Shape`]).
+    spans: &'s mut Vec<Span>,
+}
+
+impl<'a> Cursor<'a, '_> {
     /// Moves past the bytes of `class`.
     fn skip(&mut self, class: u8) {
         let rest = &self.bytes[self.pos..];
@@ -99,6 +206,7 @@ impl<'a> Cursor<'a> {
             let start = self.pos;
             self.until(VALUE_STOP);
             (self.peek()? == quote).then_some(())?;
+            self.spans.push(Span::new(start..self.pos, VALUE_STOP));
             found(&self.bytes[key], start..self.pos);
             self.pos += 1;
         }
@@ -107,9 +215,30 @@ impl<'a> Cursor<'a> {
 
 /// Checks the element `window` starts with (at its `<`) and returns its head and where it
 /// ends, or `None` to leave it to the general checker.
+#[cfg(test)]
 pub(crate) fn check_simple(window: &[u8], max_depth: usize) -> Option<(HeadOffsets, usize)> {
+    let (found, end) = check_recording(window, max_depth, &mut Vec::new())?;
+    Some((found.offsets(), end))
+}
+
+/// What `check_simple` found: the root's tag and the ranges of its device and name.
+struct Found {
+    tag: Tag,
+    device: Option<Range<usize>>,
+    property: Option<Range<usize>>,
+}
+
+impl Found {
+    fn offsets(self) -> HeadOffsets {
+        HeadOffsets::borrowed(self.tag, self.device, self.property)
+    }
+}
+
+/// [`check_simple`], recording in `spans` the values and texts it read.
+fn check_recording(window: &[u8], max_depth: usize, spans: &mut Vec<Span>) -> Option<(Found, usize)> {
     let max_depth = max_depth.min(MAX_DEPTH);
-    let mut cursor = Cursor { bytes: window, pos: 1 };
+    spans.clear();
+    let mut cursor = Cursor { bytes: window, pos: 1, spans };
     let root = cursor.name()?;
     // Where the scanner ends the root's name: the two must read the same name.
     if !matches!(cursor.peek()?, b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/') {
@@ -128,20 +257,22 @@ pub(crate) fn check_simple(window: &[u8], max_depth: usize) -> Option<(HeadOffse
     if !empty {
         body(&mut cursor, root, max_depth)?;
     }
-    Some((HeadOffsets::borrowed(tag, device, property), cursor.pos))
+    Some((Found { tag, device, property }, cursor.pos))
 }
 
 /// Everything after the root's start tag, up to and including its end tag.
-fn body(cursor: &mut Cursor<'_>, root: Range<usize>, max_depth: usize) -> Option<()> {
+fn body(cursor: &mut Cursor<'_, '_>, root: Range<usize>, max_depth: usize) -> Option<()> {
     let bytes = cursor.bytes;
     let mut open: [Range<usize>; MAX_DEPTH] = std::array::from_fn(|_| 0..0);
     open[0] = root;
     let mut depth = 1;
     while depth > 0 {
+        let text_at = cursor.pos;
         cursor.until(TEXT_STOP);
         if cursor.peek()? != b'<' {
             return None;
         }
+        cursor.spans.push(Span::new(text_at..cursor.pos, TEXT_STOP));
         cursor.pos += 1;
         match cursor.peek()? {
             b'/' => {
@@ -196,6 +327,69 @@ mod tests {
         assert_eq!((head.tag, head.device, end), (Tag::GetProperties, None, 30));
         assert!(fast("<message device='d' message='hi' name='x'/>").is_some_and(|(h, _)| h.name.is_none()));
         assert!(fast("<newSwitchVector device='d' name='n'><oneSwitch name='a'>On</oneSwitch><oneSwitch name='b'/></newSwitchVector>").is_some());
+    }
+
+    /// `Shapes::check` on each text, after `learned`, against `check_simple` on its own.
+    fn shapes_agree(learned: &str, texts: &[&str]) -> Shapes {
+        let mut shapes = Shapes::default();
+        assert!(shapes.check(learned.as_bytes(), 8).is_some(), "{learned}");
+        for text in texts {
+            let whole = Bytes::copy_from_slice(text.as_bytes());
+            let from_shapes = shapes.check(text.as_bytes(), 8).map(|(offsets, end)| (offsets.head(&whole), end));
+            let alone = check_simple(text.as_bytes(), 8).map(|(offsets, end)| (offsets.head(&whole), end));
+            assert_eq!(from_shapes, alone, "{text}");
+        }
+        shapes
+    }
+
+    #[test]
+    fn an_element_of_a_known_shape_is_checked_against_it() {
+        let learned = "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">1</oneNumber></setNumberVector>\n";
+        let same_shape = [
+            "<setNumberVector device=\"Telescope Simulator\" name=\"EQUATORIAL_EOD_COORD\" state=\"Busy\"><oneNumber name=\"RA\">12.5e-3</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"\" name=\"\" state=\"\"><oneNumber name=\"\"></oneNumber></setNumberVector>",
+            "<setNumberVector device=\"a>b\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"a&amp;b\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"é\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"d\" name=\"it's\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">1 &lt; 2</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">a<b/>c</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">\u{7}</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector",
+            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber>",
+            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2",
+            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>trailing",
+            "<setNumberVector device='d' name='n' state='Ok'><oneNumber name='N'>2</oneNumber></setNumberVector>",
+            "<setNumberVector name=\"n\" device=\"d\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber><oneNumber name=\"M\">3</oneNumber></setNumberVector>",
+            "<newNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></newNumberVector>",
+            "<getProperties version='1.7'/>",
+        ];
+        let shapes = shapes_agree(learned, &same_shape);
+        // The first few are the learned shape again: no new shape for them.
+        assert!(shapes.known.len() < same_shape.len(), "{} shapes", shapes.known.len());
+        let mut one = Shapes::default();
+        for text in &same_shape[..2] {
+            one.check(learned.as_bytes(), 8);
+            one.check(text.as_bytes(), 8).expect("same shape");
+            assert_eq!(one.known.len(), 1, "{text} should match the learned shape");
+        }
+    }
+
+    #[test]
+    fn shapes_keep_the_depth_limit_and_the_most_recent_few() {
+        let nested = "<setTextVector device='d' name='n'><a><b><c></c></b></a></setTextVector>";
+        let mut shapes = shapes_agree(nested, &[nested]);
+        assert!(shapes.check(nested.as_bytes(), 3).is_none(), "depth 4 is over a limit of 3");
+        for i in 0..SHAPES + 3 {
+            let text = format!("<setTextVector device='d' name='n'><a{i}></a{i}></setTextVector>");
+            assert!(shapes.check(text.as_bytes(), 8).is_some());
+        }
+        assert_eq!(shapes.known.len(), SHAPES);
+        let long = format!("<setTextVector device='d' name='n'><oneText name='t'>{}</oneText></setTextVector>", "x".repeat(SHAPE_BYTES));
+        let before = shapes.known[0].bytes.clone();
+        assert!(shapes.check(long.as_bytes(), 8).is_some());
+        assert_eq!(shapes.known[0].bytes, before, "a long element is not remembered");
     }
 
     #[test]

@@ -58,6 +58,7 @@ impl Default for Limits {
 pub struct IndiCodec {
     scanner: scan::Scanner,
     limits: Limits,
+    shapes: fast::Shapes,
 }
 
 impl Default for IndiCodec {
@@ -69,7 +70,7 @@ impl Default for IndiCodec {
 impl IndiCodec {
     /// A codec with the given limits.
     pub fn new(limits: Limits) -> IndiCodec {
-        IndiCodec { scanner: scan::Scanner::new(), limits }
+        IndiCodec { scanner: scan::Scanner::new(), limits, shapes: fast::Shapes::default() }
     }
 
     /// Finds the next complete element in `buf` and removes its bytes, without parsing it.
@@ -125,7 +126,7 @@ impl IndiCodec {
         if root.len() > 32 || root.ends_with(b"BLOBVector") {
             return None;
         }
-        if let Some((offsets, end)) = fast::check_simple(window, self.limits.max_depth as usize) {
+        if let Some((offsets, end)) = self.shapes.check(window, self.limits.max_depth as usize) {
             return Some(self.yield_checked(buf, end, offsets));
         }
         // The first `</root>`: short hops from `<` to `<` (a searcher costs more to set up).

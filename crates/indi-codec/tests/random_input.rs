@@ -339,6 +339,35 @@ proptest! {
     }
 }
 
+/// A value or text that may or may not keep an element's shape.
+fn filling() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(vec!["x", "Bench", "12.5", "", " ", "\n", "'", "\"", "<", ">", "/", "&amp;", "é", "\u{1}", "\t"]), 0..4)
+        .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Streams of one vector sent again and again with other values (where the decoder
+    /// checks most elements against a shape it has seen), some values spoiling the shape.
+    #[test]
+    fn one_pass_agrees_on_one_vector_sent_again_and_again(
+        fills in prop::collection::vec((filling(), filling(), filling(), filling(), any::<bool>()), 1..12),
+        chunk in 1usize..300,
+    ) {
+        let mut input = String::new();
+        for (device, property, member, value, two) in fills {
+            input += &format!("<setNumberVector device=\"{device}\" name='{property}' state=\"Ok\">\n  <oneNumber name=\"{member}\">{value}</oneNumber>\n");
+            if two {
+                input += "  <oneNumber name=\"M\">1</oneNumber>\n";
+            }
+            input += "</setNumberVector>\n";
+        }
+        one_pass_agrees(input.as_bytes(), chunk);
+        one_pass_agrees(input.as_bytes(), input.len());
+    }
+}
+
 /// Mutants of the real captures, read whole (where the one-pass path is taken most).
 #[test]
 fn one_pass_agrees_on_mutated_samples() {
