@@ -88,11 +88,25 @@ describe('getfloat and number formats', () => {
     expect(() => getfloat('abc')).toThrow(TypeError);
   });
 
+  it('reads plain decimals in JavaScript exactly as Rust reads them', () => {
+    // A leading space takes the text to Rust's reader; without it JavaScript reads it.
+    for (const text of ['0', '-0', '12.5', '1.', '007', '1e3', '-2.5E-7', '0.1', '123456789012345678901234567890', '1e999', '-1e-999', '9007199254740993']) {
+      expect(Object.is(getfloat(text), getfloat(` ${text}`)), text).toBe(true);
+    }
+    for (const text of ['1e', '.', '-', '1.2.3', '--1', '0x10', '1_000', '']) {
+      expect(() => getfloat(text), text).toThrow(TypeError);
+    }
+  });
+
   it('writes timestamps in UTC without a zone, the same text within a millisecond', () => {
     expect(timestampText(new Date(0))).toBe('1970-01-01T00:00:00.000');
     expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 7, 89)))).toBe('2026-11-28T05:06:07.089');
     expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 7, 89)))).toBe('2026-11-28T05:06:07.089');
     expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 7, 90)))).toBe('2026-11-28T05:06:07.090');
+    expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 7, 5)))).toBe('2026-11-28T05:06:07.005');
+    expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 8, 0)))).toBe('2026-11-28T05:06:08.000');
+    expect(timestampText(new Date(Date.UTC(2026, 10, 28, 5, 6, 7, 999)))).toBe('2026-11-28T05:06:07.999');
+    expect(timestampText(new Date(-1))).toBe('1969-12-31T23:59:59.999');
     expect(() => timestampText(new Date(Number.NaN))).toThrow(RangeError);
     expect(() => timestampText('2026' as unknown as Date)).toThrow(RangeError);
   });

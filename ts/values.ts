@@ -42,6 +42,8 @@ export function checkText(value: unknown, what: string): string {
   return value;
 }
 
+const PLAIN_DECIMAL = /^-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?$/;
+
 /**
  * Reads an INDI number: a JS number, or text that is decimal or sexagesimal with `:`, `;` or
  * space separators (`'-10:30:18'`, `'-10 30.3'` and `'-10.505'` are all -10.505).
@@ -50,6 +52,8 @@ export function checkText(value: unknown, what: string): string {
 export function getfloat(value: NumberLike): number {
   if (typeof value === 'number') return value;
   if (typeof value !== 'string') throw new TypeError(`Unable to parse number value: ${typeof value}`);
+  // Most numbers on the wire: read here, without a call into Rust (both round alike).
+  if (PLAIN_DECIMAL.test(value)) return Number(value);
   try {
     return native.getfloat(value);
   } catch {
@@ -79,17 +83,18 @@ export function formatNumber(format: string, value: NumberLike): string {
   return native.formatNumber(checkText(format, 'format'), getfloat(value));
 }
 
-/** The last timestamp formatted: updates sent within one millisecond share it. */
-let lastStamp = { ms: Number.NaN, text: '' };
+/** The text of the last second formatted, up to its `.`: updates within one second share it. */
+let lastSecond = { second: Number.NaN, text: '' };
 
 /** The INDI timestamp text of a date: UTC `YYYY-MM-DDTHH:MM:SS.sss`, no zone suffix. */
 export function timestampText(date: Date = new Date()): string {
   const ms = date instanceof Date ? date.getTime() : Number.NaN;
-  if (ms === lastStamp.ms) return lastStamp.text;
   if (Number.isNaN(ms)) throw new RangeError(`timestamp must be a valid Date; got ${String(date)}`);
-  // toISOString formats through printf: once per millisecond is enough.
-  lastStamp = { ms, text: (date as Date).toISOString().slice(0, -1) };
-  return lastStamp.text;
+  // toISOString formats through printf: once per second is enough, the milliseconds are added here.
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond.second) lastSecond = { second, text: (date as Date).toISOString().slice(0, -4) };
+  const milli = ms - second * 1000;
+  return lastSecond.text + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli;
 }
 
 /** Parses an INDI timestamp (fraction and `Z` optional); null when it is not one. */
