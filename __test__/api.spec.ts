@@ -29,7 +29,7 @@ import {
 import { Readable } from 'node:stream';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from './helpers.js';
+import { tempDir, until } from './helpers.js';
 
 class RecordingLink {
   sent: WireElement[] = [];
@@ -372,5 +372,74 @@ describe('receiving', () => {
     expect(link.closed).toBe(true);
     await radio.sendSetVector();
     expect(link.sent).toEqual([]);
+  });
+});
+
+describe('the napi boundary', () => {
+  it('a set vector sent field by field goes out exactly as the same element sent as an object', async () => {
+    const { native } = await import('../ts/native.js');
+    const { RawClient } = await import('./rawclient.js');
+    const server = new native.NativeServer({ host: '127.0.0.1', port: 0 });
+    const link = server.addDriver('T', () => undefined);
+    const port = await server.listen();
+    const client = await RawClient.open(port);
+    try {
+      await client.send('<getProperties version="1.7"/>\n');
+      // As a driver does: each getProperties (the server's own, the client's) is answered with the definitions.
+      const answer = () => {
+        for (const item of link.take()) {
+          if (Array.isArray(item) || item.tag !== 'getProperties') continue;
+          for (const [kind, value] of [['Number', '0'], ['Text', ''], ['Switch', 'Off'], ['Light', 'Idle']]) {
+            const perm = kind === 'Light' ? {} : { perm: 'rw' };
+            link.send({ tag: `def${kind}Vector`, device: 'd', name: kind, state: 'Idle', ...perm, rule: kind === 'Switch' ? 'AnyOfMany' : undefined, members: [{ name: 'a', value }, { name: 'b', value }] });
+          }
+        }
+        return client.text.includes('</defLightVector>');
+      };
+      await until(answer, 5000, 'the definitions at the client');
+      // Whatever was answered twice is ahead of this reply.
+      await client.ping('defined');
+      const sets: Array<[WireElement, Parameters<typeof link.sendSet>]> = [
+        [
+          { tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Ok', timeout: 3, timestamp: '2026-11-28T06:00:00.123', message: 'm & <n>', members: [{ name: 'a', number: 1.5 }, { name: 'b', number: -0.25 }] },
+          ['setNumberVector', 'd', 'Number', 'Ok', 3, '2026-11-28T06:00:00.123', 'm & <n>', ['a', 'b'], undefined, [1.5, -0.25]],
+        ],
+        [
+          { tag: 'setTextVector', device: 'd', name: 'Text', members: [{ name: 'a', value: `a<b&"c'\u00e9` }, { name: 'b', value: '' }] },
+          ['setTextVector', 'd', 'Text', undefined, undefined, undefined, undefined, ['a', 'b'], [`a<b&"c'\u00e9`, ''], undefined],
+        ],
+        [
+          { tag: 'setSwitchVector', device: 'd', name: 'Switch', state: 'Busy', members: [{ name: 'b', value: 'Off' }, { name: 'a', value: 'On' }] },
+          ['setSwitchVector', 'd', 'Switch', 'Busy', undefined, undefined, undefined, ['b', 'a'], ['Off', 'On'], undefined],
+        ],
+        [
+          { tag: 'setLightVector', device: 'd', name: 'Light', state: 'Alert', members: [] },
+          ['setLightVector', 'd', 'Light', 'Alert', undefined, undefined, undefined, [], undefined, undefined],
+        ],
+      ];
+      for (const [element, fields] of sets) {
+        const start = client.text.length;
+        link.send(element);
+        // Every element goes out on its own line.
+        await until(() => client.text.length > start && client.text.endsWith('\n'), 5000, `the ${element.tag} object`);
+        const asObject = client.text.slice(start);
+        link.sendSet(...fields);
+        await until(() => client.text.length >= start + 2 * asObject.length, 5000, `the field-by-field ${element.tag}`);
+        expect(client.text.slice(start + asObject.length), element.tag).toBe(asObject);
+      }
+      // Requests of values reach the driver flat: [tag, device, name, timestamp, name1, value1, ...].
+      await client.send('<newTextVector device="d" name="Text" timestamp="2026-11-28T06:00:01"><oneText name="a">x &amp; y</oneText><oneText name="b"></oneText></newTextVector>\n'
+        + '<newSwitchVector device="d" name="Switch"><oneSwitch name="a">On</oneSwitch></newSwitchVector>\n');
+      const taken: unknown[] = [];
+      await until(() => taken.push(...link.take().filter((item) => Array.isArray(item))) >= 2, 5000, 'the requests at the driver');
+      expect(taken).toEqual([['newTextVector', 'd', 'Text', '2026-11-28T06:00:01', 'a', 'x & y', 'b', ''], ['newSwitchVector', 'd', 'Switch', null, 'a', 'On']]);
+      // Refused alike: a bad state, and BLOBs (which go as objects).
+      expect(() => link.sendSet('setNumberVector', 'd', 'Number', 'Weird', undefined, undefined, undefined, [], undefined, undefined)).toThrow(/invalid state/);
+      expect(() => link.send({ tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Weird', members: [] })).toThrow(/invalid state/);
+      expect(() => link.sendSet('setBLOBVector', 'd', 'B', 'Ok', undefined, undefined, undefined, [], undefined, undefined)).toThrow(/not a set vector of values/);
+    } finally {
+      client.destroy();
+      server.shutdown();
+    }
   });
 });

@@ -1,7 +1,7 @@
 //! napi handles over the Rust INDI server (`crates/indi-hub`): the server itself, and the
 //! link of each in-process TypeScript driver.
 
-use crate::wire::{from_wire, to_wire, WireElement};
+use crate::wire::{flat_request, from_wire, set_from_fields, to_wire, SetFields, WireElement};
 use indi_hub::exdriver::DriverSpec;
 use indi_hub::feed::ClientFeed;
 use indi_hub::local::LocalDriver;
@@ -233,16 +233,17 @@ pub struct NativeLocalDriver {
 #[napi]
 impl NativeLocalDriver {
     /// The elements routed to the driver since the last call, in order.
-    #[napi]
-    pub fn take(&self) -> Vec<WireElement> {
+    /// Requests of values come as flat arrays (see `flat_request`), the rest as elements.
+    #[napi(ts_return_type = "Array<WireElement | Array<string | null>>")]
+    pub fn take(&self) -> Vec<Either<WireElement, Vec<Option<String>>>> {
         let mut batch = Vec::new();
         self.driver.take(&mut batch);
         // Members are parsed here, once, only for in-process drivers.
         batch
             .into_iter()
             .map(|frame| match frame.element() {
-                Ok(element) => to_wire(element.clone()),
-                Err(error) => crate::wire::error_element(&error.to_string()),
+                Ok(element) => flat_request(element).map_or_else(|| Either::A(to_wire(element.clone())), Either::B),
+                Err(error) => Either::A(crate::wire::error_element(&error.to_string())),
             })
             .collect()
     }
@@ -251,6 +252,28 @@ impl NativeLocalDriver {
     #[napi]
     pub fn send(&self, element: WireElement) -> Result<bool> {
         let element = from_wire(element).map_err(Error::from_reason)?;
+        Ok(self.driver.send(element))
+    }
+
+    /// `send` of a `set*Vector` of values, its fields passed one by one (much quicker across
+    /// the boundary than an element object).
+    #[napi]
+    #[allow(clippy::too_many_arguments, reason = "positional on purpose: see SetFields")]
+    pub fn send_set(
+        &self,
+        tag: String,
+        device: String,
+        name: String,
+        state: Option<String>,
+        timeout: Option<f64>,
+        timestamp: Option<String>,
+        message: Option<String>,
+        names: Vec<String>,
+        values: Option<Vec<String>>,
+        numbers: Option<Vec<f64>>,
+    ) -> Result<bool> {
+        let fields = SetFields { tag, device, name, state, timeout, timestamp, message, names, values, numbers };
+        let element = set_from_fields(fields).map_err(Error::from_reason)?;
         Ok(self.driver.send(element))
     }
 

@@ -2,7 +2,7 @@
 //! elements to stdout, and hands decoded elements to JS in batches.
 
 use crate::fdio;
-use crate::wire::{from_wire, to_wire, WireElement};
+use crate::wire::{from_wire, set_from_fields, to_wire, SetFields, WireElement};
 use bytes::{Bytes, BytesMut};
 use indi_codec::IndiCodec;
 use napi::bindgen_prelude::*;
@@ -98,8 +98,33 @@ impl StdioLink {
     #[napi]
     pub fn send(&self, element: WireElement) -> Result<bool> {
         let element = from_wire(element).map_err(Error::from_reason)?;
-        self.outbox.push(indi_codec::to_bytes(&element));
-        Ok(self.outbox.backlog.load(Ordering::Acquire) < HIGH_WATER)
+        Ok(self.queue(&element))
+    }
+
+    /// `send` of a `set*Vector` of values, its fields passed one by one (see `NativeLocalDriver.sendSet`).
+    #[napi]
+    #[allow(clippy::too_many_arguments, reason = "positional on purpose: see SetFields")]
+    pub fn send_set(
+        &self,
+        tag: String,
+        device: String,
+        name: String,
+        state: Option<String>,
+        timeout: Option<f64>,
+        timestamp: Option<String>,
+        message: Option<String>,
+        names: Vec<String>,
+        values: Option<Vec<String>>,
+        numbers: Option<Vec<f64>>,
+    ) -> Result<bool> {
+        let fields = SetFields { tag, device, name, state, timeout, timestamp, message, names, values, numbers };
+        let element = set_from_fields(fields).map_err(Error::from_reason)?;
+        Ok(self.queue(&element))
+    }
+
+    fn queue(&self, element: &indi_codec::Element) -> bool {
+        self.outbox.push(indi_codec::to_bytes(element));
+        self.outbox.backlog.load(Ordering::Acquire) < HIGH_WATER
     }
 
     /// Resolves when the outgoing queue is short again (or the link is closed).

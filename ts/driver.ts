@@ -25,6 +25,11 @@ import { BLOBVector, NumberVector, SwitchVector, TextVector, type Vector } from 
 export interface DriverLink {
   /** Queues an element; false asks the caller to await `drained()`. */
   send(element: WireElement): boolean;
+  /** `send` of a `set*Vector` of values, field by field (quicker across the napi boundary). */
+  sendSet?(
+    tag: string, device: string, name: string, state: string | undefined, timeout: number | undefined, timestamp: string | undefined,
+    message: string | undefined, names: string[], values: string[] | undefined, numbers: number[] | undefined,
+  ): boolean;
   /** Resolves when the queue is short again. */
   drained(): Promise<void>;
   /** Stops the link after what is already queued. */
@@ -200,7 +205,7 @@ export class IPyDriver extends IdentityMapView<Device> {
     const link = this.#link;
     if (link === null) throw new Error('the driver is not running: call run() (or serve it with IPyServer) first');
     if (this.debugEnable) logger().debug(`TX:: ${describeElement(element)}`);
-    if (!link.send(element)) {
+    if (!sendOn(link, element)) {
       await link.drained();
     } else if (++this.#sendsSinceYield >= 256) {
       // A tight send loop never leaves the microtask queue: let I/O and timers run.
@@ -307,6 +312,30 @@ export class IPyDriver extends IdentityMapView<Device> {
       clearTimeout(timer);
     }
   }
+}
+
+/** Sends `element` on `link`, field by field when it is a `set*Vector` of plain values. */
+function sendOn(link: DriverLink, element: WireElement): boolean {
+  const { tag, device, name, members } = element;
+  if (link.sendSet === undefined || device == null || name == null || !members || !tag.startsWith('set') || tag === 'setBLOBVector') {
+    return link.send(element);
+  }
+  const names: string[] = [];
+  const values: string[] = [];
+  const numbers: number[] = [];
+  for (const m of members) {
+    if (m.label != null || m.format != null || m.min != null || m.max != null || m.step != null || m.blob != null || m.size != null) {
+      return link.send(element);
+    }
+    names.push(m.name);
+    if (m.number != null) numbers.push(m.number);
+    else if (m.value != null) values.push(m.value);
+  }
+  // Each member needs its value at its index: all numbers, or all texts.
+  if (numbers.length + values.length !== names.length || (numbers.length > 0 && values.length > 0)) return link.send(element);
+  const { state, timeout, timestamp, message } = element;
+  return link.sendSet(tag, device, name, state ?? undefined, timeout ?? undefined, timestamp ?? undefined, message ?? undefined, names,
+    values.length ? values : undefined, numbers.length ? numbers : undefined);
 }
 
 /** The client-request event of an element aimed at `vector`. */

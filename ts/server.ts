@@ -3,7 +3,7 @@
 import { IPyDriver } from './driver.js';
 import { native } from './native.js';
 import { checkText, timestampText } from './values.js';
-import type { NativeClient, NativeLocalDriver, NativeServer } from '../binding.cjs';
+import type { NativeClient, NativeLocalDriver, NativeServer, WireElement, WireMember } from '../binding.cjs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 
 /** Where clients' bytes land before the server copies them (reads are handled one at a time). */
@@ -142,7 +142,7 @@ export class IPyServer {
       let link: NativeLocalDriver | undefined;
       const deliver = (): void => {
         const elements = link?.take() ?? [];
-        if (elements.length) driver.receive(elements);
+        if (elements.length) driver.receive(elements.map(fromFlat));
       };
       link = this.#native.addDriver(driver.constructor.name, deliver);
       this.#deliveries.push(deliver);
@@ -198,4 +198,14 @@ export class IPyServer {
     this.#native.shutdown();
     for (const driver of this.drivers) driver.shutdown();
   }
+}
+
+/** A request `take()` passed flat, `[tag, device, name, timestamp, name1, value1, ...]`, as its element. */
+function fromFlat(item: WireElement | Array<string | null>): WireElement {
+  if (!Array.isArray(item)) return item;
+  const members: WireMember[] = [];
+  for (let i = 4; i < item.length; i += 2) members.push({ name: item[i] as string, value: item[i + 1] as string });
+  const element: WireElement = { tag: item[0] as string, device: item[1] as string, name: item[2] as string, members };
+  if (item[3] !== null) element.timestamp = item[3];
+  return element;
 }
