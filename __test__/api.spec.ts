@@ -427,12 +427,17 @@ describe('the napi boundary', () => {
         await until(() => client.text.length >= start + 2 * asObject.length, 5000, `the field-by-field ${element.tag}`);
         expect(client.text.slice(start + asObject.length), element.tag).toBe(asObject);
       }
-      // Requests of values reach the driver flat: [tag, device, name, timestamp, name1, value1, ...].
+      // Requests of values reach the driver as text: tag, device, name, T+timestamp (or nothing), name1, value1, ... joined by NUL.
       await client.send('<newTextVector device="d" name="Text" timestamp="2026-11-28T06:00:01"><oneText name="a">x &amp; y</oneText><oneText name="b"></oneText></newTextVector>\n'
-        + '<newSwitchVector device="d" name="Switch"><oneSwitch name="a">On</oneSwitch></newSwitchVector>\n');
+        + '<newSwitchVector device="d" name="Switch"><oneSwitch name="a">On</oneSwitch></newSwitchVector>\n'
+        + '<newTextVector device="d" name="Text" timestamp=""><oneText name="a">z</oneText></newTextVector>\n');
       const taken: unknown[] = [];
-      await until(() => taken.push(...link.take().filter((item) => Array.isArray(item))) >= 2, 5000, 'the requests at the driver');
-      expect(taken).toEqual([['newTextVector', 'd', 'Text', '2026-11-28T06:00:01', 'a', 'x & y', 'b', ''], ['newSwitchVector', 'd', 'Switch', null, 'a', 'On']]);
+      await until(() => taken.push(...link.take().filter((item) => typeof item === 'string')) >= 3, 5000, 'the requests at the driver');
+      expect(taken.map((item) => (item as string).split('\0'))).toEqual([
+        ['newTextVector', 'd', 'Text', 'T2026-11-28T06:00:01', 'a', 'x & y', 'b', ''],
+        ['newSwitchVector', 'd', 'Switch', '', 'a', 'On'],
+        ['newTextVector', 'd', 'Text', 'T', 'a', 'z'],
+      ]);
       // Refused alike: a bad state, and BLOBs (which go as objects).
       expect(() => link.sendSet('setNumberVector', 'd', 'Number', 'Weird', undefined, undefined, undefined, [], undefined, undefined)).toThrow(/invalid state/);
       expect(() => link.send({ tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Weird', members: [] })).toThrow(/invalid state/);

@@ -233,9 +233,9 @@ pub struct NativeLocalDriver {
 #[napi]
 impl NativeLocalDriver {
     /// The elements routed to the driver since the last call, in order.
-    /// Requests of values come as flat arrays (see `flat_request`), the rest as elements.
-    #[napi(ts_return_type = "Array<WireElement | Array<string | null>>")]
-    pub fn take(&self) -> Vec<Either<WireElement, Vec<Option<String>>>> {
+    /// Requests of values come as strings (see `flat_request`), the rest as elements.
+    #[napi(ts_return_type = "Array<WireElement | string>")]
+    pub fn take(&self) -> Vec<Either<WireElement, String>> {
         let mut batch = Vec::new();
         self.driver.take(&mut batch);
         // Members are parsed here, once, only for in-process drivers.

@@ -304,25 +304,30 @@ pub fn from_wire(w: WireElement) -> Result<Element> {
     Ok(element)
 }
 
-/// A request for an in-process driver as one flat array, where it is a `new*Vector` of values
-/// (a client's everyday request): `[tag, device, name, timestamp, name1, value1, name2, ...]`.
-/// JS builds its `WireElement` from this far quicker than napi sets an object's fields one by
-/// one. Anything else (BLOBs, number ranges) stays an object.
-pub fn flat_request(element: &Element) -> Option<Vec<Option<String>>> {
+/// A request for an in-process driver as one string, where it is a `new*Vector` of values (a
+/// client's everyday request): `tag device name stamp name1 value1 name2 ...` joined by NUL
+/// (which XML cannot carry), `stamp` empty without a timestamp, else `T` and the timestamp.
+/// JS splits it far quicker than napi builds an object field by field. Anything else (BLOBs,
+/// number ranges) stays an object.
+pub fn flat_request(element: &Element) -> Option<String> {
     let Element::New(v) = element else { return None };
     if v.kind == VectorKind::Blob {
         return None;
     }
-    let mut flat = Vec::with_capacity(4 + 2 * v.members.len());
-    flat.extend([Some(element.tag().to_owned()), Some(v.device.clone()), Some(v.name.clone()), v.timestamp.clone()]);
+    let stamp = v.timestamp.as_ref().map_or(String::new(), |t| format!("T{t}"));
+    let mut pieces = vec![element.tag(), &v.device, &v.name, &stamp];
     for one in &v.members {
         let OneValue::Text(text) = &one.value else { return None };
         if one.range.is_some() {
             return None;
         }
-        flat.extend([Some(one.name.clone()), Some(text.clone())]);
+        pieces.extend([one.name.as_str(), text]);
     }
-    Some(flat)
+    // Decoded text never holds NUL; were it to, the pieces would not split back.
+    if pieces.iter().any(|piece| piece.contains('\0')) {
+        return None;
+    }
+    Some(pieces.join("\0"))
 }
 
 /// The members of a `set*Vector` passed positionally: reading a `WireElement` from JS probes

@@ -200,12 +200,14 @@ export class IPyServer {
   }
 }
 
-/** A request `take()` passed flat, `[tag, device, name, timestamp, name1, value1, ...]`, as its element. */
-function fromFlat(item: WireElement | Array<string | null>): WireElement {
-  if (!Array.isArray(item)) return item;
+/** A request `take()` passed as text, `tag device name stamp name1 value1 ...` joined by NUL, as its element. */
+function fromFlat(item: WireElement | string): WireElement {
+  if (typeof item !== 'string') return item;
+  const parts = item.split('\0');
   const members: WireMember[] = [];
-  for (let i = 4; i < item.length; i += 2) members.push({ name: item[i] as string, value: item[i + 1] as string });
-  const element: WireElement = { tag: item[0] as string, device: item[1] as string, name: item[2] as string, members };
-  if (item[3] !== null) element.timestamp = item[3];
+  for (let i = 4; i < parts.length; i += 2) members.push({ name: parts[i], value: parts[i + 1] });
+  const element: WireElement = { tag: parts[0], device: parts[1], name: parts[2], members };
+  // An empty stamp: no timestamp; else `T` and the timestamp.
+  if (parts[3] !== '') element.timestamp = parts[3].slice(1);
   return element;
 }
