@@ -200,68 +200,47 @@ impl Hub {
     pub fn deliver_all(&self, from: EndpointId, frames: Vec<Arc<Frame>>) -> Option<Pace> {
         let mut pushes: Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)> = Vec::new();
         let mut dropped = Vec::new();
-        let (source, from_driver, from_client) = {
-            let mut state = self.0.state.lock().unwrap();
-            let sender = state.endpoints.get(&from).cloned();
-            let source = sender.as_ref().map_or_else(|| "?".into(), |e| e.name.clone());
-            let from_driver = sender.as_ref().is_some_and(|e| e.role == Role::Driver);
-            let from_client = sender.as_ref().is_some_and(|e| e.role == Role::Client);
+        let sender = self.0.state.lock().unwrap().endpoints.get(&from).cloned();
+        let source = sender.as_ref().map_or_else(|| "?".into(), |e| e.name.clone());
+        let from_driver = sender.as_ref().is_some_and(|e| e.role == Role::Driver);
+        let from_client = sender.as_ref().is_some_and(|e| e.role == Role::Client);
+        self.log_read(&source, &frames, from_driver, from_client);
+        {
+            let state = &mut *self.0.state.lock().unwrap();
             // Consecutive updates of one property from one driver (a burst) go where the first
             // went: routing each would look up the same names again. Routing an update changes
             // nothing that would route the next one differently.
             let from_upstream = state.router.is_driver(from); // a driver or a remote server
-            let mut previous: Option<(&Head, Targets)> = None;
-            for frame in &frames {
-                let head = frame.head();
-                let routing = match previous.take() {
-                    Some((last, targets)) if last == head => Routing { targets, ..Routing::default() },
-                    _ => state.router.route(from, frame),
+            let mut previous: Option<(Head, Targets)> = None;
+            // Frames are moved, not cloned, into the last queue they go to.
+            for frame in frames {
+                let routing = match &previous {
+                    Some((head, targets)) if head == frame.head() => Routing { targets: targets.clone(), ..Routing::default() },
+                    _ => {
+                        let routing = state.router.route(from, &frame);
+                        let plain = routing.reply.is_none() && routing.replacement.is_none() && routing.dropped.is_none();
+                        let memo = from_upstream && plain && matches!(frame.head().tag, Tag::Set(_));
+                        previous = memo.then(|| (frame.head().clone(), routing.targets.clone()));
+                        routing
+                    }
                 };
-                let plain = routing.reply.is_none() && routing.replacement.is_none() && routing.dropped.is_none();
-                if from_upstream && plain && matches!(head.tag, Tag::Set(_)) {
-                    previous = Some((head, routing.targets.clone()));
-                }
                 if let Some(reason) = routing.dropped {
-                    dropped.push((frame.clone(), reason));
+                    dropped.push((frame, reason));
                     continue;
                 }
                 if let (Some(reply), Some(sender)) = (routing.reply, &sender) {
                     queue_for(&mut pushes, sender, Frame::new(reply));
                 }
-                if routing.targets.is_empty() {
-                    continue;
-                }
-                let out = routing.replacement.map_or_else(|| frame.clone(), Frame::new);
-                for target in &routing.targets {
-                    if let Some(endpoint) = state.endpoints.get(target) {
-                        queue_for(&mut pushes, endpoint, out.clone());
-                    }
+                let mut out = Some(routing.replacement.map_or(frame, Frame::new));
+                let mut targets = routing.targets.iter().filter_map(|target| state.endpoints.get(target)).peekable();
+                while let Some(endpoint) = targets.next() {
+                    let frame = if targets.peek().is_some() { out.clone() } else { out.take() };
+                    queue_for(&mut pushes, endpoint, frame.expect("taken by the last target only"));
                 }
             }
-            (source, from_driver, from_client)
-        };
+        }
         for (frame, reason) in &dropped {
             self.log_drop(&source, frame, reason);
-        }
-        if from_client {
-            for frame in frames.iter().filter(|f| f.head().tag == Tag::GetProperties) {
-                if let Ok(Element::GetProperties(get)) = frame.element() {
-                    log_version(&source, get.version.as_deref());
-                }
-            }
-        }
-        if crate::logging::verbosity() >= 2 {
-            for frame in &frames {
-                trace!("{source}: read {}", summary(frame));
-                if crate::logging::verbosity() >= 3 {
-                    trace!("{source}: {}", String::from_utf8_lossy(frame.bytes()).trim_end());
-                }
-            }
-        }
-        if let Some(dir) = self.0.config.log_dir.as_ref().filter(|_| from_driver) {
-            for element in frames.iter().filter_map(|f| f.element().ok()) {
-                crate::driverlog::append(dir, element);
-            }
         }
         let mut fastest: Option<(usize, Arc<Endpoint>)> = None;
         for (endpoint, frames) in pushes {
@@ -273,6 +252,31 @@ impl Hub {
         }
         let (pause, resume) = self.pace_thresholds();
         fastest.filter(|(backlog, _)| *backlog > pause).map(|(_, reader)| Pace { reader, resume })
+    }
+
+    /// What is logged of every element read: versions of clients' `getProperties`, each
+    /// element at `-vv`, and drivers' elements in `-l` logs.
+    fn log_read(&self, source: &str, frames: &[Arc<Frame>], from_driver: bool, from_client: bool) {
+        if from_client {
+            for frame in frames.iter().filter(|f| f.head().tag == Tag::GetProperties) {
+                if let Ok(Element::GetProperties(get)) = frame.element() {
+                    log_version(source, get.version.as_deref());
+                }
+            }
+        }
+        if crate::logging::verbosity() >= 2 {
+            for frame in frames {
+                trace!("{source}: read {}", summary(frame));
+                if crate::logging::verbosity() >= 3 {
+                    trace!("{source}: {}", String::from_utf8_lossy(frame.bytes()).trim_end());
+                }
+            }
+        }
+        if let Some(dir) = self.0.config.log_dir.as_ref().filter(|_| from_driver) {
+            for element in frames.iter().filter_map(|f| f.element().ok()) {
+                crate::driverlog::append(dir, element);
+            }
+        }
     }
 
     /// Backlogs at which a BLOB sender pauses and resumes: below the replacement threshold, so
