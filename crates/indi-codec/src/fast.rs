@@ -4,7 +4,7 @@
 //! [`crate::head`] decides, with its error messages. So this only has to agree with it on what
 //! it accepts, which the codec's equivalence tests and fuzz target check.
 
-use crate::head::{routing_attributes, HeadOffsets, Tag};
+use crate::head::{routing_attributes, Head, HeadOffsets, Tag};
 use std::ops::Range;
 
 /// Deepest nesting taken here (as the general checker's `MAX_DEPTH`).
@@ -61,47 +61,38 @@ impl Span {
 /// An element `check_simple` accepted, with the values and texts it read. `check_simple` looks
 /// at every other byte one by one and only classifies the bytes of a span, so an element equal
 /// to this one outside its spans, whose spans end at the same class of byte, takes the very
-/// same path through `check_simple`: same answer, with the names at the new spans. Drivers
-/// send the same vectors over and over, so most elements match one of a few shapes.
+/// same path through `check_simple`: same answer. The device and the property are kept out of
+/// the spans (compared as fixed bytes), so the head is this one's. Drivers send the same
+/// vectors over and over, so most elements match one of a few shapes.
 #[derive(Debug)]
 struct Shape {
     bytes: Vec<u8>,
     spans: Vec<Span>,
-    tag: Tag,
-    /// Indexes into `spans`.
-    device: Option<usize>,
-    property: Option<usize>,
+    head: Head,
     max_depth: usize,
 }
 
 impl Shape {
-    /// The head and end of the element `window` starts with, if it has this shape.
-    fn check(&self, window: &[u8], max_depth: usize) -> Option<(HeadOffsets, usize)> {
+    /// Where the element `window` starts with ends, if it has this shape.
+    fn end_of(&self, window: &[u8], max_depth: usize) -> Option<usize> {
         if max_depth != self.max_depth {
             return None;
         }
         let (mut pos, mut from) = (0, 0);
-        let (mut device, mut property) = (None, None);
-        for (index, span) in self.spans.iter().enumerate() {
+        for span in &self.spans {
             let fixed = &self.bytes[from..span.start];
             if window.get(pos..pos + fixed.len())? != fixed {
                 return None;
             }
             pos += fixed.len();
-            let start = pos;
             pos += window[pos..].iter().position(|&b| CLASSES[b as usize] & span.stop != 0)?;
-            if Some(index) == self.device {
-                device = Some(start..pos);
-            } else if Some(index) == self.property {
-                property = Some(start..pos);
-            }
             from = span.end;
         }
         let fixed = &self.bytes[from..];
         if window.get(pos..pos + fixed.len())? != fixed {
             return None;
         }
-        Some((HeadOffsets::borrowed(self.tag, device, property), pos + fixed.len()))
+        Some(pos + fixed.len())
     }
 }
 
@@ -114,36 +105,42 @@ pub(crate) struct Shapes {
 }
 
 /// Shapes kept per stream: one per vector a driver keeps sending, up to this many.
-const SHAPES: usize = 8;
+const SHAPES: usize = 16;
 /// Longer elements are checked afresh each time (the scan dominates; and memory stays small).
 const SHAPE_BYTES: usize = 4096;
 
 impl Shapes {
-    /// As [`check_simple`]: the head and end of the element `window` starts with, or `None`.
-    pub(crate) fn check(&mut self, window: &[u8], max_depth: usize) -> Option<(HeadOffsets, usize)> {
-        if let Some((at, found)) = self.known.iter().enumerate().find_map(|(at, shape)| Some((at, shape.check(window, max_depth)?))) {
-            self.known[..=at].rotate_right(1);
-            return Some(found);
-        }
-        let (found, end) = check_recording(window, max_depth, &mut self.spans)?;
-        if end <= SHAPE_BYTES {
-            self.remember(&window[..end], &found, max_depth);
-        }
-        Some((found.offsets(), end))
+    /// The head and end of the element `window` starts with, if it has a known shape.
+    pub(crate) fn known(&mut self, window: &[u8], max_depth: usize) -> Option<(Head, usize)> {
+        let (at, end) = self.known.iter().enumerate().find_map(|(at, shape)| Some((at, shape.end_of(window, max_depth)?)))?;
+        self.known[..=at].rotate_right(1);
+        Some((self.known[0].head.clone(), end))
     }
 
-    fn remember(&mut self, element: &[u8], found: &Found, max_depth: usize) {
-        let span_at = |range: &Option<Range<usize>>| self.spans.iter().position(|span| Some(span.start) == range.as_ref().map(|r| r.start));
-        let (device, property) = (span_at(&found.device), span_at(&found.property));
+    /// [`check_simple`], remembering the shape of what it accepts (for elements of no known shape).
+    pub(crate) fn learn(&mut self, window: &[u8], max_depth: usize) -> Option<(HeadOffsets, usize)> {
+        let (found, end) = check_recording(window, max_depth, &mut self.spans)?;
+        let offsets = found.offsets();
+        if end <= SHAPE_BYTES {
+            let element = &window[..end];
+            let head = offsets.clone().head(&bytes::Bytes::copy_from_slice(element));
+            self.remember(element, head, &found, max_depth);
+        }
+        Some((offsets, end))
+    }
+
+    fn remember(&mut self, element: &[u8], head: Head, found: &Found, max_depth: usize) {
+        let names = [&found.device, &found.property].map(|range| range.as_ref().map(|r| r.start));
         let mut shape = if self.known.len() == SHAPES {
             self.known.pop().expect("full")
         } else {
-            Shape { bytes: Vec::new(), spans: Vec::new(), tag: found.tag, device: None, property: None, max_depth }
+            Shape { bytes: Vec::new(), spans: Vec::new(), head: head.clone(), max_depth }
         };
         shape.bytes.clear();
         shape.bytes.extend_from_slice(element);
-        shape.spans.clone_from(&self.spans);
-        (shape.tag, shape.device, shape.property, shape.max_depth) = (found.tag, device, property, max_depth);
+        shape.spans.clear();
+        shape.spans.extend(self.spans.iter().filter(|span| !names.contains(&Some(span.start))));
+        (shape.head, shape.max_depth) = (head, max_depth);
         self.known.insert(0, shape);
     }
 }
@@ -229,8 +226,8 @@ struct Found {
 }
 
 impl Found {
-    fn offsets(self) -> HeadOffsets {
-        HeadOffsets::borrowed(self.tag, self.device, self.property)
+    fn offsets(&self) -> HeadOffsets {
+        HeadOffsets::borrowed(self.tag, self.device.clone(), self.property.clone())
     }
 }
 
@@ -329,13 +326,23 @@ mod tests {
         assert!(fast("<newSwitchVector device='d' name='n'><oneSwitch name='a'>On</oneSwitch><oneSwitch name='b'/></newSwitchVector>").is_some());
     }
 
+    impl Shapes {
+        /// What the codec does: a known shape, else a fresh check.
+        fn check(&mut self, window: &[u8], max_depth: usize) -> Option<(Head, usize)> {
+            self.known(window, max_depth).or_else(|| {
+                let (offsets, end) = self.learn(window, max_depth)?;
+                Some((offsets.head(&Bytes::copy_from_slice(&window[..end])), end))
+            })
+        }
+    }
+
     /// `Shapes::check` on each text, after `learned`, against `check_simple` on its own.
     fn shapes_agree(learned: &str, texts: &[&str]) -> Shapes {
         let mut shapes = Shapes::default();
         assert!(shapes.check(learned.as_bytes(), 8).is_some(), "{learned}");
         for text in texts {
             let whole = Bytes::copy_from_slice(text.as_bytes());
-            let from_shapes = shapes.check(text.as_bytes(), 8).map(|(offsets, end)| (offsets.head(&whole), end));
+            let from_shapes = shapes.check(text.as_bytes(), 8);
             let alone = check_simple(text.as_bytes(), 8).map(|(offsets, end)| (offsets.head(&whole), end));
             assert_eq!(from_shapes, alone, "{text}");
         }
@@ -352,28 +359,35 @@ mod tests {
             "<setNumberVector device=\"a&amp;b\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
             "<setNumberVector device=\"é\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
             "<setNumberVector device=\"d\" name=\"it's\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
-            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">1 &lt; 2</oneNumber></setNumberVector>",
-            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">a<b/>c</oneNumber></setNumberVector>",
-            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">\u{7}</oneNumber></setNumberVector>",
-            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector",
-            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber>",
-            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2",
-            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>trailing",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">1 &lt; 2</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">a<b/>c</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">\u{7}</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber>",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">2",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>trailing",
             "<setNumberVector device='d' name='n' state='Ok'><oneNumber name='N'>2</oneNumber></setNumberVector>",
             "<setNumberVector name=\"n\" device=\"d\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></setNumberVector>",
-            "<setNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber><oneNumber name=\"M\">3</oneNumber></setNumberVector>",
-            "<newNumberVector device=\"d\" name=\"n\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></newNumberVector>",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber><oneNumber name=\"M\">3</oneNumber></setNumberVector>",
+            "<newNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">2</oneNumber></newNumberVector>",
             "<getProperties version='1.7'/>",
         ];
-        let shapes = shapes_agree(learned, &same_shape);
-        // The first few are the learned shape again: no new shape for them.
-        assert!(shapes.known.len() < same_shape.len(), "{} shapes", shapes.known.len());
+        shapes_agree(learned, &same_shape);
+        // Other values of the same vector: the learned shape again, with its head.
         let mut one = Shapes::default();
-        for text in &same_shape[..2] {
-            one.check(learned.as_bytes(), 8);
-            one.check(text.as_bytes(), 8).expect("same shape");
-            assert_eq!(one.known.len(), 1, "{text} should match the learned shape");
+        one.check(learned.as_bytes(), 8);
+        for text in [
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Busy\"><oneNumber name=\"RA\">12.5e-3</oneNumber></setNumberVector>",
+            "<setNumberVector device=\"Bench\" name=\"NUM\" state=\"\"><oneNumber name=\"\"></oneNumber></setNumberVector>",
+        ] {
+            let (head, _) = one.known(text.as_bytes(), 8).expect("same shape");
+            assert_eq!((head.device.as_deref(), head.name.as_deref()), (Some("Bench"), Some("NUM")));
         }
+        // Another vector is another shape: its head is its own.
+        let other = "<setNumberVector device=\"Bench\" name=\"NUN\" state=\"Ok\"><oneNumber name=\"N\">1</oneNumber></setNumberVector>";
+        assert!(one.known(other.as_bytes(), 8).is_none());
+        assert_eq!(one.check(other.as_bytes(), 8).expect("checked").0.name.as_deref(), Some("NUN"));
+        assert_eq!(one.known.len(), 2);
     }
 
     #[test]

@@ -410,6 +410,7 @@ impl Checked<'_> {
 }
 
 /// A [`Head`] whose names are ranges of bytes not yet frozen (or owned strings).
+#[derive(Debug, Clone)]
 pub(crate) struct HeadOffsets {
     tag: Tag,
     device: Option<Result<std::ops::Range<usize>, String>>,

@@ -121,13 +121,17 @@ impl IndiCodec {
             return None;
         }
         let window = &buf[..buf.len().min(WINDOW).min(self.limits.max_tag).min(self.limits.max_element)];
+        let max_depth = self.limits.max_depth as usize;
+        if let Some((head, end)) = self.shapes.known(window, max_depth) {
+            return Some(self.yield_checked(buf, end, |_| head));
+        }
         let root_len = window[1..].iter().position(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/'))?;
         let root = &window[1..1 + root_len];
         if root.len() > 32 || root.ends_with(b"BLOBVector") {
             return None;
         }
-        if let Some((offsets, end)) = self.shapes.check(window, self.limits.max_depth as usize) {
-            return Some(self.yield_checked(buf, end, offsets));
+        if let Some((offsets, end)) = self.shapes.learn(window, max_depth) {
+            return Some(self.yield_checked(buf, end, |raw| offsets.head(raw)));
         }
         // The first `</root>`: short hops from `<` to `<` (a searcher costs more to set up).
         let mut from = 1;
@@ -140,21 +144,21 @@ impl IndiCodec {
             from = at + 1;
         };
         let text = std::str::from_utf8(&window[..end]).ok()?;
-        let (checked, checked_end) = head::check_framed(text, self.limits.max_depth as usize).ok()?;
+        let (checked, checked_end) = head::check_framed(text, max_depth).ok()?;
         if checked_end != end {
             return None;
         }
         // Names are kept as offsets while `buf` is borrowed, then sliced from the frame.
         let offsets = checked.offsets(text);
-        Some(self.yield_checked(buf, end, offsets))
+        Some(self.yield_checked(buf, end, |raw| offsets.head(raw)))
     }
 
     /// Takes a checked element ending at `end` (and the line break after it) off `buf`.
-    fn yield_checked(&mut self, buf: &mut BytesMut, end: usize, offsets: head::HeadOffsets) -> (Bytes, Head) {
+    fn yield_checked(&mut self, buf: &mut BytesMut, end: usize, head: impl FnOnce(&Bytes) -> Head) -> (Bytes, Head) {
         let len = if buf.get(end) == Some(&b'\n') { end + 1 } else { end };
         let raw = buf.split_to(len).freeze();
         self.scanner.element_yielded();
-        let head = offsets.head(&raw);
+        let head = head(&raw);
         (raw, head)
     }
 }
