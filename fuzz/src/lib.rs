@@ -74,7 +74,28 @@ pub fn decode(data: &[u8]) {
         }
     }
     // The one-pass frame-and-check gives what framing then checking gives, at any read size.
-    assert_eq!(checked_frames(input, chunk, true), checked_frames(input, chunk, false), "one pass differs at read size {chunk}");
+    let singles = checked_frames(input, chunk, true);
+    assert_eq!(singles, checked_frames(input, chunk, false), "one pass differs at read size {chunk}");
+    // Runs of updates are those same frames joined, each run of one head.
+    let mut codec = IndiCodec::new(LIMITS);
+    let mut buf = BytesMut::new();
+    let mut at = 0;
+    for piece in input.chunks(chunk.max(1)) {
+        buf.extend_from_slice(piece);
+        while let Some(run) = codec.next_checked_run(&mut buf, 4) {
+            let Ok((raw, head, count)) = run else {
+                assert!(singles[at].is_err(), "an error where one pass found an element");
+                at += 1;
+                continue;
+            };
+            let parts = &singles[at..at + count];
+            let joined: Vec<u8> = parts.iter().flat_map(|p| p.as_ref().expect("runs hold elements").0.to_vec()).collect();
+            assert_eq!(raw.as_ref(), &joined[..], "a run is its elements' frames joined");
+            assert!(parts.iter().all(|p| p.as_ref().is_ok_and(|(_, h)| *h == head)), "one head per run");
+            at += count;
+        }
+    }
+    assert_eq!(at, singles.len(), "runs cover every frame");
 }
 
 type Checked = Result<(bytes::Bytes, indi_codec::Head), DecodeError>;

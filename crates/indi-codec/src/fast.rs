@@ -117,6 +117,11 @@ impl Shapes {
         Some((self.known[0].head.clone(), end))
     }
 
+    /// The length of the element `window` starts with, if it has the shape matched last.
+    pub(crate) fn again(&self, window: &[u8], max_depth: usize) -> Option<usize> {
+        self.known.first()?.end_of(window, max_depth)
+    }
+
     /// [`check_simple`], remembering the shape of what it accepts (for elements of no known shape).
     pub(crate) fn learn(&mut self, window: &[u8], max_depth: usize) -> Option<(HeadOffsets, usize)> {
         let (found, end) = check_recording(window, max_depth, &mut self.spans)?;

@@ -33,6 +33,9 @@ pub use parse::parse_element;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
+/// A run of updates (see [`IndiCodec::next_checked_run`]) grows to about this many bytes.
+const RUN_BYTES: usize = 64 << 10;
+
 /// Size limits that keep hostile or broken peers from exhausting memory.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -92,10 +95,21 @@ impl IndiCodec {
     /// over the bytes when a whole small element has arrived (a relay's common case: bursts of
     /// small updates), else in two.
     pub fn next_checked(&mut self, buf: &mut BytesMut) -> Option<Result<(Bytes, Head), DecodeError>> {
-        if let Some(found) = self.checked_in_one_pass(buf) {
-            return Some(Ok(found));
+        if let Some((raw, head, _)) = self.checked_in_one_pass(buf, 1) {
+            return Some(Ok((raw, head)));
         }
         self.next_checked_in_two_passes(buf)
+    }
+
+    /// [`IndiCodec::next_checked`], except that consecutive `set*Vector` of one vector (a
+    /// driver's burst of updates) that have all arrived come as one frame of up to `max_run`
+    /// elements, with their count: what a relay forwards as it is, routed once. The frame is
+    /// exactly the bytes of those elements, and each has the head given.
+    pub fn next_checked_run(&mut self, buf: &mut BytesMut, max_run: usize) -> Option<Result<(Bytes, Head, usize), DecodeError>> {
+        if let Some(found) = self.checked_in_one_pass(buf, max_run) {
+            return Some(Ok(found));
+        }
+        self.next_checked_in_two_passes(buf).map(|checked| checked.map(|(raw, head)| (raw, head, 1)))
     }
 
     /// The reference for [`IndiCodec::next_checked`]: [`IndiCodec::next_frame`], then
@@ -106,9 +120,7 @@ impl IndiCodec {
 
     /// Finds the root's end tag, then checks the element up to it; `None` (take the slow path)
     /// unless that check passes and ends exactly there, where the scanner would end the frame.
-    fn checked_in_one_pass(&mut self, buf: &mut BytesMut) -> Option<(Bytes, Head)> {
-        /// Far enough for any small element; BLOBs are framed by the scanner.
-        const WINDOW: usize = 64 << 10;
+    fn checked_in_one_pass(&mut self, buf: &mut BytesMut, max_run: usize) -> Option<(Bytes, Head, usize)> {
         if !self.scanner.is_fresh() {
             return None;
         }
@@ -120,10 +132,20 @@ impl IndiCodec {
         if buf.len() < 2 || buf[0] != b'<' || !head::starts_tag(buf[1]) {
             return None;
         }
-        let window = &buf[..buf.len().min(WINDOW).min(self.limits.max_tag).min(self.limits.max_element)];
+        let window = self.window(buf);
         let max_depth = self.limits.max_depth as usize;
-        if let Some((head, end)) = self.shapes.known(window, max_depth) {
-            return Some(self.yield_checked(buf, end, |_| head));
+        if let Some((head, mut end)) = self.shapes.known(window, max_depth) {
+            let mut count = 1;
+            if matches!(head.tag, Tag::Set(_)) {
+                // More of the same vector, each after at most a line break, all arrived.
+                while count < max_run && end < RUN_BYTES {
+                    let next = if buf.get(end) == Some(&b'\n') { end + 1 } else { end };
+                    let Some(len) = self.shapes.again(self.window(&buf[next..]), max_depth) else { break };
+                    (end, count) = (next + len, count + 1);
+                }
+            }
+            let (raw, head) = self.yield_checked(buf, end, |_| head);
+            return Some((raw, head, count));
         }
         let root_len = window[1..].iter().position(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/'))?;
         let root = &window[1..1 + root_len];
@@ -131,7 +153,8 @@ impl IndiCodec {
             return None;
         }
         if let Some((offsets, end)) = self.shapes.learn(window, max_depth) {
-            return Some(self.yield_checked(buf, end, |raw| offsets.head(raw)));
+            let (raw, head) = self.yield_checked(buf, end, |raw| offsets.head(raw));
+            return Some((raw, head, 1));
         }
         // The first `</root>`: short hops from `<` to `<` (a searcher costs more to set up).
         let mut from = 1;
@@ -150,7 +173,15 @@ impl IndiCodec {
         }
         // Names are kept as offsets while `buf` is borrowed, then sliced from the frame.
         let offsets = checked.offsets(text);
-        Some(self.yield_checked(buf, end, |raw| offsets.head(raw)))
+        let (raw, head) = self.yield_checked(buf, end, |raw| offsets.head(raw));
+        Some((raw, head, 1))
+    }
+
+    /// Where the fast path looks for an element starting at `from[0]`.
+    fn window<'b>(&self, from: &'b [u8]) -> &'b [u8] {
+        /// Far enough for any small element; BLOBs are framed by the scanner.
+        const WINDOW: usize = 64 << 10;
+        &from[..from.len().min(WINDOW).min(self.limits.max_tag).min(self.limits.max_element)]
     }
 
     /// Takes a checked element ending at `end` (and the line break after it) off `buf`.

@@ -301,10 +301,50 @@ fn checked_frames(input: &[u8], chunk: usize, one_pass: bool) -> Vec<Checked> {
     items
 }
 
+/// Frames, heads and counts of `input` read in `chunk`-byte pieces, in runs of up to `max_run`.
+fn run_frames(input: &[u8], chunk: usize, max_run: usize) -> Vec<Result<(Bytes, Head, usize), DecodeError>> {
+    let mut codec = IndiCodec::new(Limits { max_element: 4096, max_tag: 512, max_depth: 4 });
+    let mut buf = BytesMut::new();
+    let mut items = Vec::new();
+    for piece in input.chunks(chunk.max(1)) {
+        buf.extend_from_slice(piece);
+        while let Some(item) = codec.next_checked_run(&mut buf, max_run) {
+            items.push(item);
+        }
+    }
+    items
+}
+
+/// A run is the frames `next_checked` gives one by one, joined: same bytes, same head.
+fn runs_agree(input: &[u8], chunk: usize, max_run: usize) -> usize {
+    let singles = checked_frames(input, chunk, true);
+    let mut at = 0;
+    let mut longest = 0;
+    for run in run_frames(input, chunk, max_run) {
+        let (raw, head, count) = match run {
+            Ok(found) => found,
+            Err(error) => {
+                assert_eq!(singles.get(at), Some(&Err(error)));
+                at += 1;
+                continue;
+            }
+        };
+        assert!((1..=max_run).contains(&count), "count {count}");
+        let parts: Vec<&(Bytes, Head)> = singles[at..at + count].iter().map(|p| p.as_ref().expect("a run is of elements")).collect();
+        assert_eq!(raw, parts.iter().flat_map(|(bytes, _)| bytes.to_vec()).collect::<Vec<u8>>());
+        assert!(parts.iter().all(|(_, h)| *h == head), "one head for the whole run");
+        assert!(count == 1 || matches!(head.tag, indi_codec::Tag::Set(_)), "only updates run together");
+        (at, longest) = (at + count, longest.max(count));
+    }
+    assert_eq!(at, singles.len(), "{:?}", String::from_utf8_lossy(input));
+    longest
+}
+
 fn one_pass_agrees(input: &[u8], chunk: usize) {
     let expected = checked_frames(input, chunk, false);
     let got = checked_frames(input, chunk, true);
     assert_eq!(got, expected, "input {:?} in {chunk}-byte reads", String::from_utf8_lossy(input));
+    runs_agree(input, chunk, 3);
 }
 
 proptest! {
@@ -367,7 +407,20 @@ proptest! {
         }
         one_pass_agrees(input.as_bytes(), chunk);
         one_pass_agrees(input.as_bytes(), input.len());
+        runs_agree(input.as_bytes(), chunk, 3);
+        runs_agree(input.as_bytes(), input.len(), 256);
     }
+}
+
+#[test]
+fn a_burst_of_one_vector_runs_together_up_to_the_limit() {
+    let update = |i: usize| format!("<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">{i}</oneNumber></setNumberVector>\n");
+    let burst: String = (0..20).map(update).collect();
+    assert_eq!(runs_agree(burst.as_bytes(), burst.len(), 8), 8);
+    let mixed = format!("{}<setNumberVector device=\"Bench\" name=\"OTHER\" state=\"Ok\"><oneNumber name=\"N\">1</oneNumber></setNumberVector>\n{}", burst, update(1));
+    let runs: Vec<usize> = run_frames(mixed.as_bytes(), mixed.len(), 256).into_iter().map(|r| r.expect("valid").2).collect();
+    // The first is checked afresh (its shape is learned), the rest of the burst runs together.
+    assert_eq!(runs, [1, 19, 1, 1]);
 }
 
 /// Mutants of the real captures, read whole (where the one-pass path is taken most).
@@ -397,6 +450,7 @@ fn one_pass_agrees_on_mutated_samples() {
         }
         let expected = checked_frames(&input, input.len(), false);
         assert_eq!(checked_frames(&input, input.len(), true), expected, "input {:?}", String::from_utf8_lossy(&input));
+        runs_agree(&input, input.len(), 4);
         one_pass_frames += expected.iter().filter(|f| f.is_ok()).count();
     }
     assert!(one_pass_frames > 50_000, "only {one_pass_frames} frames: the samples should yield many");

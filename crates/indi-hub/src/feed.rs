@@ -56,7 +56,7 @@ impl ClientFeed {
 
     fn route(&mut self, eof: bool) -> bool {
         let mut frames = Vec::new();
-        while let Some(item) = next_item(&mut self.codec, &mut self.buf, eof) {
+        while let Some(item) = next_item(&mut self.codec, &mut self.buf, eof, 1) {
             match item {
                 Ok(frame) => frames.push(frame),
                 Err(error) => {

@@ -16,6 +16,9 @@ pub struct Frame {
     element: OnceLock<Box<Result<Element, DecodeError>>>,
     /// The unwritten end of a frame whose start is already on the wire.
     partial: bool,
+    /// Elements in `raw`: more than one for a run of updates of one vector (see
+    /// `IndiCodec::next_checked_run`), which is routed and written as one.
+    count: u32,
 }
 
 impl Frame {
@@ -29,7 +32,36 @@ impl Frame {
         if head.tag.is_blob() && memchr::memchr2(b'\n', b'\r', body).is_some() {
             return Ok(Frame::new(parse_element(raw)?));
         }
-        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false }))
+        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1 }))
+    }
+
+    /// A run of `count` updates of one vector, as `IndiCodec::next_checked_run` gives them.
+    pub fn received_run(raw: Bytes, head: Head, count: usize) -> Result<Arc<Frame>, DecodeError> {
+        if count == 1 {
+            return Frame::received(raw, head);
+        }
+        let count = u32::try_from(count).expect("runs are short");
+        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count }))
+    }
+
+    /// The elements of the frame one by one: itself, or each element of a run.
+    pub fn singles(self: &Arc<Frame>) -> Vec<Arc<Frame>> {
+        if self.count == 1 {
+            return vec![self.clone()];
+        }
+        let mut codec = indi_codec::IndiCodec::default();
+        let mut buf = bytes::BytesMut::from(&self.raw[..]);
+        std::iter::from_fn(|| codec.next_checked(&mut buf))
+            .map(|checked| {
+                let (raw, head) = checked.expect("a run holds checked elements");
+                Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1 })
+            })
+            .collect()
+    }
+
+    /// Elements in the frame (see [`Frame::singles`]).
+    pub fn count(&self) -> usize {
+        self.count as usize
     }
 
     /// A frame for an element built here (encoded now, once).
@@ -40,13 +72,13 @@ impl Frame {
             name: element.name().map(Name::from),
         };
         let raw = indi_codec::to_bytes(&element);
-        Arc::new(Frame { raw, head, element: OnceLock::from(Box::new(Ok(element))), partial: false })
+        Arc::new(Frame { raw, head, element: OnceLock::from(Box::new(Ok(element))), partial: false, count: 1 })
     }
 
     /// What is left to write after `written` bytes went out (never replaced by a newer BLOB:
     /// its start is already on the wire).
     pub fn tail(&self, written: usize) -> Arc<Frame> {
-        Arc::new(Frame { raw: self.raw.slice(written..), head: self.head.clone(), element: OnceLock::new(), partial: true })
+        Arc::new(Frame { raw: self.raw.slice(written..), head: self.head.clone(), element: OnceLock::new(), partial: true, count: self.count })
     }
 
     /// The wire bytes.
@@ -59,7 +91,7 @@ impl Frame {
         &self.head
     }
 
-    /// The whole element, parsed on first use.
+    /// The whole element, parsed on first use. A run holds several: split it with [`Frame::singles`].
     pub fn element(&self) -> Result<&Element, &DecodeError> {
         self.element.get_or_init(|| Box::new(parse_element(self.raw.clone()))).as_ref().as_ref()
     }

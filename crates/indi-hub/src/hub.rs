@@ -265,16 +265,18 @@ impl Hub {
             }
         }
         if crate::logging::verbosity() >= 2 {
-            for frame in frames {
-                trace!("{source}: read {}", summary(frame));
+            for frame in frames.iter().flat_map(Frame::singles) {
+                trace!("{source}: read {}", summary(&frame));
                 if crate::logging::verbosity() >= 3 {
                     trace!("{source}: {}", String::from_utf8_lossy(frame.bytes()).trim_end());
                 }
             }
         }
         if let Some(dir) = self.0.config.log_dir.as_ref().filter(|_| from_driver) {
-            for element in frames.iter().filter_map(|f| f.element().ok()) {
-                crate::driverlog::append(dir, element);
+            for single in frames.iter().flat_map(Frame::singles) {
+                if let Ok(element) = single.element() {
+                    crate::driverlog::append(dir, element);
+                }
             }
         }
     }
@@ -508,5 +510,41 @@ mod tests {
         let of = |frames: Vec<Bytes>| frames.iter().map(|b| b[memchr::memmem::find(b, b"'n'>").unwrap() + 4] - b'0').collect::<Vec<u8>>();
         assert_eq!(of(values(&client)), [1, 2, 5]);
         assert_eq!(of(values(&all)), [1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_drivers_burst_goes_to_clients_in_runs_and_to_an_in_process_snooper_one_by_one() {
+        let hub = Hub::new(HubConfig::default());
+        let driver = hub.register(Role::Driver, |_| "driver".into()).unwrap();
+        let client = hub.register(Role::Client, |_| "client".into()).unwrap();
+        let snooper = crate::local::LocalDriver::attach(&hub, "snooper");
+        hub.deliver(driver.id, received("<defNumberVector device='d' name='A'><defNumber name='n'>0</defNumber></defNumberVector>"));
+        hub.deliver(client.id, received("<getProperties version='1.7'/>"));
+        snooper.send(Element::GetProperties(indi_codec::GetProperties { version: Some("1.7".into()), device: Some("d".into()), name: None }));
+        let mut ignored = Vec::new();
+        client.outbox.take_now(&mut ignored);
+        snooper.take(&mut ignored);
+        let sent: String = (1..=40)
+            .map(|i| format!("<setNumberVector device='d' name='{}'><oneNumber name='n'>{i}</oneNumber></setNumberVector>\n", if i % 10 == 0 { "B" } else { "A" }))
+            .collect();
+        crate::io::read_loop(&hub, &driver, sent.as_bytes()).await;
+        let mut frames = Vec::new();
+        client.outbox.take_now(&mut frames);
+        let bytes: Vec<u8> = frames.iter().flat_map(|f| f.bytes().to_vec()).collect();
+        assert_eq!(String::from_utf8(bytes).unwrap(), sent, "the client gets the bytes as sent");
+        assert!(frames.len() < 20, "{} frames: updates of one vector should run together", frames.len());
+        let mut singles = Vec::new();
+        snooper.take(&mut singles);
+        let values: Vec<String> = singles
+            .iter()
+            .map(|f| match f.element() {
+                Ok(Element::Set(set)) => match &set.members[0].value {
+                    indi_codec::OneValue::Text(text) => text.clone(),
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(values, (1..=40).map(|i| i.to_string()).collect::<Vec<_>>(), "the snooper gets each update");
     }
 }

@@ -20,6 +20,8 @@ use tracing::{debug, warn};
 const YIELD_AFTER_FRAMES: usize = 64;
 /// Elements of one read routed at a time.
 const ROUTE_AT_MOST: usize = 512;
+/// Most updates of one vector routed and written as one frame.
+const MAX_RUN: usize = 256;
 
 /// Bytes asked of the kernel per read (large reads: uploads and chains run at full speed).
 const READ_SIZE: usize = 256 << 10;
@@ -49,6 +51,9 @@ fn fatal_for_client(error: &DecodeError) -> bool {
 pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut reader: R) -> ReadEnd {
     let mut codec = IndiCodec::new(hub.config().limits);
     let mut buf = BytesMut::with_capacity(READ_SIZE);
+    // Drivers' and remote servers' bursts of updates are routed and written in runs; clients
+    // send no updates.
+    let max_run = if endpoint.role == Role::Client { 1 } else { MAX_RUN };
     loop {
         buf.reserve(READ_SIZE);
         let read = tokio::select! {
@@ -64,7 +69,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         };
         let mut frames = Vec::new();
-        while let Some(item) = next_item(&mut codec, &mut buf, eof) {
+        while let Some(item) = next_item(&mut codec, &mut buf, eof, max_run) {
             match item {
                 Ok(frame) => {
                     frames.push(frame);
@@ -91,10 +96,11 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
     }
 }
 
-/// The next element `buf` holds (at the end of the stream, what is left unfinished is an error).
-pub(crate) fn next_item(codec: &mut IndiCodec, buf: &mut BytesMut, eof: bool) -> Option<Result<Arc<Frame>, DecodeError>> {
-    match codec.next_checked(buf) {
-        Some(checked) => Some(checked.and_then(|(raw, head)| Frame::received(raw, head))),
+/// The next element `buf` holds, or run of up to `max_run` updates of one vector (at the end
+/// of the stream, what is left unfinished is an error).
+pub(crate) fn next_item(codec: &mut IndiCodec, buf: &mut BytesMut, eof: bool, max_run: usize) -> Option<Result<Arc<Frame>, DecodeError>> {
+    match codec.next_checked_run(buf, max_run) {
+        Some(checked) => Some(checked.and_then(|(raw, head, count)| Frame::received_run(raw, head, count))),
         None => eof.then(|| codec.finish(buf)).flatten().map(Err),
     }
 }

@@ -56,6 +56,10 @@ impl LocalDriver {
     pub fn take(&self, batch: &mut Vec<Arc<Frame>>) {
         if !self.endpoint.cancel.is_cancelled() {
             self.endpoint.outbox.take_now(batch);
+            // A driver handles elements one by one: runs of snooped updates are split.
+            if batch.iter().any(|frame| frame.count() > 1) {
+                *batch = batch.iter().flat_map(Frame::singles).collect();
+            }
         }
     }
 
