@@ -308,10 +308,16 @@ impl Hub {
     /// Queues frames for one endpoint, closing a client that fell too far behind; returns its
     /// backlog (`usize::MAX` when it is gone).
     fn push_frames(&self, target: &Endpoint, frames: Vec<Arc<Frame>>) -> usize {
-        if let ([frame], Some(socket)) = (&frames[..], target.direct.get()) {
-            // Small frames only: a BLOB is written by the writer task, in parallel with the sender.
-            if frame.bytes().len() <= DIRECT_WRITE_MAX && target.outbox.try_claim() {
-                target.outbox.release(write_now(socket, frame));
+        if let Some(socket) = target.direct.get() {
+            // Small frames only: a BLOB is written by the writer task, in parallel with the
+            // sender. Updates are written here up to a larger size: waking the writer's thread
+            // costs more than the copy, and takes a core from the client on a small machine.
+            let direct = match &frames[..] {
+                [frame] => frame.bytes().len() <= DIRECT_WRITE_MAX,
+                many => many.iter().all(|f| f.blob_key().is_none()) && many.iter().map(|f| f.bytes().len()).sum::<usize>() <= DIRECT_UPDATES_MAX,
+            };
+            if direct && target.outbox.try_claim() {
+                target.outbox.release(write_now(socket, &frames));
                 return target.outbox.backlog();
             }
         }
@@ -411,14 +417,29 @@ impl Hub {
 /// Largest frame written directly by its sender (see [`Hub::push_frames`]).
 const DIRECT_WRITE_MAX: usize = 64 << 10;
 
-/// Writes a frame without waiting; returns what is left to write (all of it on any error: the
-/// writer then meets the error and closes the connection).
-fn write_now(socket: &ClientSocket, frame: &Arc<Frame>) -> Option<Arc<Frame>> {
-    match socket.try_write(frame.bytes()) {
-        Ok(n) if n == frame.bytes().len() => None,
-        Ok(n) if n > 0 => Some(frame.tail(n)),
-        _ => Some(frame.clone()),
+/// Most bytes of updates written directly by their sender in one go (see [`Hub::push_frames`]).
+const DIRECT_UPDATES_MAX: usize = 1 << 20;
+
+/// Writes frames without waiting, in one system call; returns what is left to write, in order
+/// (all of it on any error: the writer then meets the error and closes the connection).
+fn write_now(socket: &ClientSocket, frames: &[Arc<Frame>]) -> Vec<Arc<Frame>> {
+    let slices: Vec<std::io::IoSlice<'_>> = frames.iter().map(|f| std::io::IoSlice::new(f.bytes())).collect();
+    unwritten_after(frames, socket.try_write_vectored(&slices).unwrap_or(0))
+}
+
+/// What is left of `frames` once their first `written` bytes are on the wire.
+fn unwritten_after(frames: &[Arc<Frame>], mut written: usize) -> Vec<Arc<Frame>> {
+    let mut unwritten = Vec::new();
+    for frame in frames {
+        let len = frame.bytes().len();
+        if written >= len {
+            written -= len;
+        } else {
+            unwritten.push(if written > 0 { frame.tail(written) } else { frame.clone() });
+            written = 0;
+        }
     }
+    unwritten
 }
 
 /// Spec §4.4: a client's `getProperties` of another version reaches drivers as 1.7.
@@ -510,6 +531,17 @@ mod tests {
         let of = |frames: Vec<Bytes>| frames.iter().map(|b| b[memchr::memmem::find(b, b"'n'>").unwrap() + 4] - b'0').collect::<Vec<u8>>();
         assert_eq!(of(values(&client)), [1, 2, 5]);
         assert_eq!(of(values(&all)), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn what_a_direct_write_leaves_is_the_rest_of_the_frames_in_order() {
+        let frames = [update("A", 1), update("B", 2), update("C", 3)];
+        let lengths: Vec<usize> = frames.iter().map(|f| f.bytes().len()).collect();
+        let rest = |written: usize| unwritten_after(&frames, written).iter().map(|f| f.bytes().clone()).collect::<Vec<Bytes>>();
+        assert_eq!(rest(0), frames.iter().map(|f| f.bytes().clone()).collect::<Vec<_>>());
+        assert_eq!(rest(lengths[0] + 4), [frames[1].bytes().slice(4..), frames[2].bytes().clone()]);
+        assert_eq!(rest(lengths[0]), [frames[1].bytes().clone(), frames[2].bytes().clone()]);
+        assert!(rest(lengths.iter().sum()).is_empty());
     }
 
     #[tokio::test]

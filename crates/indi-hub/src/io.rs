@@ -156,6 +156,14 @@ impl ClientSocket {
         }
     }
 
+    /// Writes what the socket takes now of `bufs`, in one system call, without waiting.
+    pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        match self {
+            ClientSocket::Tcp(half) => half.try_write_vectored(bufs),
+            ClientSocket::WriteOnly(fd) => fd.get_ref().write_vectored(bufs),
+        }
+    }
+
     fn poll_write_vectored(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
         match self {
             ClientSocket::Tcp(half) => {

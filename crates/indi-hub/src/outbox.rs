@@ -274,11 +274,12 @@ impl Outbox {
         true
     }
 
-    /// Ends a direct write; what it could not write goes first in the queue.
-    pub fn release(&self, unwritten: Option<Arc<Frame>>) {
+    /// Ends a direct write; what it could not write goes first in the queue, in order.
+    pub fn release(&self, unwritten: Vec<Arc<Frame>>) {
         let mut q = self.queue.lock().unwrap();
         q.direct_busy = false;
-        if let Some(frame) = unwritten.filter(|_| !q.closed) {
+        let unwritten = if q.closed { Vec::new() } else { unwritten };
+        for frame in unwritten.into_iter().rev() {
             let len = frame.bytes().len();
             q.bytes += len;
             if self.counts_as_nonblob(&frame) {
@@ -448,19 +449,20 @@ mod tests {
         outbox.push(message("queued meanwhile"));
         let started = blob("a", 100);
         let rest = started.tail(10);
-        outbox.release(Some(rest.clone()));
+        let next = message("unwritten after it");
+        outbox.release(vec![rest.clone(), next.clone()]);
         assert!(rest.blob_key().is_none(), "a started BLOB is never replaced");
         assert!(!outbox.try_claim(), "frames are queued");
         let mut batch = Vec::new();
         assert!(outbox.next_batch(usize::MAX, &mut batch).await);
-        assert!(Arc::ptr_eq(&batch[0], &rest), "the unwritten rest goes first");
-        assert_eq!(batch.len(), 2);
+        assert!(Arc::ptr_eq(&batch[0], &rest) && Arc::ptr_eq(&batch[1], &next), "the unwritten rest goes first, in order");
+        assert_eq!(batch.len(), 3);
         assert!(!outbox.try_claim(), "the writer is still writing its batch");
         // An untouched BLOB handed back is accounted as a BLOB (not in the non-BLOB backlog).
         let wait = tokio::time::timeout(std::time::Duration::from_millis(50), outbox.next_batch(usize::MAX, &mut batch));
         assert!(wait.await.is_err(), "nothing queued");
         assert!(outbox.try_claim());
-        outbox.release(Some(blob("a", 100)));
+        outbox.release(vec![blob("a", 100)]);
         assert_eq!(outbox.queue.lock().unwrap().nonblob_bytes, 0);
         assert!(outbox.next_batch(usize::MAX, &mut batch).await);
         assert_eq!((outbox.backlog(), outbox.queue.lock().unwrap().nonblob_bytes), (0, 0));
