@@ -3,7 +3,9 @@
 //!
 //! Data path: socket → [`io::read_loop`] (decode once) → [`hub::Hub::deliver`] ([`router`]
 //! decides) → each destination's [`outbox::Outbox`] (the same encoded bytes shared) →
-//! [`io::write_loop`] (many elements per vectored write).
+//! [`io::write_loop`] (many elements per vectored write). A driver's consecutive updates of one
+//! vector that arrive together travel as one frame (a run, see [`frame::Frame::singles`]); an
+//! idle client is written to by the sender itself.
 
 pub mod client;
 mod driverlog;
