@@ -49,14 +49,16 @@ impl Frame {
         if self.count == 1 {
             return vec![self.clone()];
         }
-        let mut codec = indi_codec::IndiCodec::default();
+        // Runs are of elements the fast path took, nested at most 16 deep.
+        let limits = indi_codec::Limits { max_element: self.raw.len(), max_tag: self.raw.len(), max_depth: 16 };
+        let mut codec = indi_codec::IndiCodec::new(limits);
         let mut buf = bytes::BytesMut::from(&self.raw[..]);
-        std::iter::from_fn(|| codec.next_checked(&mut buf))
-            .map(|checked| {
-                let (raw, head) = checked.expect("a run holds checked elements");
-                Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1 })
-            })
-            .collect()
+        let singles: Vec<Arc<Frame>> = std::iter::from_fn(|| codec.next_checked(&mut buf))
+            .filter_map(Result::ok)
+            .map(|(raw, head)| Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1 }))
+            .collect();
+        debug_assert_eq!(singles.len(), self.count as usize, "a run holds checked elements");
+        singles
     }
 
     /// Elements in the frame (see [`Frame::singles`]).
