@@ -231,6 +231,9 @@ impl Hub {
                 if let (Some(reply), Some(sender)) = (routing.reply, &sender) {
                     queue_for(&mut pushes, sender, Frame::new(reply));
                 }
+                if routing.targets.is_empty() {
+                    continue;
+                }
                 let mut out = Some(routing.replacement.map_or(frame, Frame::new));
                 let mut targets = routing.targets.iter().filter_map(|target| state.endpoints.get(target)).peekable();
                 while let Some(endpoint) = targets.next() {
@@ -309,14 +312,12 @@ impl Hub {
     /// backlog (`usize::MAX` when it is gone).
     fn push_frames(&self, target: &Endpoint, frames: Vec<Arc<Frame>>) -> usize {
         if let Some(socket) = target.direct.get() {
-            // Small frames only: a BLOB is written by the writer task, in parallel with the
-            // sender. Updates are written here up to a larger size: waking the writer's thread
-            // costs more than the copy, and takes a core from the client on a small machine.
-            let direct = match &frames[..] {
-                [frame] => frame.bytes().len() <= DIRECT_WRITE_MAX,
-                many => many.iter().all(|f| f.blob_key().is_none()) && many.iter().map(|f| f.bytes().len()).sum::<usize>() <= DIRECT_UPDATES_MAX,
-            };
-            if direct && target.outbox.try_claim() {
+            // Small BLOBs only: a BLOB is written by the writer task, in parallel with the
+            // sender. Other elements are written here up to a larger size: waking the writer's
+            // thread costs more than the copy, and takes a core from the client on a small machine.
+            let updates = frames.iter().all(|f| !f.head().tag.is_blob());
+            let size: usize = frames.iter().map(|f| f.bytes().len()).sum();
+            if size <= if updates { DIRECT_UPDATES_MAX } else { DIRECT_WRITE_MAX } && target.outbox.try_claim() {
                 target.outbox.release(write_now(socket, &frames));
                 return target.outbox.backlog();
             }
@@ -414,7 +415,7 @@ impl Hub {
     }
 }
 
-/// Largest frame written directly by its sender (see [`Hub::push_frames`]).
+/// Most bytes written directly by their sender when BLOBs are among them (see [`Hub::push_frames`]).
 const DIRECT_WRITE_MAX: usize = 64 << 10;
 
 /// Most bytes of updates written directly by their sender in one go (see [`Hub::push_frames`]).
