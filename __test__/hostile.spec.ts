@@ -176,6 +176,14 @@ const cases: Case[] = [
     marker: 'MARK-chained',
   },
   {
+    name: 'a scoped client publishing a device no driver here asked it for',
+    payload: () =>
+      '<getProperties version="1.7" device="Target"/>\n<setTextVector device="MARK-unasked" name="T"><oneText name="t">MARK-unasked</oneText></setTextVector>\n',
+    closes: false,
+    log: /Client \d+: dropped <setTextVector MARK-unasked\.T>: clients may not send <setTextVector> for "MARK-unasked": no driver here asked for it/,
+    marker: 'MARK-unasked',
+  },
+  {
     name: 'an empty enableBLOB',
     payload: () => '<enableBLOB device="Target" name="MARK-emptyblob"></enableBLOB>\n<enableBLOB/>\n',
     closes: false,

@@ -8,6 +8,9 @@ use indi_codec::IndiCodec;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
+use indi_codec::{BlobData, Element, OneValue};
+use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
@@ -55,13 +58,34 @@ impl Outbox {
     }
 }
 
+/// Replaces the shared-memory BLOBs of `element` (`attached="true"`) with their bytes, taking
+/// the descriptors that came with the stream in order, as libindi's drivers do.
+fn attach(element: &mut Element, fds: &mut VecDeque<OwnedFd>) -> std::result::Result<(), String> {
+    let members = match element {
+        Element::Set(vector) => &mut vector.members,
+        Element::New(vector) => &mut vector.members,
+        _ => return Ok(()),
+    };
+    for member in members {
+        let OneValue::Blob(blob) = &mut member.value else { continue };
+        let BlobData::Attached { len } = blob.data else { continue };
+        let fd = fds.pop_front().ok_or_else(|| format!("BLOB {:?} is attached but no shared buffer came with it", member.name))?;
+        let data = fdio::read_shared(fd, Some(len.unwrap_or(blob.size))).map_err(|e| format!("BLOB {:?}: shared buffer unreadable: {e}", member.name))?;
+        blob.data = BlobData::Raw(Bytes::from(data));
+    }
+    Ok(())
+}
+
 /// Decoded elements (and decode errors, as `tag: "error"`) for JS.
-fn decode_batch(codec: &mut IndiCodec, buf: &mut BytesMut, eof: bool) -> Vec<WireElement> {
+fn decode_batch(codec: &mut IndiCodec, buf: &mut BytesMut, fds: &mut VecDeque<OwnedFd>, eof: bool) -> Vec<WireElement> {
     let mut batch = Vec::new();
     loop {
         let item = if eof { codec.decode_eof(buf) } else { codec.decode(buf) };
         match item {
-            Ok(Some(Ok(element))) => batch.push(to_wire(element)),
+            Ok(Some(Ok(mut element))) => match attach(&mut element, fds) {
+                Ok(()) => batch.push(to_wire(element)),
+                Err(error) => batch.push(crate::wire::error_element(&error)),
+            },
             Ok(Some(Err(error))) => batch.push(crate::wire::error_element(&error.to_string())),
             Ok(None) | Err(_) => return batch,
         }
@@ -164,33 +188,39 @@ impl StdioLink {
             outbox.close();
         });
         *self.writer.lock().unwrap() = Some(writer);
-        let (chunks_tx, mut chunks) = mpsc::channel::<std::io::Result<BytesMut>>(4);
+        let (chunks_tx, mut chunks) = mpsc::channel::<std::io::Result<(BytesMut, Vec<OwnedFd>)>>(4);
+        // On a socket (indiserver ≥ 1.9.7), shared-memory BLOBs come as descriptors beside the bytes.
+        let socket = fdio::is_socket(0);
         std::thread::spawn(move || loop {
             let mut buf = BytesMut::zeroed(READ_CHUNK);
-            let result = fdio::read(0, &mut buf).map(|n| {
+            let mut fds = Vec::new();
+            let read = if socket { fdio::recv_with_fds(0, &mut buf, &mut fds) } else { fdio::read(0, &mut buf) };
+            let result = read.map(|n| {
                 buf.truncate(n);
-                buf
+                (buf, fds)
             });
-            let end = !matches!(&result, Ok(b) if !b.is_empty());
+            let end = !matches!(&result, Ok((b, _)) if !b.is_empty());
             if chunks_tx.blocking_send(result).is_err() || end {
                 return;
             }
         });
         let mut codec = IndiCodec::default();
         let mut buf = BytesMut::new();
+        let mut fds = VecDeque::new();
         loop {
             let chunk = tokio::select! {
                 chunk = chunks.recv() => chunk,
                 _ = self.stop.notified() => None,
             };
             let eof = match chunk {
-                Some(Ok(bytes)) if !bytes.is_empty() => {
+                Some(Ok((bytes, received))) if !bytes.is_empty() => {
                     buf.extend_from_slice(&bytes);
+                    fds.extend(received);
                     false
                 }
                 _ => true,
             };
-            let batch = decode_batch(&mut codec, &mut buf, eof);
+            let batch = decode_batch(&mut codec, &mut buf, &mut fds, eof);
             if !batch.is_empty() {
                 // Awaiting the call paces the reader to the JS thread.
                 let _ = self.on_elements.call_async_catch(batch).await;

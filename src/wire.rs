@@ -105,6 +105,8 @@ fn wire_one(one: OneMember) -> WireMember {
             let raw = match blob.data {
                 BlobData::Base64(text) => indi_codec::blob::decode_canonical(&text),
                 BlobData::Raw(raw) => raw.to_vec(),
+                // Links that can receive attachments fill them in before this.
+                BlobData::Attached { .. } => Vec::new(),
             };
             out.blob = Some(raw.into());
         }

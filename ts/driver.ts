@@ -139,6 +139,18 @@ export class IPyDriver extends IdentityMapView<Device> {
   }
 
   /**
+   * Sets which BLOBs of a snooped device (or of one of its vectors) reach `snoopevent`:
+   * `'Never'` (the default: none), `'Also'` (with the other traffic) or `'Only'` (BLOBs alone),
+   * as libindi's `IDSnoopBLOBs` does. Snoop on the device first (`sendGetProperties` or `snoop`).
+   */
+  async sendEnableBLOB(value: 'Never' | 'Also' | 'Only', devicename: string, vectorname?: string): Promise<void> {
+    if (value !== 'Never' && value !== 'Also' && value !== 'Only') throw new RangeError(`BLOB mode must be Never, Also or Only; got ${String(value)}`);
+    const element: WireElement = { tag: 'enableBLOB', device: this.#otherDevice(devicename), value };
+    if (vectorname !== undefined) element.name = checkName(vectorname, 'vector name');
+    await this.transmit(element);
+  }
+
+  /**
    * Snoops on one vector of another device, asking again for it whenever nothing arrived
    * for `timeout` seconds (at least 5). The first request goes out within a second.
    */

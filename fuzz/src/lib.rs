@@ -125,6 +125,8 @@ struct World {
     clients: Vec<EndpointId>,
     /// Clients that announced themselves as chained servers (`getProperties device="*"`).
     chained: HashSet<EndpointId>,
+    /// Devices a driver's snoop request was relayed to each client for (`None`: every device).
+    asked: HashSet<(EndpointId, Option<String>)>,
     dead: Vec<EndpointId>,
     next: EndpointId,
 }
@@ -133,7 +135,7 @@ const REMOTE: &str = "up:7624";
 
 impl World {
     fn new() -> World {
-        let mut world = World { router: Router::new(), drivers: Vec::new(), clients: Vec::new(), chained: HashSet::new(), dead: Vec::new(), next: 1 };
+        let mut world = World { router: Router::new(), drivers: Vec::new(), clients: Vec::new(), chained: HashSet::new(), asked: HashSet::new(), dead: Vec::new(), next: 1 };
         for remote in [false, false, true, true] {
             world.add_driver(remote);
         }
@@ -172,10 +174,17 @@ impl World {
         self.drivers.iter().any(|(d, remote)| *d == id && *remote)
     }
 
-    /// A device served here by a driver process or in-process driver (not by a remote link).
-    fn served_locally(&self, device: Option<&str>) -> bool {
+    /// A device a driver or remote link of this server owns.
+    fn served(&self, device: Option<&str>) -> bool {
         let Some(device) = device else { return false };
-        self.drivers.iter().any(|(id, remote)| !remote && self.router.devices_of(*id).iter().any(|d| d == device))
+        self.drivers.iter().any(|(id, _)| self.router.devices_of(*id).iter().any(|d| d == device))
+    }
+
+    /// May client `from` publish traffic of `device` to snoopers: a chained server, or a
+    /// client a snoop request for it (or for every device) was relayed to.
+    fn may_publish(&self, from: EndpointId, device: Option<&str>) -> bool {
+        let Some(device) = device else { return false };
+        self.chained.contains(&from) || self.asked.contains(&(from, None)) || self.asked.contains(&(from, Some(device.to_owned())))
     }
 
     /// Removes a connection (a driver's devices are deleted for clients) and adds a new one of
@@ -189,6 +198,7 @@ impl World {
         self.drivers.retain(|(d, _)| *d != id);
         self.clients.retain(|c| *c != id);
         self.chained.remove(&id);
+        self.asked.retain(|(client, _)| *client != id);
         self.dead.push(id);
         if was_driver {
             let deleted: Vec<String> = gone
@@ -215,7 +225,7 @@ impl World {
                 self.chained.insert(from);
             }
         }
-        let served = self.served_locally(element.device());
+        let served = self.served(element.device());
         let routing = self.router.route(from, &Frame::new(element.clone()));
         let live: HashSet<EndpointId> = self.live().into_iter().collect();
         let targets = &routing.targets;
@@ -233,31 +243,47 @@ impl World {
             }
             _ => assert!(routing.reply.is_none(), "a reply to <{}>", element.tag()),
         }
-        if let Element::GetProperties(_) = element {
-            if routing.dropped.is_none() {
+        if let Element::GetProperties(get) = element {
+            if routing.dropped.is_none() && !targets.is_empty() {
                 let Some(Element::GetProperties(get)) = &routing.replacement else { panic!("getProperties not normalised: {routing:?}") };
                 assert_eq!(get.version.as_deref(), Some("1.7"), "drivers must only see version 1.7");
                 assert_ne!(get.device.as_deref(), Some("*"));
             }
+            for (target, rewritten) in &routing.rewritten {
+                let Element::GetProperties(rewritten) = rewritten else { panic!("rewritten as {rewritten:?}") };
+                assert!(self.is_driver(*target), "a rewritten getProperties for client {target}");
+                assert!(live.contains(target) && *target != from, "rewritten for {target}: {routing:?}");
+                assert_eq!(rewritten.version.as_deref(), Some("1.7"));
+                assert!(rewritten.device.as_deref().is_some_and(|d| d != "*"), "{rewritten:?}");
+            }
+            if !from_client {
+                // A driver's snoop request relayed to clients: they may answer for that device.
+                let device = get.device.clone().filter(|d| d != "*");
+                for client in targets.iter().filter(|t| self.clients.contains(t)) {
+                    self.asked.insert((*client, device.clone()));
+                }
+            }
         } else {
-            assert!(routing.replacement.is_none(), "<{}> replaced", element.tag());
+            assert!(routing.replacement.is_none() && routing.rewritten.is_empty(), "<{}> replaced", element.tag());
         }
         if from_client {
-            self.check_from_client(from, element, served, targets);
+            let may_publish = self.may_publish(from, element.device());
+            self.check_from_client(element, served, may_publish, targets);
         } else if self.remote(from) {
             // Links to one server never echo to each other.
             assert!(!targets.iter().any(|t| self.remote(*t)), "remote traffic routed back to a link: {targets:?}");
         }
     }
 
-    fn check_from_client(&self, from: EndpointId, element: &Element, served: bool, targets: &[EndpointId]) {
+    fn check_from_client(&self, element: &Element, served: bool, may_publish: bool, targets: &[EndpointId]) {
         let to_drivers_only = targets.iter().all(|t| self.is_driver(*t));
         match element {
             Element::Def(_) | Element::Set(_) | Element::Message(_) | Element::DelProperty(_) => {
-                // Forged device traffic: dropped, except a chained server relaying devices not served here.
+                // Forged device traffic: dropped, except a chained server relaying devices not
+                // served here that it was asked for.
                 assert!(to_drivers_only, "client <{}> reached a client: {targets:?}", element.tag());
                 if !targets.is_empty() {
-                    assert!(self.chained.contains(&from) && !served, "client <{}> for {:?} reached {targets:?}", element.tag(), element.device());
+                    assert!(may_publish && !served, "client <{}> for {:?} reached {targets:?}", element.tag(), element.device());
                 }
             }
             Element::GetProperties(_) => assert!(to_drivers_only, "client getProperties reached a client"),

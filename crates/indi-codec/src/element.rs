@@ -182,6 +182,13 @@ pub enum BlobData {
     Base64(Bytes),
     /// Raw bytes, encoded when written.
     Raw(Bytes),
+    /// Not in the stream: a shared-memory buffer passed beside it (libindi's `attached="true"`,
+    /// a memfd sent with `SCM_RIGHTS` on a unix socket), of `len` bytes when the element said.
+    /// The link that received the element replaces it with the bytes; written, it is empty.
+    Attached {
+        /// The `len` attribute (libindi writes it; indiserver's conversions may not).
+        len: Option<u64>,
+    },
 }
 
 impl BlobData {
@@ -190,6 +197,7 @@ impl BlobData {
         match self {
             BlobData::Raw(bytes) => bytes.len(),
             BlobData::Base64(text) => crate::blob::decoded_len(text),
+            BlobData::Attached { .. } => 0,
         }
     }
 
@@ -198,6 +206,7 @@ impl BlobData {
         match self {
             BlobData::Raw(bytes) => bytes.clone(),
             BlobData::Base64(text) => Bytes::from(crate::blob::decode_canonical(text)),
+            BlobData::Attached { .. } => Bytes::new(),
         }
     }
 }

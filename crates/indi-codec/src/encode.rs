@@ -119,6 +119,7 @@ impl Writer<'_> {
                     // Validated canonical base64 holds no markup: relayed verbatim.
                     BlobData::Base64(text) => self.out.put_slice(text),
                     BlobData::Raw(raw) => blob::encode_into(raw, self.out),
+                    BlobData::Attached { .. } => {}
                 }
                 self.close(tag);
             }
@@ -140,6 +141,7 @@ pub fn size_hint(element: &Element) -> usize {
             OneValue::Blob(b) => match &b.data {
                 BlobData::Base64(text) => text.len() + 128,
                 BlobData::Raw(raw) => raw.len().div_ceil(3) * 4 + 128,
+                BlobData::Attached { .. } => 128,
             },
         })
         .sum::<usize>()

@@ -251,8 +251,9 @@ fn check_recording(window: &[u8], max_depth: usize, spans: &mut Vec<Span>) -> Op
     let tag = Tag::parse(root_name)?;
     let (mut device, mut property) = (None, None);
     let empty = cursor.attributes(|key, value| match key {
-        b"device" => device = Some(value),
-        b"name" => property = Some(value),
+        // Empty means absent, as libindi reads it (`device=""` from BaseClient).
+        b"device" => device = Some(value).filter(|v| !v.is_empty()),
+        b"name" => property = Some(value).filter(|v| !v.is_empty()),
         _ => {}
     })?;
     let (device, property) = routing_attributes(tag, device, property).ok()?;

@@ -471,8 +471,9 @@ fn check(text: &str, max_depth: usize, strict: bool) -> Result<Checked<'_>, Deco
     let tag = Tag::parse(name).ok_or_else(|| DecodeError::Unknown { tag: name.to_owned() })?;
     let (mut device, mut property) = (None, None);
     let empty = checker.attributes(|key, value| match key {
-        "device" => device = Some(value),
-        "name" => property = Some(value),
+        // Empty means absent, as libindi reads it (`device=""` from BaseClient).
+        "device" => device = Some(value).filter(|v| !v.is_empty()),
+        "name" => property = Some(value).filter(|v| !v.is_empty()),
         _ => {}
     })?;
     let (device, property) = routing_attributes(tag, device, property).map_err(|reason| checker.fail(reason))?;

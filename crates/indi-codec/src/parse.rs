@@ -39,16 +39,23 @@ impl<'t> Attrs<'t> {
         self.list.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 
+    /// An optional attribute: empty means absent, as libindi reads it (`dev[0]` tests).
     fn opt(&self, name: &str) -> Option<String> {
-        self.get(name).map(str::to_owned)
+        self.get(name).filter(|value| !value.is_empty()).map(str::to_owned)
     }
 
+    /// A required attribute; a member's name may be empty.
     fn required(&self, name: &str) -> Result<String> {
+        self.get(name).map(str::to_owned).ok_or_else(|| DecodeError::malformed(self.tag, format!("missing attribute {name}")))
+    }
+
+    /// A required device or property name: empty is missing, as the routing head reads it.
+    fn required_name(&self, name: &str) -> Result<String> {
         self.opt(name).ok_or_else(|| DecodeError::malformed(self.tag, format!("missing attribute {name}")))
     }
 
     fn parsed<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
-        match self.get(name) {
+        match self.get(name).filter(|text| !text.is_empty()) {
             None => Ok(None),
             Some(text) => parse(text.trim())
                 .map(Some)
@@ -161,7 +168,11 @@ fn one_member(kind: VectorKind, whole: &Bytes, attrs: Attrs<'_>, text: Cow<'_, s
         return Ok(OneMember { name, value: OneValue::Text(member_text(&text)), range });
     }
     if attrs.get("attached") == Some("true") {
-        return Err(DecodeError::malformed(attrs.tag, "shared-memory BLOB attachments are not supported"));
+        // The bytes come beside the stream; the link that read the element attaches them.
+        let size = attrs.parsed("size", |s| s.parse::<u64>().ok())?.unwrap_or(0);
+        let len = attrs.parsed("len", |s| s.parse::<u64>().ok())?;
+        let format = attrs.opt("format").unwrap_or_default();
+        return Ok(OneMember { name, value: OneValue::Blob(BlobValue { size, format, data: BlobData::Attached { len } }), range: None });
     }
     let data = match &text {
         Cow::Borrowed(slice) => blob::canonicalize(whole, slice.as_bytes()),
@@ -232,7 +243,7 @@ pub fn parse_element(whole: Bytes) -> Result<Element> {
         "delProperty" => {
             content(&mut reader, tag, empty)?;
             Element::DelProperty(DelProperty {
-                device: attrs.required("device")?,
+                device: attrs.required_name("device")?,
                 name: attrs.opt("name"),
                 timestamp: attrs.opt("timestamp"),
                 message: attrs.opt("message"),
@@ -251,8 +262,8 @@ pub fn parse_element(whole: Bytes) -> Result<Element> {
             let Some((verb, kind)) = parse_vector_tag(tag) else {
                 return Err(DecodeError::Unknown { tag: tag.to_owned() });
             };
-            let device = attrs.required("device")?;
-            let name = attrs.required("name")?;
+            let device = attrs.required_name("device")?;
+            let name = attrs.required_name("name")?;
             let timestamp = attrs.opt("timestamp");
             match verb {
                 VectorVerb::Def => {

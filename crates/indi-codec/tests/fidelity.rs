@@ -199,3 +199,24 @@ fn writer_output_is_the_documented_form() {
     let empty = Element::Set(SetVector { members: vec![], ..match blob { Element::Set(v) => v, _ => unreachable!() } });
     assert_eq!(std::str::from_utf8(&to_bytes(&empty)).unwrap(), "<setBLOBVector device=\"cam\" name=\"img\"/>\n");
 }
+
+#[test]
+fn empty_attributes_are_absent_as_libindi_reads_them() {
+    // libindi's BaseClient::setBLOBMode(B_ALSO, "CCD Simulator", "") writes name="".
+    let Element::EnableBlob(enable) = one(r#"<enableBLOB device="CCD Simulator" name="">Also</enableBLOB>"#).unwrap() else { panic!() };
+    assert_eq!((enable.device.as_deref(), enable.name, enable.mode), (Some("CCD Simulator"), None, Some(BlobEnable::Also)));
+    let Element::EnableBlob(enable) = one(r#"<enableBLOB device="">Only</enableBLOB>"#).unwrap() else { panic!() };
+    assert_eq!((enable.device, enable.name), (None, None));
+    let Element::GetProperties(get) = one(r#"<getProperties version="1.7" device=""/>"#).unwrap() else { panic!() };
+    assert_eq!((get.version.as_deref(), get.device, get.name), (Some("1.7"), None, None));
+    let Element::Message(message) = one(r#"<message device="" timestamp="" message="hi"/>"#).unwrap() else { panic!() };
+    assert_eq!((message.device, message.timestamp, message.message.as_deref()), (None, None, Some("hi")));
+    // The routing head reads them the same way, on the fast path and the general one.
+    for input in [&b"<enableBLOB device='CCD Simulator' name=''>Also</enableBLOB>"[..], b"<enableBLOB device='CCD Simulator' name=''>Also<!-- slow --></enableBLOB>"] {
+        let head = parse_head(&bytes::Bytes::copy_from_slice(input)).unwrap();
+        assert_eq!((head.device.as_deref(), head.name.as_deref()), (Some("CCD Simulator"), None));
+    }
+    // A vector's device and name are required: empty ones are missing.
+    assert!(one(r#"<newNumberVector device="" name="X"><oneNumber name="N">1</oneNumber></newNumberVector>"#).is_err());
+    assert!(one(r#"<setNumberVector device="D" name="" state="Ok"><oneNumber name="N">1</oneNumber></setNumberVector>"#).is_err());
+}

@@ -44,6 +44,11 @@ fn text() -> impl Strategy<Value = String> {
         .prop_map(|s| s.trim_matches(' ').to_owned())
 }
 
+/// An optional text: empty attributes read as absent (libindi's rule), so never `Some("")`.
+fn opt_text() -> impl Strategy<Value = Option<String>> {
+    prop::option::of(text()).prop_map(|text| text.filter(|t| !t.is_empty()))
+}
+
 fn name() -> impl Strategy<Value = String> {
     prop::string::string_regex("[A-Za-z_][A-Za-z0-9_ .-]{0,15}").unwrap()
 }
@@ -57,7 +62,7 @@ fn state() -> impl Strategy<Value = PropertyState> {
 }
 
 fn one_member(kind: VectorKind) -> impl Strategy<Value = OneMember> {
-    (name(), text(), prop::collection::vec(any::<u8>(), 0..200), prop::option::of(text())).prop_map(
+    (name(), text(), prop::collection::vec(any::<u8>(), 0..200), opt_text()).prop_map(
         move |(name, value, raw, min)| {
             let value = if kind == VectorKind::Blob {
                 let data = BlobData::Base64(blob::encode(&raw));
@@ -75,7 +80,7 @@ fn one_member(kind: VectorKind) -> impl Strategy<Value = OneMember> {
 }
 
 fn element() -> impl Strategy<Value = Element> {
-    let def = (kind(), name(), name(), prop::option::of(text()), state(), prop::collection::vec((name(), text()), 0..4))
+    let def = (kind(), name(), name(), opt_text(), state(), prop::collection::vec((name(), text()), 0..4))
         .prop_map(|(kind, device, name, label, state, members)| {
             Element::Def(DefVector {
                 kind,
@@ -93,7 +98,7 @@ fn element() -> impl Strategy<Value = Element> {
                     .into_iter()
                     .map(|(name, value)| DefMember {
                         name,
-                        label: Some(value.clone()),
+                        label: Some(value.clone()).filter(|l| !l.is_empty()),
                         value: if kind == VectorKind::Blob { String::new() } else { value },
                         number: (kind == VectorKind::Number).then(|| NumberRange {
                             format: Some("%5.2f".into()),
@@ -106,7 +111,7 @@ fn element() -> impl Strategy<Value = Element> {
             })
         });
     let set = kind().prop_flat_map(|kind| {
-        (name(), name(), prop::option::of(state()), prop::option::of(text()), prop::collection::vec(one_member(kind), 0..3))
+        (name(), name(), prop::option::of(state()), opt_text(), prop::collection::vec(one_member(kind), 0..3))
             .prop_map(move |(device, name, state, message, members)| {
                 Element::Set(SetVector { kind, device, name, state, timeout: None, timestamp: None, message, members })
             })
@@ -118,7 +123,7 @@ fn element() -> impl Strategy<Value = Element> {
             })
         });
     let small = prop_oneof![
-        (prop::option::of(name()), prop::option::of(text()))
+        (prop::option::of(name()), opt_text())
             .prop_map(|(device, message)| Element::Message(Message { device, timestamp: None, message })),
         (name(), prop::option::of(name()))
             .prop_map(|(device, name)| Element::DelProperty(DelProperty { device, name, timestamp: None, message: None })),

@@ -161,6 +161,11 @@ impl Hub {
         Some(endpoint)
     }
 
+    /// Scopes a remote link to the one device it carries (see [`crate::router::Router::chain_device`]).
+    pub fn chain_device(&self, id: EndpointId, device: &str) {
+        self.0.state.lock().unwrap().router.chain_device(id, device);
+    }
+
     /// Forgets a connection and stops its tasks; a driver's devices are deleted for clients.
     pub fn unregister(&self, id: EndpointId) {
         let (endpoint, gone) = {
@@ -218,7 +223,7 @@ impl Hub {
                     Some((head, targets)) if head == frame.head() => Routing { targets: targets.clone(), ..Routing::default() },
                     _ => {
                         let routing = state.router.route(from, &frame);
-                        let plain = routing.reply.is_none() && routing.replacement.is_none() && routing.dropped.is_none();
+                        let plain = routing.reply.is_none() && routing.replacement.is_none() && routing.dropped.is_none() && routing.rewritten.is_empty();
                         let memo = from_upstream && plain && matches!(frame.head().tag, Tag::Set(_));
                         previous = memo.then(|| (frame.head().clone(), routing.targets.clone()));
                         routing
@@ -230,6 +235,11 @@ impl Hub {
                 }
                 if let (Some(reply), Some(sender)) = (routing.reply, &sender) {
                     queue_for(&mut pushes, sender, Frame::new(reply));
+                }
+                for (target, element) in routing.rewritten {
+                    if let Some(endpoint) = state.endpoints.get(&target) {
+                        queue_for(&mut pushes, endpoint, Frame::new(element));
+                    }
                 }
                 if routing.targets.is_empty() {
                     continue;

@@ -70,6 +70,9 @@ pub async fn link(hub: Hub, spec: RemoteSpec) {
 async fn run_connected(hub: &Hub, spec: &RemoteSpec, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let endpoint = hub.register(Role::Remote(spec.key()), |_| format!("Remote {}", spec.name())).expect("links are never refused");
+    if let Some(device) = &spec.device {
+        hub.chain_device(endpoint.id, device);
+    }
     // "*" marks us as a chained server upstream (indiserver's convention).
     let device = Some(spec.device.clone().unwrap_or_else(|| "*".into()));
     endpoint.outbox.push(Frame::new(Element::GetProperties(GetProperties { version: Some("1.7".into()), device, name: None })));

@@ -1,7 +1,8 @@
 //! Routing decisions, as libindi's indiserver makes them (device ownership learned from driver
-//! traffic, client interest, BLOB policies, snooping) with the deliberate improvements of the
-//! spec: no sticky scope, version 1.7 towards drivers, no impersonation of devices by clients,
-//! snoop-all, device-wide `delProperty` reaching property-scoped clients, per-device `Only`.
+//! traffic, client interest and sticky scope, BLOB policies, snooping, chained servers) with the
+//! deliberate improvements of the spec: version 1.7 towards drivers, no impersonation of devices
+//! served here, snoop-all, device-wide `delProperty` reaching property-scoped clients,
+//! per-device `Only`, chains that carry exactly the device they name.
 //!
 //! Pure logic: no I/O, so every rule is unit-tested (and fuzzed) without sockets.
 
@@ -32,8 +33,16 @@ struct DeviceInterest {
 struct Client {
     /// Interested in every device (unscoped `getProperties`, or a chained server).
     all: bool,
+    /// Its first `getProperties` named a device: later unscoped ones do not widen it (indiserver's
+    /// rule, which a chained server scoped to one device relies on).
+    scoped: bool,
     /// A chained INDI server (sent `getProperties device="*"`).
     server: bool,
+    /// Devices a snooping driver here asked this client for (relayed snoop requests): the
+    /// devices whose traffic it may publish to our snoopers, when no driver here owns them.
+    asked: FxHashSet<String>,
+    /// A snoop request for every device was relayed to it.
+    asked_all: bool,
     interest: FxHashMap<String, DeviceInterest>,
     interest_count: usize,
     /// Connection-wide BLOB mode (`enableBLOB` without device).
@@ -45,6 +54,25 @@ struct Client {
 }
 
 impl Client {
+    /// May this client publish traffic of `device` to snooping drivers? Only a chained server
+    /// (or a client a snoop request was relayed to) for the devices it was asked for.
+    fn may_publish(&self, device: &str) -> bool {
+        self.server || self.asked_all || self.asked.contains(device)
+    }
+
+    /// Notes that a snoop request for `device` (all when `None`) was relayed to this client.
+    fn ask(&mut self, device: Option<&str>) {
+        match device {
+            None => self.asked_all = true,
+            Some(device) if !self.asked.contains(device) => {
+                if self.asked.len() < MAX_INTEREST {
+                    self.asked.insert(device.to_owned());
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
     fn interested(&self, device: Option<&str>, name: Option<&str>, device_wide: bool) -> bool {
         let Some(device) = device else { return true };
         if self.all {
@@ -115,6 +143,8 @@ struct Driver {
     snoop_props: FxHashMap<String, FxHashMap<String, BlobEnable>>,
     /// `host:port` of a remote server link (loops between links of one server are cut).
     remote: Option<String>,
+    /// The one device a remote link carries (`device@host:port`); `None`: all it sends.
+    chained: Option<String>,
 }
 
 impl Driver {
@@ -155,6 +185,9 @@ pub struct Routing {
     pub reply: Option<Element>,
     /// Why the element was dropped, for the log.
     pub dropped: Option<String>,
+    /// Elements for single endpoints besides `targets`: a `getProperties` rewritten for a link
+    /// that carries one device.
+    pub rewritten: Vec<(EndpointId, Element)>,
 }
 
 impl Routing {
@@ -178,6 +211,15 @@ fn normalised(get: &GetProperties) -> Element {
     })
 }
 
+/// `getProperties` for one device, as drivers expect it.
+fn request_for(device: &str) -> Element {
+    Element::GetProperties(GetProperties { version: Some("1.7".into()), device: Some(device.to_owned()), name: None })
+}
+
+/// Most devices a scoped client's unscoped `getProperties` is rewritten for, one request each;
+/// past that it goes to every driver as it came (no amplification by a hostile client).
+const MAX_REWRITTEN: usize = 64;
+
 /// The parsed element, for the few rules that need more than the head.
 #[allow(clippy::result_large_err)] // the error is a routing decision (a drop), taken early with `?`
 fn parsed(frame: &Frame) -> Result<&Element, Routing> {
@@ -198,6 +240,16 @@ impl Router {
     /// Registers a driver (in-process, child process, or remote server at `remote`).
     pub fn add_driver(&mut self, id: EndpointId, remote: Option<String>) {
         self.drivers.insert(id, Driver { remote, ..Driver::default() });
+    }
+
+    /// Scopes remote link `id` to `device` (`device@host:port`): it owns that device from now
+    /// on (as indiserver assumes), only that device's traffic is taken from it, and
+    /// `getProperties` for every device reach it as a request for that device.
+    pub fn chain_device(&mut self, id: EndpointId, device: &str) {
+        if let Some(driver) = self.drivers.get_mut(&id) {
+            driver.devices.insert(device.to_owned());
+            driver.chained = Some(device.to_owned());
+        }
     }
 
     /// Forgets a connection. For a driver, returns the device-wide `delProperty` to send
@@ -265,6 +317,20 @@ impl Router {
         targets
     }
 
+    /// Splits a request for every device: links that carry one device get a request for that
+    /// device instead (returned apart), the other targets keep the request as it is.
+    fn split_chained(&self, targets: &mut Targets) -> Vec<(EndpointId, Element)> {
+        let mut rewritten = Vec::new();
+        targets.retain(|id| match self.drivers.get(id).and_then(|d| d.chained.as_deref()) {
+            Some(device) => {
+                rewritten.push((*id, request_for(device)));
+                false
+            }
+            None => true,
+        });
+        rewritten
+    }
+
     /// Clients that should see an element from a driver (or echoed), except `except`.
     fn clients_for(&self, tag: Tag, device: Option<&str>, name: Option<&str>, device_wide: bool, except: Option<EndpointId>) -> Targets {
         let blob = tag.is_blob();
@@ -326,19 +392,34 @@ impl Router {
                 let Element::GetProperties(get) = parsed(frame)? else { unreachable!("head and element agree") };
                 let client = self.clients.get_mut(&from).expect("checked by route");
                 match get.device.as_deref() {
-                    None => client.all = true,
+                    None if !client.scoped => client.all = true,
+                    None => {}
                     Some("*") => {
                         client.all = true;
                         client.server = true;
                     }
-                    Some(device) => client.add_interest(device, get.name.as_deref()),
+                    Some(device) => {
+                        client.scoped |= !client.all;
+                        client.add_interest(device, get.name.as_deref());
+                    }
                 }
                 let device = get.device.as_deref().filter(|d| *d != "*");
-                let targets = self.owners(device, None);
+                if device.is_none() && !client.all && client.interest.len() <= MAX_REWRITTEN {
+                    // A scoped client asking for everything gets its own devices redefined.
+                    let mut devices: Vec<String> = client.interest.keys().cloned().collect();
+                    devices.sort();
+                    let mut rewritten = Vec::new();
+                    for device in &devices {
+                        rewritten.extend(self.owners(Some(device), None).into_iter().map(|id| (id, request_for(device))));
+                    }
+                    return Ok(Routing { rewritten, ..Routing::default() });
+                }
+                let mut targets = self.owners(device, None);
                 if targets.is_empty() && device.is_some() {
                     return Err(Routing::drop(format!("no driver has device {:?}", device.unwrap_or_default())));
                 }
-                Ok(Routing { targets, replacement: Some(normalised(get)), ..Routing::default() })
+                let rewritten = if device.is_none() { self.split_chained(&mut targets) } else { Vec::new() };
+                Ok(Routing { targets, replacement: Some(normalised(get)), rewritten, ..Routing::default() })
             }
             Tag::EnableBlob => {
                 let Element::EnableBlob(enable) = parsed(frame)? else { unreachable!("head and element agree") };
@@ -384,16 +465,19 @@ impl Router {
                 Ok(Routing { targets, ..Routing::default() })
             }
             Tag::Def(_) | Tag::Set(_) | Tag::Message | Tag::DelProperty => {
-                // A chained server (a client that asked for device "*") relays its drivers'
-                // traffic to our snooping drivers, but may not speak for devices we serve.
-                let served = head
-                    .device
-                    .as_deref()
-                    .is_some_and(|d| self.drivers.values().any(|dr| dr.remote.is_none() && dr.devices.contains(d)));
-                if self.clients[&from].server && !served {
-                    return Ok(Routing { targets: self.snoopers_for(frame, from), ..Routing::default() });
+                // A chained server relays its drivers' traffic to our snooping drivers (never to
+                // clients), for the devices it was asked for; nobody speaks for a device that a
+                // driver or remote server of ours owns.
+                let Some(device) = head.device.as_deref() else {
+                    return Err(Routing::drop(format!("clients may not send <{}> without device", tag_name(head.tag))));
+                };
+                if self.drivers.values().any(|driver| driver.devices.contains(device)) {
+                    return Err(Routing::drop(format!("clients may not send <{}> for {device:?}, a device served here", tag_name(head.tag))));
                 }
-                Err(Routing::drop(format!("clients may not send <{}>", tag_name(head.tag))))
+                if !self.clients[&from].may_publish(device) {
+                    return Err(Routing::drop(format!("clients may not send <{}> for {device:?}: no driver here asked for it", tag_name(head.tag))));
+                }
+                Ok(Routing { targets: self.snoopers_for(frame, from), ..Routing::default() })
             }
             Tag::PingRequest | Tag::PingReply => Ok(Routing::default()),
         }
@@ -408,16 +492,29 @@ impl Router {
                 let device = get.device.as_deref().filter(|d| *d != "*");
                 let driver = self.drivers.get_mut(&from).expect("checked by route");
                 driver.set_snoop(device, get.name.as_deref(), BlobEnable::Never, false);
-                // Ask the owners to (re)define, and pass it down to chained servers. Never back
-                // up another link to the sender's server (found by fuzzing: it re-defined twice).
+                // Ask the owners to (re)define. Never back up another link to the sender's server
+                // (found by fuzzing: it re-defined twice).
                 let mut targets = self.owners(device, Some(from));
                 if let Some(key) = self.drivers[&from].remote.clone() {
                     targets.retain(|t| self.drivers[t].remote.as_deref() != Some(key.as_str()));
                 }
-                let mut servers: Vec<EndpointId> = self.clients.iter().filter(|(_, c)| c.server).map(|(id, _)| *id).collect();
+                let rewritten = if device.is_none() { self.split_chained(&mut targets) } else { Vec::new() };
+                // Pass it to chained servers, which answer with their drivers' traffic: those that
+                // asked for every device, and those scoped to a device of this driver (indiserver's
+                // q2Servers, without its bug of sending to every later client after one match).
+                let snooper = &self.drivers[&from];
+                let mut servers: Vec<EndpointId> = self
+                    .clients
+                    .iter()
+                    .filter(|(_, c)| c.server || (!c.all && c.interest.keys().any(|d| snooper.devices.contains(d))))
+                    .map(|(id, _)| *id)
+                    .collect();
                 servers.sort_unstable();
+                for id in &servers {
+                    self.clients.get_mut(id).expect("listed above").ask(device);
+                }
                 targets.extend(servers);
-                Ok(Routing { targets, replacement: Some(normalised(get)), ..Routing::default() })
+                Ok(Routing { targets, replacement: Some(normalised(get)), rewritten, ..Routing::default() })
             }
             Tag::EnableBlob => {
                 let Element::EnableBlob(enable) = parsed(frame)? else { unreachable!("head and element agree") };
@@ -429,6 +526,11 @@ impl Router {
             }
             _ => {
                 let driver = self.drivers.get_mut(&from).expect("checked by route");
+                if let (Some(chained), Some(device)) = (driver.chained.as_deref(), head.device.as_deref()) {
+                    if chained != device {
+                        return Err(Routing::drop(format!("{device:?} was not chained (this link carries {chained:?})")));
+                    }
+                }
                 if let Some(device) = head.device.as_deref() {
                     if !driver.devices.contains(device) && driver.devices.len() < MAX_INTEREST {
                         driver.devices.insert(device.to_owned());

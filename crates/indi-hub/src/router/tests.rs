@@ -123,13 +123,84 @@ fn deviations_from_indiserver() {
 }
 
 #[test]
-fn scope_is_not_sticky() {
+fn scope_is_sticky_after_a_scoped_get_properties() {
     let mut r = router();
     r.add_client(10);
     r.route(10, &f(get(Some("BlobBench"), None)));
     assert!(!r.route(OTHER_DRIVER, &f(def("Other", "X"))).targets.contains(&10));
-    r.route(10, &f(get(None, None)));
+    // A chained server scoped to one device forwards its own clients' unscoped requests: they
+    // neither widen it nor reach other drivers, and its own device is asked for again.
+    let routing = r.route(10, &f(get(None, None)));
+    assert!(routing.targets.is_empty());
+    assert_eq!(routing.rewritten, vec![(DRIVER, get(Some("BlobBench"), None))]);
+    assert!(!r.route(OTHER_DRIVER, &f(def("Other", "X"))).targets.contains(&10));
+    assert!(r.route(DRIVER, &f(def("BlobBench", "Y"))).targets.contains(&10));
+    // Asking for another device by name adds it, as in indiserver.
+    r.route(10, &f(get(Some("Other"), None)));
     assert!(r.route(OTHER_DRIVER, &f(def("Other", "X"))).targets.contains(&10));
+    // A client that saw everything first stays wide; enableBLOB or new* first do not scope.
+    r.add_client(11);
+    r.route(11, &f(get(None, None)));
+    r.route(11, &f(get(Some("BlobBench"), None)));
+    assert!(r.route(OTHER_DRIVER, &f(def("Other", "X"))).targets.contains(&11));
+    r.add_client(12);
+    r.route(12, &f(enable(Some("BlobBench"), None, BlobEnable::Also)));
+    r.route(12, &f(get(None, None)));
+    assert!(r.route(OTHER_DRIVER, &f(def("Other", "X"))).targets.contains(&12));
+}
+
+#[test]
+fn a_link_chained_for_one_device_carries_only_that_device() {
+    let mut r = router();
+    const LINK: EndpointId = 5;
+    r.add_driver(LINK, Some("127.0.0.1:7625".into()));
+    r.chain_device(LINK, "Telescope");
+    r.add_client(10);
+    // Its device is known before the upstream server sends anything, as in indiserver.
+    assert_eq!(r.route(10, &f(get(Some("Telescope"), None))).targets.to_vec(), vec![LINK]);
+    // An unscoped request reaches it as a request for its device.
+    r.add_client(11);
+    let routing = r.route(11, &f(get(None, None)));
+    assert_eq!(routing.targets.to_vec(), vec![DRIVER, OTHER_DRIVER]);
+    assert_eq!(routing.rewritten, vec![(LINK, get(Some("Telescope"), None))]);
+    // What the upstream server sends of other devices is not taken, so commands for them never
+    // go up the link.
+    assert!(r.route(LINK, &f(def("Telescope", "EQ"))).targets.contains(&10));
+    let other = r.route(LINK, &f(def("CCD", "EXPOSURE")));
+    assert!(other.targets.is_empty() && other.dropped.is_some());
+    assert!(r.route(10, &f(new_number("CCD", "EXPOSURE"))).dropped.is_some());
+    assert_eq!(r.route(10, &f(new_number("Telescope", "EQ"))).targets.to_vec(), vec![LINK, 11]); // and echoed
+    // A snoop request from upstream for a device of ours is served (it is no device traffic).
+    // (Client 10, scoped to the link's device, may be a server further down: it is asked too.)
+    assert_eq!(r.route(LINK, &f(get(Some("BlobBench"), None))).targets.to_vec(), vec![DRIVER, 10]);
+    assert!(r.route(DRIVER, &f(set(VectorKind::Number, "BlobBench", "BENCH_STAT"))).targets.contains(&LINK));
+}
+
+#[test]
+fn snooping_across_a_chain_where_we_are_upstream() {
+    let mut r = router();
+    let (downstream, stranger) = (10, 11);
+    r.add_client(downstream);
+    r.add_client(stranger);
+    r.route(downstream, &f(get(Some("BlobBench"), None))); // chains our device
+    r.route(stranger, &f(get(None, None)));
+    // Our driver snoops a device that lives downstream: the request goes to the chained server.
+    let ask = r.route(DRIVER, &f(get(Some("Telescope"), None)));
+    assert_eq!(ask.targets.to_vec(), vec![downstream]);
+    // Its telescope's updates reach our snooper, never other clients.
+    let update = r.route(downstream, &f(set(VectorKind::Number, "Telescope", "EQ")));
+    assert_eq!((update.targets.to_vec(), update.dropped), (vec![DRIVER], None));
+    // Nobody else may publish the telescope, and nobody may publish a device served here.
+    assert!(r.route(stranger, &f(set(VectorKind::Number, "Telescope", "EQ"))).dropped.is_some());
+    assert!(r.route(downstream, &f(set(VectorKind::Number, "Focuser", "POS"))).dropped.is_some());
+    for forged in [set(VectorKind::Number, "BlobBench", "BENCH_STAT"), def("Other", "X")] {
+        let routing = r.route(downstream, &f(forged));
+        assert!(routing.targets.is_empty() && routing.dropped.is_some());
+    }
+    // Not even a device a remote server of ours owns.
+    r.add_driver(5, Some("10.0.0.1:7624".into()));
+    r.route(5, &f(def("Telescope", "EQ")));
+    assert!(r.route(downstream, &f(set(VectorKind::Number, "Telescope", "EQ"))).dropped.is_some());
 }
 
 #[test]
@@ -141,7 +212,8 @@ fn get_properties_goes_to_owners_as_version_1_7() {
     assert_eq!(routing.targets.to_vec(), vec![OTHER_DRIVER]);
     assert_eq!(routing.replacement, Some(get(Some("Other"), None)));
     let indigo = Element::GetProperties(GetProperties { version: Some("2.0".into()), device: None, name: None });
-    let routing = r.route(10, &f(indigo.clone()));
+    r.add_client(11); // unscoped from the start (10 stays scoped to "Other")
+    let routing = r.route(11, &f(indigo.clone()));
     assert_eq!(routing.targets.to_vec(), vec![DRIVER, OTHER_DRIVER]);
     assert_eq!(routing.replacement, Some(get(None, None)));
     let chained = Element::GetProperties(GetProperties { version: Some("1.7".into()), device: Some("*".into()), name: None });
