@@ -186,7 +186,7 @@ pub struct Routing {
     /// Why the element was dropped, for the log.
     pub dropped: Option<String>,
     /// Elements for single endpoints besides `targets`: a `getProperties` rewritten for a link
-    /// that carries one device.
+    /// that carries one device, or drivers' snoop requests replayed to a newly chained client.
     pub rewritten: Vec<(EndpointId, Element)>,
 }
 
@@ -317,6 +317,40 @@ impl Router {
         targets
     }
 
+    /// True when a driver or remote link here owns `device`.
+    fn owned(&self, device: &str) -> bool {
+        self.drivers.values().any(|driver| driver.devices.contains(device))
+    }
+
+    /// The snoop requests a newly chained client should answer, addressed to it: those of the
+    /// drivers owning `device` (of every driver, for a server chaining all), for devices no
+    /// driver here owns. A server that chains after a driver asked would otherwise never hear
+    /// of it (indiserver forgets such requests).
+    fn replay_snoops(&mut self, client: EndpointId, device: Option<&str>) -> Vec<(EndpointId, Element)> {
+        let mut requests: Vec<(Option<String>, Option<String>)> = Vec::new();
+        for driver in self.drivers.values().filter(|d| device.is_none_or(|dev| d.devices.contains(dev))) {
+            if driver.snoop_all.is_some() {
+                requests.push((None, None));
+            }
+            requests.extend(driver.snoop_devices.keys().map(|d| (Some(d.clone()), None)));
+            for (d, props) in &driver.snoop_props {
+                requests.extend(props.keys().map(|n| (Some(d.clone()), Some(n.clone()))));
+            }
+        }
+        requests.retain(|(d, _)| d.as_deref().is_none_or(|d| !self.owned(d)));
+        requests.sort();
+        requests.dedup();
+        requests.truncate(MAX_REWRITTEN);
+        let asked = self.clients.get_mut(&client).expect("a client");
+        requests
+            .into_iter()
+            .map(|(device, name)| {
+                asked.ask(device.as_deref());
+                (client, Element::GetProperties(GetProperties { version: Some("1.7".into()), device, name }))
+            })
+            .collect()
+    }
+
     /// Splits a request for every device: links that carry one device get a request for that
     /// device instead (returned apart), the other targets keep the request as it is.
     fn split_chained(&self, targets: &mut Targets) -> Vec<(EndpointId, Element)> {
@@ -404,11 +438,19 @@ impl Router {
                     }
                 }
                 let device = get.device.as_deref().filter(|d| *d != "*");
-                if device.is_none() && !client.all && client.interest.len() <= MAX_REWRITTEN {
-                    // A scoped client asking for everything gets its own devices redefined.
+                let scoped_devices = (device.is_none() && !client.all && client.interest.len() <= MAX_REWRITTEN).then(|| {
                     let mut devices: Vec<String> = client.interest.keys().cloned().collect();
                     devices.sort();
-                    let mut rewritten = Vec::new();
+                    devices
+                });
+                // A server chaining a device of ours (or all of them) hears what their drivers snoop on.
+                let mut rewritten = match get.device.as_deref() {
+                    Some("*") => self.replay_snoops(from, None),
+                    Some(device) if !self.clients[&from].all => self.replay_snoops(from, Some(device)),
+                    _ => Vec::new(),
+                };
+                if let Some(devices) = scoped_devices {
+                    // A scoped client asking for everything gets its own devices redefined.
                     for device in &devices {
                         rewritten.extend(self.owners(Some(device), None).into_iter().map(|id| (id, request_for(device))));
                     }
@@ -418,7 +460,9 @@ impl Router {
                 if targets.is_empty() && device.is_some() {
                     return Err(Routing::drop(format!("no driver has device {:?}", device.unwrap_or_default())));
                 }
-                let rewritten = if device.is_none() { self.split_chained(&mut targets) } else { Vec::new() };
+                if device.is_none() {
+                    rewritten.extend(self.split_chained(&mut targets));
+                }
                 Ok(Routing { targets, replacement: Some(normalised(get)), rewritten, ..Routing::default() })
             }
             Tag::EnableBlob => {
@@ -471,7 +515,7 @@ impl Router {
                 let Some(device) = head.device.as_deref() else {
                     return Err(Routing::drop(format!("clients may not send <{}> without device", tag_name(head.tag))));
                 };
-                if self.drivers.values().any(|driver| driver.devices.contains(device)) {
+                if self.owned(device) {
                     return Err(Routing::drop(format!("clients may not send <{}> for {device:?}, a device served here", tag_name(head.tag))));
                 }
                 if !self.clients[&from].may_publish(device) {

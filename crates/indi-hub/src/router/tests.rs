@@ -197,6 +197,13 @@ fn snooping_across_a_chain_where_we_are_upstream() {
         let routing = r.route(downstream, &f(forged));
         assert!(routing.targets.is_empty() && routing.dropped.is_some());
     }
+    // A server that chains later hears what our drivers already snoop on.
+    r.route(OTHER_DRIVER, &f(get(Some("Dome"), Some("SHUTTER"))));
+    r.add_client(12);
+    let chained = r.route(12, &f(get(Some("Other"), None)));
+    assert_eq!(chained.targets.to_vec(), vec![OTHER_DRIVER]);
+    assert_eq!(chained.rewritten, vec![(12, get(Some("Dome"), Some("SHUTTER")))]);
+    assert_eq!(r.route(12, &f(set(VectorKind::Switch, "Dome", "SHUTTER"))).targets.to_vec(), vec![OTHER_DRIVER]);
     // Not even a device a remote server of ours owns.
     r.add_driver(5, Some("10.0.0.1:7624".into()));
     r.route(5, &f(def("Telescope", "EQ")));
