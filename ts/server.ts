@@ -153,7 +153,7 @@ export class IPyServer {
     for (const driver of this.drivers) this.openSlot(driver.constructor.name).attach(driver);
     // With drivers here, clients are read here too: a request reaches its driver without
     // waking another thread first (the round trip of indipyserver's single thread, minus Python).
-    if (this.drivers.length) this.#native.readClientsHere((client) => this.#read(client));
+    if (this.#deliveries.length > 0) this.#native.readClientsHere((client) => this.#read(client));
     this.#port = await this.#native.listen();
     return this.#port;
   }
