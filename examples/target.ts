@@ -26,4 +26,4 @@ export default function makeDriver(interval = 10): TargetDriver {
   return new TargetDriver([thermostatDevice(control, [target])], { thermalcontrol: control, interval });
 }
 
-if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)));
+if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)), import.meta);

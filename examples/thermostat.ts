@@ -36,4 +36,4 @@ export default function makeDriver(interval = 10): ThermoDriver {
   return new ThermoDriver([thermostatDevice(control)], { thermalcontrol: control, interval });
 }
 
-if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)));
+if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)), import.meta);

@@ -30,4 +30,4 @@ export default function makeDriver(interval = 10): WindowDriver {
   return new WindowDriver([new Device('Window', [windowstatus])], { window: 'Open', interval });
 }
 
-if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)));
+if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)), import.meta);

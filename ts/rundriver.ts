@@ -48,10 +48,23 @@ function stdinIsPipe(): boolean {
  * - `--host H` / `--port P`, or started by hand (stdin a terminal or `/dev/null`): served on TCP
  *   (default localhost:7624) until SIGINT/SIGTERM.
  *
- * Rejects when the port cannot be bound or an argument is bad.
+ * A port that cannot be bound or a bad argument is reported on stderr in one line and the
+ * process exit status set to 1 (when `meta` is given, i.e. as a program); without `meta` the
+ * promise rejects instead.
  */
 export async function runDriver(driver: IPyDriver<object>, meta?: ImportMeta, options: RunDriverOptions = {}): Promise<void> {
-  if (meta !== undefined && !isMainModule(meta)) return;
+  if (meta === undefined) return run(driver, options);
+  if (!isMainModule(meta)) return;
+  try {
+    await run(driver, options);
+  } catch (error) {
+    console.error(`indi-node: ${error instanceof Error ? error.message : String(error)}`);
+    driver.shutdown();
+    process.exitCode = 1;
+  }
+}
+
+async function run(driver: IPyDriver<object>, options: RunDriverOptions): Promise<void> {
   const { values } = parseArgs({
     args: options.argv ?? process.argv.slice(2),
     strict: false,

@@ -132,7 +132,8 @@ export class IPyServer {
   /**
    * Starts serving: connects the drivers, listens, and resolves when the server stops (after
    * `shutdown()`, or when every driver process has died and no FIFO is set).
-   * Rejects if the port cannot be bound.
+   * Rejects if the port cannot be bound, with `code` as Node's sockets say it (`'EADDRINUSE'`,
+   * `'EACCES'`, `'EADDRNOTAVAIL'`, `'ENOTFOUND'`).
    */
   async run(): Promise<void> {
     await this.listen();
@@ -154,7 +155,11 @@ export class IPyServer {
     // With drivers here, clients are read here too: a request reaches its driver without
     // waking another thread first (the round trip of indipyserver's single thread, minus Python).
     if (this.#deliveries.length > 0) this.#native.readClientsHere((client) => this.#read(client));
-    this.#port = await this.#native.listen();
+    try {
+      this.#port = await this.#native.listen();
+    } catch (error) {
+      throw withSystemCode(error);
+    }
     return this.#port;
   }
 
@@ -241,6 +246,22 @@ export class IPyServer {
     for (const driver of this.drivers) driver.shutdown();
     for (const driver of this.#slotted) driver.shutdown();
   }
+}
+
+/** The errno names Node's own sockets give, for the messages the Rust side reports. */
+const SYSTEM_CODES: Array<[RegExp, string]> = [
+  [/address already in use/i, 'EADDRINUSE'],
+  [/permission denied/i, 'EACCES'],
+  [/cannot assign requested address/i, 'EADDRNOTAVAIL'],
+  [/failed to lookup address|name or service not known/i, 'ENOTFOUND'],
+];
+
+/** A listen error with `code` set as a `net.Server` would set it (`EADDRINUSE`, ...). */
+function withSystemCode(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const found = SYSTEM_CODES.find(([pattern]) => pattern.test(error.message));
+  if (found !== undefined) Object.assign(error, { code: found[1] });
+  return error;
 }
 
 /** A request `take()` passed as text, `tag device name stamp name1 value1 ...` joined by NUL, as its element. */
