@@ -76,6 +76,14 @@ describe('client number requests are checked as libindi checks them', () => {
     driver.receive([request(['speed', '0.25'])]);
     await tick();
     expect(link.sent[1].message).toBe('Error: Invalid range for speed (speed). Valid range is from 0.5 to 2.5. Requested value is 0.25');
+    // Bad formats are reported first, then the range, as libindi's dispatch and IUUpdateNumber do.
+    driver.receive([request(['pos', '-1'], ['speed', '1,5'])]);
+    await tick();
+    expect(link.sent.slice(2).map((e) => e.message)).toEqual([
+      '[ERROR] focus: Bad format 1,5',
+      'Error: Invalid range for Position (pos). Valid range is from 0 to 50000. Requested value is -1',
+    ]);
+    expect(driver.events).toEqual([]);
     expect(warnings.some((w) => w.includes('Invalid range for Position'))).toBe(true);
   });
 
