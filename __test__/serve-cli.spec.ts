@@ -99,6 +99,17 @@ describe('driver modules that cannot be served', () => {
   });
 });
 
+describe('the log reader going away', () => {
+  it('ends the server at its next log line, as indiserver (SIGPIPE) does, instead of serving on', async () => {
+    const { port, proc } = await serve(['-v', TARGET]);
+    proc.child.stderr!.destroy();
+    const client = await RawClient.open(port); // logged at -v: the write meets a broken pipe
+    const code = await Promise.race([proc.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+    expect(code).toBe(1);
+    client.destroy();
+  });
+});
+
 describe('a port that cannot be bound', () => {
   let busy: Server;
   let port: number;

@@ -83,8 +83,16 @@ impl NativeServer {
             config.limits.max_element = max.max(1024.0) as usize;
         }
         indi_hub::logging::init(options.verbosity.unwrap_or(0).min(3) as u8);
+        let server = Server::new(config);
+        // Nobody reads the log any more: stop, as indiserver does (it dies of SIGPIPE).
+        let weak = Arc::downgrade(&server);
+        indi_hub::logging::on_reader_gone(move || {
+            if let Some(server) = weak.upgrade() {
+                server.hub().finish(1);
+            }
+        });
         Ok(NativeServer {
-            server: Server::new(config),
+            server,
             host: options.host.unwrap_or_else(|| "localhost".into()),
             port,
             pending: Mutex::new(Some(Vec::new())),

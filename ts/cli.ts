@@ -139,6 +139,10 @@ async function serve(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Nobody reads the log any more: stop, as indiserver does (the Rust side notices its own writes).
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') stop();
+  });
   try {
     await server.listen();
   } catch (error) {
