@@ -1,8 +1,10 @@
-// Every TypeScript block of the README, extracted from README.md itself (no copy to drift):
-// type-checked in strict mode against the built typings, compiled, and run. The first driver
-// must be examples/led.ts verbatim.
+// The README's code blocks, extracted from README.md itself (no copy to drift). Every
+// TypeScript block is type-checked in strict mode against the built typings, compiled and run;
+// the first driver must be examples/led.ts verbatim. Of the shell blocks, the serve command
+// line and the indiserver recipe run here (on a free port); the others install or publish
+// (`npm ci`, `apt-get`, `npm publish`) or are this very test run (`npm test`).
 import { readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, peersAvailable, ROOT, run, start, stopAll, tempDir, until, waitForPort } from './helpers.js';
 import { RawClient } from './rawclient.js';
@@ -16,6 +18,7 @@ function blocks(markdown: string, language: string): string[] {
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const ts = blocks(README, 'ts');
+const sh = blocks(README, 'sh');
 // The blocks by role; a new block must be given one here (the count check below says so).
 const names = ['led', 'typed', 'server', 'gpio'];
 
@@ -107,5 +110,46 @@ describe('README code blocks', () => {
     expect(reports).toHaveLength(3);
     expect(reports.map((m) => Number(m[1])).every((t) => t >= 20 && t <= 21)).toBe(true);
     expect(typed.code).toBe(0);
+  });
+
+  it.skipIf(!peersAvailable('indi_simulator_telescope', 'indi_simulator_ccd'))('the serve command line serves two simulators and the LED module', async () => {
+    const block = sh.find((b) => b.startsWith('node dist/cli.js serve'));
+    expect(block).toBeDefined();
+    const port = await freePort();
+    const line = block!.trim().replace('-p 7624', `-p ${port} --host 127.0.0.1`);
+    expect(line).not.toBe(block!.trim());
+    const serve = start('sh', ['-c', `exec ${line}`], { cwd: ROOT });
+    await waitForPort(port);
+    const client = await RawClient.open(port);
+    await client.send('<getProperties version="1.7"/>\n');
+    await client.waitFor('<defSwitchVector device="led" name="ledvector"');
+    await client.waitFor(/device=["']Telescope Simulator["']/, 15_000);
+    await client.waitFor(/device=["']CCD Simulator["']/, 15_000);
+    client.destroy();
+    serve.child.kill('SIGTERM');
+    expect(await serve.exited).toBe(0);
+  });
+
+  it.skipIf(!peersAvailable('indiserver'))('the indiserver recipe runs the LED example under libindi\'s indiserver', async () => {
+    const block = sh.find((b) => b.includes('led-driver'))!;
+    const lines = block.trim().split('\n');
+    // Installing is the reader's part; the rest runs as written, on a free port.
+    const steps = lines.filter((l) => !/^(sudo apt-get|npm install) /.test(l));
+    expect(lines.length - steps.length).toBe(2);
+    const port = await freePort();
+    const last = steps.pop()!;
+    expect(last).toMatch(/^indiserver -v -p 7624 /);
+    const script = [...steps, `exec ${last.replace('-p 7624', `-p ${port} -u /tmp/indi-node-test-${port}`)}`].join('\n');
+    const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+    const indiserver = start('sh', ['-c', script], { cwd: dir.path, env });
+    await waitForPort(port);
+    const client = await RawClient.open(port);
+    await client.send('<getProperties version="1.7"/>\n');
+    await client.waitFor(/device=["']led["']\s+name=["']ledvector["']/, 15_000);
+    await client.send('<newSwitchVector device="led" name="ledvector"><oneSwitch name="ledmember">On</oneSwitch></newSwitchVector>\n');
+    await client.waitFor(/<setSwitchVector\s+device=["']led["'][\s\S]*On\s*<\/oneSwitch>/, 10_000);
+    client.destroy();
+    indiserver.child.kill('SIGTERM');
+    await indiserver.exited;
   });
 });
