@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IPyServer } from '../ts/index.js';
-import { DIST, ROOT, freePort, run, stopAll, tempDir, until } from './helpers.js';
+import { DIST, ROOT, freePort, peersAvailable, run, stopAll, tempDir, until } from './helpers.js';
 import { CLI, RawClient, serve } from './rawclient.js';
 
 afterEach(stopAll);
@@ -96,6 +96,19 @@ describe('driver modules that cannot be served', () => {
     await client.ping('served');
     expect(client.count('<defNumberVector device="Target" name="N"')).toBe(1);
     client.destroy();
+  });
+});
+
+describe.skipIf(!peersAvailable('indi_setprop'))('-v with indi_setprop', () => {
+  it('logs the client arriving and leaving, and no write error for its early close', async () => {
+    const { port, proc } = await serve(['-v', TARGET]);
+    for (const value of ['1', '2', '3']) {
+      expect((await run('indi_setprop', ['-h', '127.0.0.1', '-p', String(port), `Target.N.n=${value}`])).code).toBe(0);
+    }
+    // Three indi_setprop clients, and the probe that found the port open.
+    await until(() => lines(proc.stderr()).filter((l) => /^Client \d+: closed/.test(l)).length === 4, 10_000, 'four clients closed');
+    expect(lines(proc.stderr()).filter((l) => /^Client \d+: new arrival from 127\.0\.0\.1:\d+$/.test(l))).toHaveLength(4);
+    expect(proc.stderr()).not.toContain('write error');
   });
 });
 
