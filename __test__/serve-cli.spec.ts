@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { IPyServer } from '../ts/index.js';
+import { IPyServer, setLogger } from '../ts/index.js';
 import { DIST, ROOT, freePort, peersAvailable, run, stopAll, tempDir, until } from './helpers.js';
 import { CLI, RawClient, serve } from './rawclient.js';
 
@@ -109,6 +109,22 @@ describe.skipIf(!peersAvailable('indi_setprop'))('-v with indi_setprop', () => {
     await until(() => lines(proc.stderr()).filter((l) => /^Client \d+: closed/.test(l)).length === 4, 10_000, 'four clients closed');
     expect(lines(proc.stderr()).filter((l) => /^Client \d+: new arrival from 127\.0\.0\.1:\d+$/.test(l))).toHaveLength(4);
     expect(proc.stderr()).not.toContain('write error');
+  });
+});
+
+describe('setLogger', () => {
+  it('receives the Rust server\'s lines, without their time stamps, instead of stderr', async () => {
+    const infos: string[] = [];
+    setLogger({ error: () => {}, warn: () => {}, info: (m) => infos.push(m), debug: () => {} });
+    try {
+      const server = new IPyServer([], { host: '127.0.0.1', port: 0, verbose: 1 });
+      const port = await server.listen();
+      await until(() => infos.includes(`listening to port ${port} on 127.0.0.1`), 5000, 'the listening line');
+      server.shutdown();
+      await server.wait();
+    } finally {
+      setLogger();
+    }
   });
 });
 
