@@ -45,8 +45,9 @@ export class ModuleDrivers {
     this.#log = log;
   }
 
-  /** Catches what no driver code caught, for as long as the process runs. */
+  /** Catches what no driver code caught, for as long as the process runs (when there are modules). */
   install(): void {
+    if (this.#entries.length === 0) return;
     process.on('uncaughtException', (error) => this.#caught(error));
     process.on('unhandledRejection', (reason) => this.#caught(reason));
   }
@@ -168,8 +169,10 @@ export class ModuleDrivers {
     if (best !== null) return { entry: best.entry, generation: best.generation };
     // A helper module beside it: only when one driver module lives in that directory.
     const near = this.#entries.filter((e) => stack.includes(pathToFileURL(dirname(e.path)).href + '/') || stack.includes(dirname(e.path) + sep));
-    const dirs = new Set(near.map((e) => dirname(e.path)));
-    return near.length === 1 && dirs.size === 1 ? { entry: near[0], generation: near[0].generation } : null;
+    if (near.length === 1) return { entry: near[0], generation: near[0].generation };
+    // No file named (a library's timer, `setTimeout(JSON.parse, ...)`): the one driver running, if one.
+    const live = this.#entries.filter((e) => !e.ended);
+    return near.length === 0 && live.length === 1 ? { entry: live[0], generation: live[0].generation } : null;
   }
 }
 
