@@ -33,6 +33,8 @@ describe('README code blocks', () => {
     symlinkSync(ROOT, join(dir.path, 'node_modules', 'indi-node'));
     writeFileSync(join(dir.path, 'package.json'), '{ "type": "module" }\n');
     ts.forEach((code, i) => writeFileSync(join(dir.path, `${names[i] ?? `block${i}`}.ts`), code));
+    // Not a README block: what the typings must catch (see the file).
+    writeFileSync(join(dir.path, 'typecheck.ts'), readFileSync(join(ROOT, '__test__', 'types', 'typed.ts'), 'utf8'));
     writeFileSync(join(dir.path, 'tsconfig.json'), JSON.stringify({
       compilerOptions: {
         target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noImplicitOverride: true,
@@ -49,7 +51,7 @@ describe('README code blocks', () => {
     expect(ts[0]).toBe(readFileSync(join(ROOT, 'examples', 'led.ts'), 'utf8'));
   });
 
-  it('type-checks every block in strict mode and compiles it', async () => {
+  it('type-checks every block in strict mode and compiles it (and the typings catch what __test__/types/typed.ts expects)', async () => {
     const tsc = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir.path, 'tsconfig.json')], { ms: 120_000 });
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.code).toBe(0);
