@@ -1,16 +1,12 @@
-// The first example of indipydriver's documentation: one switch turns an LED on and off.
-// Run it under an INDI server with `--stdio`, e.g. `indiserver ./led-driver` where the
-// executable runs `node dist/examples/led.js --stdio`.
-import { Device, IPyDriver, LED, NewSwitchVector, SwitchMember, SwitchVector, type RxEvent } from 'indi-node';
-import { isMain, runExample } from './run.js';
+import { Device, IPyDriver, LED, NewSwitchVector, runDriver, SwitchMember, SwitchVector, type RxEvent } from 'indi-node';
 
-class LEDDriver extends IPyDriver {
+class LEDDriver extends IPyDriver<{ led: LED }> {
   override async rxevent(event: RxEvent) {
-    if (event.devicename !== 'led') return;
-    const led = this.driverdata.ledobj as LED;
-    if (event instanceof NewSwitchVector && event.vectorname === 'ledvector' && event.has('ledmember')) {
+    if (event instanceof NewSwitchVector && event.devicename === 'led' && event.vectorname === 'ledvector') {
       const value = event.get('ledmember');
-      if (value === 'On') led.on(); else if (value === 'Off') led.off(); else return;
+      if (value === 'On') this.driverdata.led.on();
+      else if (value === 'Off') this.driverdata.led.off();
+      else return;
       event.vector.set('ledmember', value);
       await event.vector.sendSetVector();
     }
@@ -19,7 +15,8 @@ class LEDDriver extends IPyDriver {
 
 const ledvector = new SwitchVector({ name: 'ledvector', label: 'LED', group: 'Control Group', perm: 'wo',
   rule: 'AtMostOne', state: 'Ok', members: [new SwitchMember({ name: 'ledmember', label: 'LED Value', membervalue: 'Off' })] });
-const driver = new LEDDriver([new Device('led', [ledvector])], { ledobj: new LED(17) });
+const driver = new LEDDriver([new Device('led', [ledvector])], { led: new LED(17) });
 
-export default driver;
-if (isMain(import.meta)) await runExample(driver);
+export default driver; // what `indi-node serve led.js` serves
+// Under an INDI server: INDI on stdin/stdout. Run by hand: served on localhost:7624.
+await runDriver(driver, import.meta);

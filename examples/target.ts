@@ -1,20 +1,16 @@
 // indipydriver's example 2: the thermostat with a target temperature clients can set
 // (`indi_setprop 'Thermostat.targetvector.target=18'`, sexagesimal such as `-1:30` accepted).
-import { NewNumberVector, NumberMember, NumberVector, type RxEvent } from 'indi-node';
-import { exampleArgs, isMain, runExample } from './run.js';
+import { NewNumberVector, NumberMember, NumberVector, type RxEvent, isMainModule, runDriver } from 'indi-node';
+import { intervalArg } from './run.js';
 import { ThermalControl } from './thermalcontrol.js';
 import { ThermoDriver, thermostatDevice } from './thermostat.js';
 
 class TargetDriver extends ThermoDriver {
   override async rxevent(event: RxEvent) {
-    const control = this.driverdata.thermalcontrol as ThermalControl;
+    const control = this.driverdata.thermalcontrol;
     if (event instanceof NewNumberVector && event.vectorname === 'targetvector' && event.has('target')) {
-      let target: number;
-      try {
-        target = event.getFloatValue('target');
-      } catch {
-        return; // not a number: ignore the request
-      }
+      // Values reach rxevent checked: numbers within -50..99 (others are refused with an Alert).
+      const target = event.getFloatValue('target');
       control.target = target;
       event.vector.set('target', target);
       await event.vector.sendSetVector();
@@ -30,7 +26,4 @@ export default function makeDriver(interval = 10): TargetDriver {
   return new TargetDriver([thermostatDevice(control, [target])], { thermalcontrol: control, interval });
 }
 
-if (isMain(import.meta)) {
-  const args = exampleArgs();
-  await runExample(makeDriver(args.interval), args);
-}
+if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)), import.meta);

@@ -1,20 +1,22 @@
 // indipydriver's example 1: a thermostat reporting its temperature, read-only.
 // `--interval S` sets the reporting period (default 10 s; the heater is polled five times as often).
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Device, IPyDriver, NumberMember, NumberVector } from 'indi-node';
-import { exampleArgs, isMain, runExample } from './run.js';
+import { Device, IPyDriver, NumberMember, NumberVector, isMainModule, runDriver } from 'indi-node';
+import { intervalArg } from './run.js';
 import { ThermalControl } from './thermalcontrol.js';
 
+/** What the thermostat driver keeps in `driverdata`. */
+export interface ThermoData {
+  thermalcontrol: ThermalControl;
+  interval: number;
+}
+
 /** Reports the simulated temperature every `interval` seconds. */
-export class ThermoDriver extends IPyDriver {
+export class ThermoDriver extends IPyDriver<ThermoData> {
   override async hardware() {
-    const control = this.driverdata.thermalcontrol as ThermalControl;
-    const interval = this.driverdata.interval as number;
-    const vector = this.get(control.devicename)!.get('temperaturevector') as NumberVector;
-    void control.poll(interval / 5, this.signal);
-    while (!this.stop) {
-      await sleep(interval * 1000, undefined, { signal: this.signal }).catch(() => undefined);
-      if (this.stop) break;
+    const { thermalcontrol: control, interval } = this.driverdata;
+    const vector = this.device(control.devicename).numberVector('temperaturevector');
+    void this.addBackground(() => control.poll(interval / 5, this.signal), 'heater poll');
+    while (await this.sleep(interval * 1000)) {
       vector.set('temperature', control.temperature);
       await vector.sendSetVector();
     }
@@ -34,7 +36,4 @@ export default function makeDriver(interval = 10): ThermoDriver {
   return new ThermoDriver([thermostatDevice(control)], { thermalcontrol: control, interval });
 }
 
-if (isMain(import.meta)) {
-  const args = exampleArgs();
-  await runExample(makeDriver(args.interval), args);
-}
+if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)), import.meta);

@@ -1,18 +1,14 @@
 // indipydriver's example 3: a window that snoops on the thermostat's temperature and closes
 // below 18 degrees, opens above 21. Run it beside the thermostat under one INDI server.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Device, IPyDriver, SetNumberVector, TextMember, TextVector, type SnoopEvent } from 'indi-node';
-import { exampleArgs, isMain, runExample } from './run.js';
+import { Device, IPyDriver, SetNumberVector, TextMember, TextVector, type SnoopEvent, isMainModule, runDriver } from 'indi-node';
+import { intervalArg } from './run.js';
 
-class WindowDriver extends IPyDriver {
+class WindowDriver extends IPyDriver<{ window: 'Open' | 'Closed'; interval: number }> {
   override async hardware() {
-    const interval = this.driverdata.interval as number;
-    const status = this.get('Window')!.get('windowstatus') as TextVector;
+    const status = this.device('Window').textVector('windowstatus');
     this.snoop('Thermostat', 'temperaturevector');
-    while (!this.stop) {
-      await sleep(interval * 1000, undefined, { signal: this.signal }).catch(() => undefined);
-      if (this.stop) break;
-      status.set('status', this.driverdata.window as string);
+    while (await this.sleep(this.driverdata.interval * 1000)) {
+      status.set('status', this.driverdata.window);
       await status.sendSetVector({ allvalues: false });
     }
   }
@@ -34,7 +30,4 @@ export default function makeDriver(interval = 10): WindowDriver {
   return new WindowDriver([new Device('Window', [windowstatus])], { window: 'Open', interval });
 }
 
-if (isMain(import.meta)) {
-  const args = exampleArgs();
-  await runExample(makeDriver(args.interval), args);
-}
+if (isMainModule(import.meta)) await runDriver(makeDriver(intervalArg(10)), import.meta);

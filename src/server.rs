@@ -18,6 +18,19 @@ use tokio::sync::Notify;
 type ReadyCallback = ThreadsafeFunction<bool, (), bool, Status, false, true>;
 /// JS callback given each new client to read. Weak as well.
 type ClientCallback = ThreadsafeFunction<NativeClient, (), NativeClient, Status, false, true>;
+/// JS callback given each log line. Weak as well.
+type LogCallback = ThreadsafeFunction<String, (), String, Status, false, true>;
+
+/// Sends the server's log lines (`YYYY-MM-DDTHH:MM:SS: text`) to `onLine` instead of stderr;
+/// `null` sends them to stderr again. Lines reach JavaScript in order, on its own thread.
+#[napi(ts_args_type = "onLine: ((line: string) => void) | null")]
+pub fn log_to(on_line: Option<LogCallback>) {
+    indi_hub::logging::set_sink(on_line.map(|callback| {
+        Box::new(move |line: &str| {
+            let _ = callback.call(line.to_owned(), ThreadsafeFunctionCallMode::NonBlocking);
+        }) as indi_hub::logging::Sink
+    }));
+}
 
 /// Settings of a server (the CLI maps indiserver's flags onto these).
 #[napi(object)]
@@ -83,8 +96,16 @@ impl NativeServer {
             config.limits.max_element = max.max(1024.0) as usize;
         }
         indi_hub::logging::init(options.verbosity.unwrap_or(0).min(3) as u8);
+        let server = Server::new(config);
+        // Nobody reads the log any more: stop, as indiserver does (it dies of SIGPIPE).
+        let weak = Arc::downgrade(&server);
+        indi_hub::logging::on_reader_gone(move || {
+            if let Some(server) = weak.upgrade() {
+                server.hub().finish(1);
+            }
+        });
         Ok(NativeServer {
-            server: Server::new(config),
+            server,
             host: options.host.unwrap_or_else(|| "localhost".into()),
             port,
             pending: Mutex::new(Some(Vec::new())),

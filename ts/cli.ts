@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // `indi-node serve`: a drop-in for libindi's indiserver, with the same flags and driver
 // arguments, plus in-process JavaScript drivers and our own options.
-import { realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { IPyDriver } from './driver.js';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { IPyServer, type IPyServerOptions } from './server.js';
+import { ModuleDrivers } from './supervise.js';
 
 const USAGE = `Usage: indi-node serve [options] driver [driver ...]
+       indi-node version | help
 Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
  -m m   : kill client if gets more than this many MB behind, default 128
@@ -24,9 +23,12 @@ Options of indi-node:
  --maxconnections n  : refuse clients beyond n, default unlimited
  --max-message bytes : largest element accepted, default 268435456
 driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs, not
-         executable) exporting a default IPyDriver or a function returning one, run in-process`;
+         executable) run in-process: its default export is a driver (export default driver) or a
+         function returning one; a module that fails ends alone and is restarted per -r`;
 
 class UsageError extends Error {}
+/** `--help` or `-h` after `serve`: the usage on stdout, status 0. */
+class HelpRequest extends Error {}
 
 interface ServeArgs {
   options: IPyServerOptions;
@@ -53,7 +55,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     if (arg === '--host') options.host = value();
     else if (arg === '--maxconnections') maxconnections = integer(arg, value(), 1);
     else if (arg === '--max-message') options.maxMessage = integer(arg, value(), 1024);
-    else if (arg === '--help' || arg === '-h') throw new UsageError('');
+    else if (arg === '--help' || arg === '-h') throw new HelpRequest();
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else if (arg.startsWith('-') && arg.length > 1) {
       for (const flag of arg.slice(1)) {
@@ -97,75 +99,86 @@ export function parseServeArgs(argv: string[]): ServeArgs {
 
 const MODULE = /\.(m|c)?js$|\.(m|c)?ts$/;
 
-/** A JavaScript file is served in-process unless it is executable: then it is a driver program. */
+/**
+ * A JavaScript file is served in-process unless it is executable: then it is a driver program.
+ * A missing one is a module too, so a typo is reported once rather than run and restarted.
+ */
 function isModule(path: string): boolean {
   if (!MODULE.test(path) || path.includes('@')) return false;
   try {
     return (statSync(path).mode & 0o111) === 0;
   } catch {
-    return false;
+    return true;
   }
 }
 
-/** Loads a driver module: its default export is an IPyDriver or a function returning one. */
-async function loadDriver(path: string): Promise<IPyDriver> {
-  const url = pathToFileURL(resolve(path)).href;
-  let module: { default?: unknown };
-  try {
-    module = await import(url);
-  } catch (error) {
-    if (/\.(m|c)?ts$/.test(path) && error instanceof Error && /Unknown file extension/.test(error.message)) {
-      throw new UsageError(`${path}: this Node cannot load TypeScript directly; compile it (tsc) and serve the .js`);
-    }
-    throw error;
-  }
-  const exported = typeof module.default === 'function' && !(module.default.prototype instanceof IPyDriver)
-    ? await (module.default as () => unknown)()
-    : module.default;
-  if (!(exported instanceof IPyDriver)) {
-    throw new UsageError(`${path}: the default export must be an IPyDriver or a function returning one`);
-  }
-  return exported;
+/** A log line in indiserver's form (`YYYY-MM-DDTHH:MM:SS: text`, UTC), as the Rust side writes them. */
+function logLine(text: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(0, 19)}: ${text}\n`);
 }
 
 async function serve(argv: string[]): Promise<number> {
   const { options, drivers } = parseServeArgs(argv);
-  const modules = drivers.filter(isModule);
-  const inProcess = await Promise.all(modules.map(loadDriver));
-  const server = new IPyServer(inProcess, options);
+  const server = new IPyServer([], options);
+  const modules = new ModuleDrivers(server, options.maxRestarts ?? 10, logLine, (options.verbose ?? 0) > 0);
   for (const driver of drivers) {
-    if (modules.includes(driver)) continue;
     const remote = /^([^@]*)@([^:]+)(?::(\d+))?$/.exec(driver);
-    if (remote) {
+    if (isModule(driver)) {
+      modules.add(driver);
+    } else if (remote) {
       const port = remote[3] === undefined ? 7624 : Number(remote[3]);
       server.addRemote(remote[2], port, { device: remote[1] || undefined, blobEnable: true });
     } else {
       server.addExdriver(driver);
     }
   }
-  process.once('SIGINT', () => server.shutdown());
-  process.once('SIGTERM', () => server.shutdown());
+  modules.install();
+  const stop = (): void => {
+    modules.stop();
+    server.shutdown();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // Nobody reads the log any more: stop, as indiserver does (the Rust side notices its own writes).
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') stop();
+  });
   try {
     await server.listen();
   } catch (error) {
-    console.error(String((error as Error).message ?? error));
+    console.error(`indi-node: ${String((error as Error).message ?? error)}`);
     return 1;
   }
+  await modules.start();
   return server.wait();
+}
+
+/** This package's version, from its package.json. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `indi-node ${pkg.version}`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') return await serve(rest);
-    if (command === '--version') {
-      console.log('indi-node 0.1.0');
+    if (command === 'version' || command === '--version' || command === '-V') {
+      console.log(version());
       return 0;
     }
-    throw new UsageError(command === undefined || command === '--help' ? '' : `unknown command ${command}`);
+    if (command === 'help' || command === '--help' || command === '-h') {
+      console.log(USAGE);
+      return 0;
+    }
+    throw new UsageError(command === undefined ? 'no command' : `unknown command ${command}`);
   } catch (error) {
+    if (error instanceof HelpRequest) {
+      console.log(USAGE);
+      return 0;
+    }
     if (!(error instanceof UsageError)) throw error;
-    if (error.message) console.error(`indi-node: ${error.message}`);
+    console.error(`indi-node: ${error.message}`);
     console.error(USAGE);
     return 2;
   }

@@ -17,6 +17,7 @@ import {
 import { describeError, logger } from './log.js';
 import { IdentityMapView } from './mapview.js';
 import { native, type WireElement } from './native.js';
+import { screenNumberRequest } from './requests.js';
 import { redirectStdoutToStderr } from './stdout.js';
 import { checkName, checkText, timestampText } from './values.js';
 import { BLOBVector, NumberVector, SwitchVector, TextVector, type Vector } from './vectors.js';
@@ -51,12 +52,16 @@ const vectorKey = (device: string, vector: string): string => `${device}\u0000${
  * requests), `hardware()` (started once when the driver runs) and `snoopevent(event)` (traffic
  * of other devices you asked to snoop on). Maps device names to devices.
  *
+ * Give the driver's data a type with the type parameter (`class Mine extends
+ * IPyDriver<{ led: LED }>`), so `this.driverdata.led` needs no cast.
+ *
+ * @typeParam Data - the type of `driverdata`
  * @param devices - the devices of this driver (names must be unique)
  * @param driverdata - anything the driver author wants to keep with the driver
  */
-export class IPyDriver extends IdentityMapView<Device> {
+export class IPyDriver<Data extends object = Record<string, unknown>> extends IdentityMapView<Device> {
   /** Free-form data given to the constructor. */
-  readonly driverdata: Record<string, unknown>;
+  readonly driverdata: Data;
   /** Answer `getProperties` with definitions automatically (else get a `GetProperties` event per vector). */
   autoSendDef = true;
   /** Log every element received and sent. */
@@ -71,23 +76,71 @@ export class IPyDriver extends IdentityMapView<Device> {
   readonly #inflight = new Set<Promise<void>>();
   #sendsSinceYield = 0;
 
-  constructor(devices: Device | Device[], driverdata: Record<string, unknown> = {}) {
+  readonly #background: Array<{ work: () => Promise<void>; name: string; done: () => void }> = [];
+
+  constructor(devices: Device<object> | Device<object>[], driverdata: Data = {} as Data) {
     const list = Array.isArray(devices) ? devices : [devices];
     const map = new Map<string, Device>();
     for (const device of list) {
       if (!(device instanceof Device)) throw new TypeError(`not a Device: ${String(device)}`);
       if (map.has(device.devicename)) throw new RangeError(`Device name ${device.devicename} is duplicated in this driver.`);
       if (device.driver !== null) throw new RangeError(`device ${device.devicename} already belongs to a driver`);
-      map.set(device.devicename, device);
+      // Held with the default data type: a device's own type shows where it was built.
+      map.set(device.devicename, device as Device);
     }
     super(map);
     this.driverdata = driverdata;
-    for (const device of map.values()) device.driver = this;
+    for (const device of map.values()) device.driver = this as unknown as IPyDriver;
   }
 
   /** The devices, in the order given. */
   devices(): Device[] {
     return [...this.values()];
+  }
+
+  /**
+   * The device named `name`; throws a `RangeError` if this driver has none. Chain the checked
+   * vector lookups on it: `this.device('Thermostat').numberVector('temperaturevector')`.
+   */
+  device(name: string): Device {
+    const device = this.get(name);
+    if (device === undefined) {
+      throw new RangeError(`this driver has no device ${JSON.stringify(name)} (it has ${[...this.keys()].join(', ') || 'none'})`);
+    }
+    return device;
+  }
+
+  /**
+   * Waits `ms` milliseconds, or less if the driver shuts down meanwhile. Resolves `true`
+   * when the time passed with the driver still running, `false` once it has stopped, so
+   * `while (await this.sleep(1000)) { ... }` ends with the driver.
+   */
+  sleep(ms: number): Promise<boolean> {
+    if (typeof ms !== 'number' || !(ms >= 0)) throw new RangeError(`sleep needs milliseconds >= 0; got ${String(ms)}`);
+    if (this.#stopped) return Promise.resolve(false);
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve(!this.#stopped);
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
+   * Runs `work` in the background alongside `hardware()` (indipydriver's `add_background`):
+   * at once if the driver runs, else when it starts. An exception it throws is logged with
+   * `name` and ends that task alone; the driver goes on. Use `this.sleep`, `this.stop` or
+   * `this.signal` in it to end with the driver. Resolves when the task has ended.
+   */
+  addBackground(work: () => Promise<void>, name = work.name || 'background task'): Promise<void> {
+    if (typeof work !== 'function') throw new TypeError('addBackground needs a function returning a promise');
+    if (this.#stopped) return Promise.resolve();
+    if (this.#link !== null) return this.#guard(work, `background task ${name}`, false);
+    return new Promise((done) => this.#background.push({ work, name, done }));
   }
 
   /** True once the driver has been shut down. */
@@ -196,7 +249,8 @@ export class IPyDriver extends IdentityMapView<Device> {
     this.#link = link;
     this.#monitor = setInterval(() => this.#checkSnoops(), 1000);
     this.#monitor.unref();
-    return this.#guard(() => this.hardware(), 'hardware');
+    for (const task of this.#background.splice(0)) void this.#guard(task.work, `background task ${task.name}`, false).then(task.done);
+    return this.#guard(() => this.hardware(), 'hardware', false);
   }
 
   /** Stops the driver: no more sends, hardware loops see `stop`/`signal`, the link closes. */
@@ -275,6 +329,14 @@ export class IPyDriver extends IdentityMapView<Device> {
     const vector = element.name === undefined ? undefined : device?.get(element.name);
     if (device === undefined || vector === undefined || !device.enable || !vector.enable) return;
     if (vector.perm === 'ro') throw new EventError(`${vector.name} is read-only`);
+    if (vector instanceof NumberVector && element.tag === 'newNumberVector') {
+      const screen = screenNumberRequest(element, vector);
+      if (screen.messages.length > 0 || screen.rangeError !== undefined) {
+        void this.#guard(() => refuse(device, vector, screen.messages, screen.rangeError), 'number check');
+      }
+      if (screen.members === null) return;
+      if (screen.members.length !== element.members?.length) element = { ...element, members: screen.members };
+    }
     const event = rxEventFor(element, vector);
     void this.#guard(() => this.rxevent(event), 'rxevent');
   }
@@ -302,12 +364,12 @@ export class IPyDriver extends IdentityMapView<Device> {
     }
   }
 
-  /** Runs user code; an exception is logged and the driver goes on. */
-  #guard(work: () => Promise<void>, what: string): Promise<void> {
+  /** Runs user code; an exception is logged and the driver goes on. Handlers are tracked to settle. */
+  #guard(work: () => Promise<void>, what: string, handler = true): Promise<void> {
     const running = Promise.resolve()
       .then(work)
       .catch((error: unknown) => logger().error(`exception in ${what}: ${describeError(error)}`));
-    if (what !== 'hardware') {
+    if (handler) {
       this.#inflight.add(running);
       void running.finally(() => this.#inflight.delete(running));
     }
@@ -323,6 +385,18 @@ export class IPyDriver extends IdentityMapView<Device> {
       await Promise.race([Promise.allSettled([...this.#inflight]), timeout]);
       clearTimeout(timer);
     }
+  }
+}
+
+/** Tells clients why (part of) a number request was refused, as libindi does. */
+async function refuse(device: Device, vector: NumberVector, messages: string[], rangeError: string | undefined): Promise<void> {
+  for (const message of messages) {
+    logger().warn(`${device.devicename}: ${message}`);
+    await device.sendDeviceMessage(message);
+  }
+  if (rangeError !== undefined) {
+    logger().warn(`${device.devicename}.${vector.name}: ${rangeError}`);
+    await vector.sendSetVector({ state: 'Alert', message: rangeError });
   }
 }
 

@@ -45,6 +45,7 @@ export {
   type SimulatedPinState,
 } from './gpio.js';
 export { describeError, logger, setLogger, type Logger } from './log.js';
+export { isMainModule, runDriver, type RunDriverOptions } from './rundriver.js';
 export { IPyServer, type IPyServerOptions, type RemoteOptions } from './server.js';
 export {
   BLOBMember,

@@ -1,4 +1,9 @@
-/** Where indi-node reports problems it handles itself (bad input, exceptions in user code). */
+import { native } from './native.js';
+
+/**
+ * Where indi-node reports problems it handles itself (bad input, exceptions in user code) and,
+ * once set with `setLogger`, the server's own log lines (`info`, without their time stamp).
+ */
 export interface Logger {
   error(message: string): void;
   warn(message: string): void;
@@ -20,9 +25,17 @@ export function logger(): Logger {
   return current;
 }
 
-/** Replaces the logger (pass nothing to restore the default). */
+/** An indiserver-style log line's time stamp, which a logger adds itself if it wants one. */
+const STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?: /;
+
+/**
+ * Replaces the logger (pass nothing to restore the default, lines on stderr). A logger given
+ * here also receives the Rust server's lines (connections, driver output and restarts, per
+ * `verbose`) through `info`, instead of stderr.
+ */
 export function setLogger(next?: Logger): void {
   current = next ?? consoleLogger;
+  native.logTo(next === undefined ? null : (line: string) => current.info(line.replace(STAMP, '')));
 }
 
 /** Text for an exception from user code, with its stack when there is one. */

@@ -3,6 +3,7 @@
 import type { Readable } from 'node:stream';
 import {
   checkChoice,
+  checkFormat,
   checkName,
   checkNumber,
   checkText,
@@ -98,7 +99,10 @@ export class TextMember extends PropertyMember<string> {
 export interface NumberMemberOptions extends MemberOptions<NumberLike> {
   /** printf-style (`'%5.2f'`, `'%g'`) or sexagesimal (`'%9.6m'`) format for clients. */
   format?: string;
-  /** Minimum (ignored by clients when equal to max). */
+  /**
+   * Minimum. When min < max, client values outside [min, max] are refused before `rxevent`
+   * (as libindi's `IUUpdateNumber` does); min equal to max means no limits. min > max throws.
+   */
   min?: NumberLike;
   /** Maximum. */
   max?: NumberLike;
@@ -122,11 +126,13 @@ export class NumberMember extends PropertyMember<NumberLike> {
 
   constructor(options: NumberMemberOptions) {
     super(options, 0);
-    this.format = checkText(options.format ?? '%g', 'format');
-    if (!this.format.includes('%')) throw new RangeError(`format must contain a % conversion; got ${JSON.stringify(this.format)}`);
+    this.format = checkFormat(options.format ?? '%g');
     this.min = checkNumber(options.min ?? 0, 'min');
     this.max = checkNumber(options.max ?? 0, 'max');
     this.step = checkNumber(options.step ?? 0, 'step');
+    if (getfloat(this.min) > getfloat(this.max)) {
+      throw new RangeError(`number member ${this.name}: min ${this.min} is greater than max ${this.max}`);
+    }
   }
 
   protected check(value: unknown): NumberLike {
@@ -156,7 +162,10 @@ export type BLOBValue = Buffer | Uint8Array | string | Readable;
 export interface BLOBMemberOptions extends MemberOptions<BLOBValue | null> {
   /** Decoded, uncompressed size to announce; 0 means the length of the bytes sent. */
   blobsize?: number;
-  /** Format suffix (`'.fits'`, `'.fits.z'`); derived from a file path when empty. */
+  /**
+   * Format suffix (`'.fits'`, `'.fits.z'`); when empty it is derived from the file name of a
+   * path value, and sending a BLOB that has neither throws (clients drop BLOBs without a format).
+   */
   blobformat?: string;
 }
 
@@ -171,7 +180,7 @@ function isReadable(value: unknown): value is Readable {
  */
 export class BLOBMember extends PropertyMember<BLOBValue | null> {
   #blobsize: number;
-  /** Format suffix. */
+  /** Format suffix sent with each BLOB (empty: taken from a file path value's name). */
   blobformat: string;
 
   constructor(options: BLOBMemberOptions) {

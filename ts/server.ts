@@ -37,6 +37,17 @@ export interface IPyServerOptions {
   maxMessage?: number;
 }
 
+/**
+ * The connection of one in-process driver, opened before the driver exists (see `IPyServer.openSlot`).
+ * @internal
+ */
+export interface DriverSlot {
+  /** Hands the connection to `driver`; what was routed to it meanwhile is delivered first. */
+  attach(driver: IPyDriver<object>): void;
+  /** Disconnects: the driver (if any) shuts down and clients see its devices deleted. */
+  close(): void;
+}
+
 /** Options of `addRemote`. */
 export interface RemoteOptions {
   /** Also fetch BLOBs from the remote server; default false. */
@@ -60,14 +71,16 @@ function checkPort(port: unknown, what: string): number {
  */
 export class IPyServer {
   /** The in-process drivers. */
-  readonly drivers: readonly IPyDriver[];
+  readonly drivers: readonly IPyDriver<object>[];
   readonly #native: NativeServer;
   #port: number | null = null;
   #running = false;
   /** Hands each in-process driver what was routed to it. */
   readonly #deliveries: Array<() => void> = [];
+  /** The drivers connected through `openSlot` (the constructor's included). */
+  readonly #slotted = new Set<IPyDriver<object>>();
 
-  constructor(drivers: IPyDriver | IPyDriver[] = [], options: IPyServerOptions = {}) {
+  constructor(drivers: IPyDriver<object> | IPyDriver<object>[] = [], options: IPyServerOptions = {}) {
     const list = Array.isArray(drivers) ? drivers : [drivers];
     const devices = new Set<string>();
     for (const driver of list) {
@@ -119,7 +132,8 @@ export class IPyServer {
   /**
    * Starts serving: connects the drivers, listens, and resolves when the server stops (after
    * `shutdown()`, or when every driver process has died and no FIFO is set).
-   * Rejects if the port cannot be bound.
+   * Rejects if the port cannot be bound, with `code` as Node's sockets say it (`'EADDRINUSE'`,
+   * `'EACCES'`, `'EADDRNOTAVAIL'`, `'ENOTFOUND'`).
    */
   async run(): Promise<void> {
     await this.listen();
@@ -137,22 +151,55 @@ export class IPyServer {
   async listen(): Promise<number> {
     if (this.#running) throw new Error('this server is already running');
     this.#running = true;
-    for (const driver of this.drivers) {
-      // Elements are taken on this thread only, so each driver gets them in order.
-      let link: NativeLocalDriver | undefined;
-      const deliver = (): void => {
-        const elements = link?.take() ?? [];
-        if (elements.length) driver.receive(elements.map(fromFlat));
-      };
-      link = this.#native.addDriver(driver.constructor.name, deliver);
-      this.#deliveries.push(deliver);
-      void driver.attach(link);
-    }
+    for (const driver of this.drivers) this.openSlot(driver.constructor.name).attach(driver);
     // With drivers here, clients are read here too: a request reaches its driver without
     // waking another thread first (the round trip of indipyserver's single thread, minus Python).
-    if (this.drivers.length) this.#native.readClientsHere((client) => this.#read(client));
-    this.#port = await this.#native.listen();
+    if (this.#deliveries.length > 0) this.#native.readClientsHere((client) => this.#read(client));
+    try {
+      this.#port = await this.#native.listen();
+    } catch (error) {
+      throw withSystemCode(error);
+    }
     return this.#port;
+  }
+
+  /**
+   * Connects an in-process driver to be, named `name` in logs: the server counts it from now
+   * on (it does not end for want of drivers), and what is routed to it waits until `attach`.
+   * Used by `indi-node serve` to restart a driver module without the server ending meanwhile.
+   * @internal
+   */
+  openSlot(name: string): DriverSlot {
+    let driver: IPyDriver<object> | null = null;
+    let pending: WireElement[] = [];
+    // Elements are taken on this thread only, so each driver gets them in order.
+    const deliver = (): void => {
+      const elements = link.take();
+      if (elements.length === 0) return;
+      if (driver !== null) driver.receive(elements.map(fromFlat));
+      else for (const element of elements) pending.push(fromFlat(element));
+    };
+    const link: NativeLocalDriver = this.#native.addDriver(name, deliver);
+    this.#deliveries.push(deliver);
+    const slot: DriverSlot = {
+      attach: (next) => {
+        if (driver !== null) throw new Error(`driver slot ${name} already has a driver`);
+        driver = next;
+        this.#slotted.add(next);
+        void next.attach(link);
+        if (pending.length > 0) next.receive(pending.splice(0));
+      },
+      close: () => {
+        const at = this.#deliveries.indexOf(deliver);
+        if (at >= 0) this.#deliveries.splice(at, 1);
+        if (driver !== null) {
+          this.#slotted.delete(driver);
+          driver.shutdown();
+        }
+        link.close();
+      },
+    };
+    return slot;
   }
 
   /** Reads one client's socket on this thread, feeding the server and then the drivers. */
@@ -197,7 +244,24 @@ export class IPyServer {
   shutdown(): void {
     this.#native.shutdown();
     for (const driver of this.drivers) driver.shutdown();
+    for (const driver of this.#slotted) driver.shutdown();
   }
+}
+
+/** The errno names Node's own sockets give, for the messages the Rust side reports. */
+const SYSTEM_CODES: Array<[RegExp, string]> = [
+  [/address already in use/i, 'EADDRINUSE'],
+  [/permission denied/i, 'EACCES'],
+  [/cannot assign requested address/i, 'EADDRNOTAVAIL'],
+  [/failed to lookup address|name or service not known/i, 'ENOTFOUND'],
+];
+
+/** A listen error with `code` set as a `net.Server` would set it (`EADDRINUSE`, ...). */
+function withSystemCode(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const found = SYSTEM_CODES.find(([pattern]) => pattern.test(error.message));
+  if (found !== undefined) Object.assign(error, { code: found[1] });
+  return error;
 }
 
 /** A request `take()` passed as text, `tag device name stamp name1 value1 ...` joined by NUL, as its element. */

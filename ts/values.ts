@@ -53,17 +53,28 @@ export function getfloat(value: NumberLike): number {
   if (typeof value === 'number') return value;
   if (typeof value !== 'string') throw new TypeError(`Unable to parse number value: ${typeof value}`);
   // Most numbers on the wire: read here, without a call into Rust (both round alike).
-  if (PLAIN_DECIMAL.test(value)) return Number(value);
+  if (PLAIN_DECIMAL.test(value)) {
+    const number = Number(value);
+    if (Number.isFinite(number)) return number;
+    throw new TypeError(`Unable to parse number value ${JSON.stringify(value)}: not finite`);
+  }
+  let number: number;
   try {
-    return native.getfloat(value);
+    number = native.getfloat(value);
   } catch {
     throw new TypeError(`Unable to parse number value ${JSON.stringify(value)}`);
   }
+  // Rust reads `nan` and `inf`; INDI numbers are finite.
+  if (!Number.isFinite(number)) throw new TypeError(`Unable to parse number value ${JSON.stringify(value)}: not finite`);
+  return number;
 }
 
 /** Checks a number-like value and returns it unchanged (so sexagesimal text is kept as given). */
 export function checkNumber(value: unknown, what: string): NumberLike {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new RangeError(`${what} must be a finite number; got ${value}`);
+    return value;
+  }
   if (typeof value === 'string') {
     try {
       getfloat(value);
@@ -73,6 +84,23 @@ export function checkNumber(value: unknown, what: string): NumberLike {
     }
   }
   throw new TypeError(`${what} must be a number or INDI number text; got ${typeof value}`);
+}
+
+// One printf conversion of a double (flags, width, precision, length) amid literal text
+// (`%%` for a percent sign), or libindi's sexagesimal `%<w>.<f>m`.
+const PRINTF_FORMAT = /^(?:[^%]|%%)*%[-+ #0]*\d*(?:\.\d*)?(?:hh|h|ll|l|L|q)?[fFeEgGdi](?:[^%]|%%)*$/;
+const SEXAGESIMAL_FORMAT = /^\s*%\d+\.\d+m(?:[^%]|%%)*$/;
+
+/** Checks a number member's format: one printf conversion (`'%5.2f'`, `'%g'`) or `'%9.6m'`. */
+export function checkFormat(value: unknown): string {
+  const format = checkText(value, 'format');
+  if (!PRINTF_FORMAT.test(format) && !SEXAGESIMAL_FORMAT.test(format)) {
+    throw new RangeError(
+      `format must hold one conversion: printf %f, %e, %g or %d (flags, width, precision allowed, like '%5.2f') `
+        + `or sexagesimal %<width>.<fraction>m (like '%9.6m'); got ${JSON.stringify(format)}`,
+    );
+  }
+  return format;
 }
 
 /**

@@ -386,6 +386,20 @@ function suffixes(path: string): string {
   return parts.length > 1 ? `.${parts.slice(1).join('.')}` : '';
 }
 
+/** The format a member's BLOB goes out with: `blobformat`, else the suffixes of its file name. */
+function blobFormat(vector: string, member: BLOBMember): string {
+  const value = member.membervalue;
+  const format = member.blobformat || (typeof value === 'string' ? suffixes(value) : '');
+  if (format === '') {
+    const what = typeof value === 'string' ? `its file name ${JSON.stringify(basename(value))} has no suffix` : 'its value is not a file';
+    throw new TypeError(
+      `BLOB member ${member.name} of ${vector} has no format (${what}): set blobformat, e.g. '.fits' or '.jpg', `
+        + `or send a file whose name ends in one`,
+    );
+  }
+  return format;
+}
+
 /** The bytes of a BLOB value, without copying Buffers or Uint8Arrays. */
 async function blobBytes(value: BLOBValue): Promise<Buffer> {
   if (Buffer.isBuffer(value)) return value;
@@ -428,12 +442,12 @@ export class BLOBVector extends PropertyVector<BLOBValue | null, BLOBMember> {
   async sendSetVectorMembers(options: SetMembersOptions = {}): Promise<void> {
     this.applyOptions(options);
     const chosen = this.namedMembers(options.members ?? []).filter((m) => m.membervalue !== null);
+    // Every format first: a client drops a BLOB without one (indipyclient does, silently).
+    const formats = chosen.map((member) => blobFormat(this.name, member));
     const members: WireMember[] = [];
-    for (const member of chosen) {
-      const value = member.membervalue as BLOBValue;
-      const blob = await blobBytes(value);
-      const format = member.blobformat || (typeof value === 'string' ? suffixes(value) : '');
-      members.push({ name: member.name, blob, size: member.blobsize || blob.length, format });
+    for (const [i, member] of chosen.entries()) {
+      const blob = await blobBytes(member.membervalue as BLOBValue);
+      members.push({ name: member.name, blob, size: member.blobsize || blob.length, format: formats[i] });
       member.changed = false;
     }
     const element = this.head('setBLOBVector', options);

@@ -51,6 +51,6 @@ export default () =>
     new Device('Target', [
       new NumberVector({ name: 'N', perm: 'rw', members: [new NumberMember({ name: 'n', format: '%.0f', membervalue: 0 })] }),
       new TextVector({ name: 'T', perm: 'rw', members: [new TextMember({ name: 't', membervalue: '' })] }),
-      new BLOBVector({ name: 'B', perm: 'rw', members: [new BLOBMember({ name: 'b' })] }),
+      new BLOBVector({ name: 'B', perm: 'rw', members: [new BLOBMember({ name: 'b', blobformat: '.bin' })] }),
     ]),
   ]);

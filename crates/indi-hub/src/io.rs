@@ -14,7 +14,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tracing::{debug, warn};
+use tracing::{debug, trace, warn};
 
 /// A read that yields this many elements lets the writers it woke run before reading on.
 const YIELD_AFTER_FRAMES: usize = 64;
@@ -250,7 +250,13 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: 
             _ = endpoint.cancel.cancelled() => break,
         };
         if let Err(error) = written {
-            debug!("{}: write error: {error}", endpoint.name);
+            // A peer that closed first (indi_setprop) is logged by its reader at -v ("closed");
+            // indiserver, which reads before it writes, says nothing more about it either.
+            if matches!(error.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) {
+                trace!("{}: write error: {error}", endpoint.name);
+            } else {
+                debug!("{}: write error: {error}", endpoint.name);
+            }
             // Stop writing but let the reader finish: a peer that sends a request and closes
             // (indi_setprop) breaks our writes, yet its request must still be delivered.
             endpoint.outbox.abandon();

@@ -4,13 +4,57 @@
 //! connection events; 2 (`-vv`) one line per message; 3 (`-vvv`) the full XML.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::io::{self, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(0);
+static READER_GONE: AtomicBool = AtomicBool::new(false);
+type Hook = Box<dyn Fn() + Send>;
+static ON_READER_GONE: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
+/// Where log lines go instead of stderr (a host's logger), if anywhere.
+pub type Sink = Box<dyn Fn(&str) + Send + Sync>;
+static SINK: Mutex<Option<Sink>> = Mutex::new(None);
+
+/// Sends each log line (with its time stamp, without its newline) to `sink` instead of stderr;
+/// `None` sends them to stderr again.
+pub fn set_sink(sink: Option<Sink>) {
+    *SINK.lock().unwrap() = sink;
+}
+
+/// Runs `hook` once when stderr's reader goes away (a log line meets a broken pipe), as
+/// indiserver ends then (by SIGPIPE); a server registers its own stop here.
+pub fn on_reader_gone(hook: impl Fn() + Send + 'static) {
+    ON_READER_GONE.lock().unwrap().push(Box::new(hook));
+}
+
+/// Stderr that notices when nobody reads it any more.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(sink) = SINK.lock().unwrap().as_ref() {
+            // One formatted event per write: a whole line.
+            sink(String::from_utf8_lossy(buf).trim_end_matches('\n'));
+            return Ok(buf.len());
+        }
+        let written = io::stderr().write(buf);
+        if matches!(&written, Err(e) if e.kind() == io::ErrorKind::BrokenPipe) && !READER_GONE.swap(true, Ordering::AcqRel) {
+            for hook in ON_READER_GONE.lock().unwrap().iter() {
+                hook();
+            }
+        }
+        written
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
 
 /// The verbosity in effect (0 to 3).
 pub fn verbosity() -> u8 {
@@ -44,7 +88,7 @@ pub fn init(verbosity: u8) {
         _ => Level::TRACE,
     };
     let subscriber = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| Stderr)
         .with_max_level(level)
         .event_format(IndiserverFormat)
         .finish();
