@@ -39,6 +39,7 @@ abstract class VectorEvent<V> extends IdentityMapView<V> {
   /** Timestamp sent by the peer (now if it sent none; null if it was not a timestamp). */
   readonly timestamp: Date | null;
 
+  /** @internal */
   protected constructor(element: WireElement, values: Map<string, V>) {
     super(values);
     this.devicename = element.device ?? '';
@@ -68,10 +69,12 @@ export class GetProperties {
 
 /** Values sent by a client, checked against the driver's vector. */
 abstract class NewVectorEvent<V, T extends Vector> extends VectorEvent<V> {
+  /** @internal */
   protected constructor(element: WireElement, values: Map<string, V>, readonly vector: T) {
     super(element, values);
   }
 
+  /** @internal */
   protected static values<V>(element: WireElement, vector: Vector, read: (m: WireMember) => V): Map<string, V> {
     const values = new Map<string, V>();
     for (const member of members(element)) {
@@ -87,6 +90,7 @@ abstract class NewVectorEvent<V, T extends Vector> extends VectorEvent<V> {
 export class NewSwitchVector extends NewVectorEvent<SwitchValue, SwitchVector> {
   readonly type = 'newSwitchVector';
 
+  /** @internal */
   constructor(element: WireElement, vector: SwitchVector) {
     super(element, NewVectorEvent.values(element, vector, (m) => switchValue(m.value)), vector);
   }
@@ -96,6 +100,7 @@ export class NewSwitchVector extends NewVectorEvent<SwitchValue, SwitchVector> {
 export class NewTextVector extends NewVectorEvent<string, TextVector> {
   readonly type = 'newTextVector';
 
+  /** @internal */
   constructor(element: WireElement, vector: TextVector) {
     super(element, NewVectorEvent.values(element, vector, (m) => m.value ?? ''), vector);
   }
@@ -105,6 +110,7 @@ export class NewTextVector extends NewVectorEvent<string, TextVector> {
 export class NewNumberVector extends NewVectorEvent<string, NumberVector> {
   readonly type = 'newNumberVector';
 
+  /** @internal */
   constructor(element: WireElement, vector: NumberVector) {
     super(element, NewVectorEvent.values(element, vector, numberText), vector);
   }
@@ -134,6 +140,7 @@ export class NewBLOBVector extends NewVectorEvent<Buffer, BLOBVector> {
   /** Announced size and format of each member. */
   readonly sizeformat: ReadonlyMap<string, { size: number; format: string }>;
 
+  /** @internal */
   constructor(element: WireElement, vector: BLOBVector) {
     super(element, NewVectorEvent.values(element, vector, blobValue), vector);
     this.sizeformat = sizeFormats(element);
@@ -176,6 +183,7 @@ export class Message {
   readonly message: string;
   readonly timestamp: Date | null;
 
+  /** @internal */
   constructor(element: WireElement) {
     this.devicename = element.device ?? null;
     this.message = element.message ?? '';
@@ -191,6 +199,7 @@ export class DelProperty {
   readonly message: string;
   readonly timestamp: Date | null;
 
+  /** @internal */
   constructor(element: WireElement) {
     this.devicename = element.device ?? '';
     this.vectorname = element.name ?? null;
@@ -217,6 +226,7 @@ abstract class DefVectorEvent<V, L = string> extends VectorEvent<V> {
   /** Member labels (with format and limits for numbers). */
   readonly memberlabels: ReadonlyMap<string, L>;
 
+  /** @internal */
   protected constructor(element: WireElement, read: (m: WireMember) => V, label: (m: WireMember) => L) {
     super(element, new Map(members(element).map((m) => [m.name, read(m)])));
     this.label = element.label ?? element.name ?? '';
@@ -232,6 +242,7 @@ abstract class WritableDefEvent<V, L = string> extends DefVectorEvent<V, L> {
   readonly perm: Perm;
   readonly timeout: number;
 
+  /** @internal */
   protected constructor(element: WireElement, read: (m: WireMember) => V, label: (m: WireMember) => L) {
     super(element, read, label);
     this.perm = eventChoice(element.perm ?? 'rw', PERMS, 'perm');
@@ -245,6 +256,7 @@ export class DefSwitchVector extends WritableDefEvent<SwitchValue> {
   readonly type = 'defSwitchVector';
   readonly rule: SwitchRule;
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => switchValue(m.value), plainLabel);
     this.rule = eventChoice(element.rule ?? 'AnyOfMany', RULES, 'rule');
@@ -254,6 +266,7 @@ export class DefSwitchVector extends WritableDefEvent<SwitchValue> {
 export class DefTextVector extends WritableDefEvent<string> {
   readonly type = 'defTextVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => m.value ?? '', plainLabel);
   }
@@ -262,6 +275,7 @@ export class DefTextVector extends WritableDefEvent<string> {
 export class DefNumberVector extends WritableDefEvent<string, NumberMemberInfo> {
   readonly type = 'defNumberVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, numberText, (m) => ({
       label: m.label ?? m.name,
@@ -281,6 +295,7 @@ export class DefNumberVector extends WritableDefEvent<string, NumberMemberInfo> 
 export class DefLightVector extends DefVectorEvent<PropertyState> {
   readonly type = 'defLightVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => eventChoice(m.value, STATES, 'light value'), plainLabel);
   }
@@ -290,6 +305,7 @@ export class DefLightVector extends DefVectorEvent<PropertyState> {
 export class DefBLOBVector extends WritableDefEvent<null> {
   readonly type = 'defBLOBVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, () => null, plainLabel);
   }
@@ -301,6 +317,7 @@ abstract class SetVectorEvent<V> extends VectorEvent<V> {
   readonly message: string;
   readonly timeout: number | null;
 
+  /** @internal */
   protected constructor(element: WireElement, read: (m: WireMember) => V) {
     super(element, new Map(members(element).map((m) => [m.name, read(m)])));
     this.state = element.state === undefined ? null : eventChoice(element.state, STATES, 'state');
@@ -312,6 +329,7 @@ abstract class SetVectorEvent<V> extends VectorEvent<V> {
 export class SetSwitchVector extends SetVectorEvent<SwitchValue> {
   readonly type = 'setSwitchVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => switchValue(m.value));
   }
@@ -320,6 +338,7 @@ export class SetSwitchVector extends SetVectorEvent<SwitchValue> {
 export class SetTextVector extends SetVectorEvent<string> {
   readonly type = 'setTextVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => m.value ?? '');
   }
@@ -328,6 +347,7 @@ export class SetTextVector extends SetVectorEvent<string> {
 export class SetNumberVector extends SetVectorEvent<string> {
   readonly type = 'setNumberVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, numberText);
   }
@@ -341,6 +361,7 @@ export class SetNumberVector extends SetVectorEvent<string> {
 export class SetLightVector extends SetVectorEvent<PropertyState> {
   readonly type = 'setLightVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => eventChoice(m.value, STATES, 'light value'));
   }
@@ -350,6 +371,7 @@ export class SetBLOBVector extends SetVectorEvent<Buffer> {
   readonly type = 'setBLOBVector';
   readonly sizeformat: ReadonlyMap<string, { size: number; format: string }>;
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, blobValue);
     this.sizeformat = sizeFormats(element);
@@ -399,7 +421,10 @@ export function isSnoopTag(tag: string): boolean {
   return Object.hasOwn(SNOOP_CLASSES, tag);
 }
 
-/** Builds the snoop event of an element (throws `EventError` on bad input). */
+/**
+ * Builds the snoop event of an element (throws `EventError` on bad input).
+ * @internal
+ */
 export function snoopEvent(element: WireElement): SnoopEvent {
   const cls = SNOOP_CLASSES[element.tag];
   if (cls === undefined) throw new EventError(`cannot snoop on <${element.tag}>`);

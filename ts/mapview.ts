@@ -1,3 +1,9 @@
+// What Map's own iterators are typed as: MapIterator from TypeScript 5.6 on, IterableIterator
+// before (a fixed name would break one side or the other in users' projects).
+type MapKeys = ReturnType<Map<string, never>['keys']>;
+type MapValues<V> = ReturnType<Map<string, V>['values']>;
+type MapEntries<V> = ReturnType<Map<string, V>['entries']>;
+
 /**
  * The read side of a `Map<string, V>` over a source map whose entries are projected to values:
  * vectors map member names to member values, devices map vector names to vectors, and so on.
@@ -25,19 +31,19 @@ export abstract class MapView<V, S = V> implements ReadonlyMap<string, V> {
     return this.#source.has(key);
   }
 
-  keys(): MapIterator<string> {
+  keys(): MapKeys {
     return this.#source.keys();
   }
 
-  *values(): MapIterator<V> {
+  *values(): MapValues<V> {
     for (const entry of this.#source.values()) yield this.project(entry);
   }
 
-  *entries(): MapIterator<[string, V]> {
+  *entries(): MapEntries<V> {
     for (const [key, entry] of this.#source) yield [key, this.project(entry)];
   }
 
-  [Symbol.iterator](): MapIterator<[string, V]> {
+  [Symbol.iterator](): MapEntries<V> {
     return this.entries();
   }
 
