@@ -2,12 +2,16 @@
 // `indi-node serve`: a drop-in for libindi's indiserver, with the same flags and driver
 // arguments, plus in-process JavaScript drivers and our own options.
 import { realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { IPyDriver } from './driver.js';
-import { IPyServer, type IPyServerOptions } from './server.js';
+// Type-only: the driver and server modules load the native addon, which --help and --version
+// must not need (they are what a user runs to see whether the install works).
+import type { IPyDriver } from './driver.js';
+import type { IPyServerOptions } from './server.js';
 
 const USAGE = `Usage: indi-node serve [options] driver [driver ...]
+       indi-node --version | --help
 Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
  -m m   : kill client if gets more than this many MB behind, default 128
@@ -27,6 +31,8 @@ driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .
          executable) exporting a default IPyDriver or a function returning one, run in-process`;
 
 class UsageError extends Error {}
+/** `--help`: the usage goes to stdout and the exit code is 0. */
+class HelpRequest extends UsageError {}
 
 interface ServeArgs {
   options: IPyServerOptions;
@@ -53,7 +59,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     if (arg === '--host') options.host = value();
     else if (arg === '--maxconnections') maxconnections = integer(arg, value(), 1);
     else if (arg === '--max-message') options.maxMessage = integer(arg, value(), 1024);
-    else if (arg === '--help' || arg === '-h') throw new UsageError('');
+    else if (arg === '--help' || arg === '-h') throw new HelpRequest('');
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else if (arg.startsWith('-') && arg.length > 1) {
       for (const flag of arg.slice(1)) {
@@ -109,6 +115,7 @@ function isModule(path: string): boolean {
 
 /** Loads a driver module: its default export is an IPyDriver or a function returning one. */
 async function loadDriver(path: string): Promise<IPyDriver> {
+  const { IPyDriver } = await import('./driver.js');
   const url = pathToFileURL(resolve(path)).href;
   let module: { default?: unknown };
   try {
@@ -132,6 +139,7 @@ async function serve(argv: string[]): Promise<number> {
   const { options, drivers } = parseServeArgs(argv);
   const modules = drivers.filter(isModule);
   const inProcess = await Promise.all(modules.map(loadDriver));
+  const { IPyServer } = await import('./server.js');
   const server = new IPyServer(inProcess, options);
   for (const driver of drivers) {
     if (modules.includes(driver)) continue;
@@ -158,13 +166,19 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') return await serve(rest);
-    if (command === '--version') {
-      console.log('indi-node 0.1.0');
+    if (command === '--version' || command === '-V') {
+      const { name, version } = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+      console.log(`${name} ${version}`);
       return 0;
     }
-    throw new UsageError(command === undefined || command === '--help' ? '' : `unknown command ${command}`);
+    if (command === '--help' || command === '-h') throw new HelpRequest('');
+    throw new UsageError(command === undefined ? '' : `unknown command ${command}`);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
+    if (error instanceof HelpRequest) {
+      console.log(USAGE);
+      return 0;
+    }
     if (error.message) console.error(`indi-node: ${error.message}`);
     console.error(USAGE);
     return 2;
