@@ -21,6 +21,7 @@ import type { BLOBVector, NumberVector, SwitchVector, TextVector, Vector } from 
 
 /** Raised while building an event from bad input; the input is then logged and ignored. */
 export class EventError extends Error {
+  /** `'EventError'`. */
   override name = 'EventError';
 }
 
@@ -55,13 +56,20 @@ abstract class VectorEvent<V> extends IdentityMapView<V> {
  * one event per vector: answer with `event.vector.sendDefVector()`.
  */
 export class GetProperties {
+  /** The INDI tag. */
   readonly type = 'getProperties';
   /** Timestamp of arrival. */
   readonly timestamp = new Date();
+  /** Device name. */
   readonly devicename: string;
+  /** Vector name. */
   readonly vectorname: string;
 
-  constructor(readonly vector: Vector) {
+  /** @param vector The vector whose definition was asked for. */
+  constructor(
+    /** The vector whose definition was asked for. */
+    readonly vector: Vector,
+  ) {
     this.devicename = vector.devicename ?? '';
     this.vectorname = vector.name;
   }
@@ -70,7 +78,12 @@ export class GetProperties {
 /** Values sent by a client, checked against the driver's vector. */
 abstract class NewVectorEvent<V, T extends Vector> extends VectorEvent<V> {
   /** @internal */
-  protected constructor(element: WireElement, values: Map<string, V>, readonly vector: T) {
+  protected constructor(
+    element: WireElement,
+    values: Map<string, V>,
+    /** The driver's vector the values are for. */
+    readonly vector: T,
+  ) {
     super(element, values);
   }
 
@@ -138,7 +151,12 @@ export class NewNumberVector extends NewVectorEvent<string, NumberVector> {
 export class NewBLOBVector extends NewVectorEvent<Buffer, BLOBVector> {
   readonly type = 'newBLOBVector';
   /** Announced size and format of each member. */
-  readonly sizeformat: ReadonlyMap<string, { size: number; format: string }>;
+  readonly sizeformat: ReadonlyMap<string, {
+    /** Announced size in bytes (0 when none was sent). */
+    size: number;
+    /** Format, such as `.fits` or `.fits.z`. */
+    format: string;
+  }>;
 
   /** @internal */
   constructor(element: WireElement, vector: BLOBVector) {
@@ -177,10 +195,13 @@ function sizeFormats(element: WireElement): Map<string, { size: number; format: 
 
 /** A message from another device (or a universal one, `devicename` null). */
 export class Message {
+  /** The INDI tag. */
   readonly type = 'message';
+  /** The device it came from, or null for a universal message. */
   readonly devicename: string | null;
   /** The text ('' when none). */
   readonly message: string;
+  /** Timestamp sent by the peer (now if it sent none; null if it was not a timestamp). */
   readonly timestamp: Date | null;
 
   /** @internal */
@@ -193,10 +214,15 @@ export class Message {
 
 /** Another device's property (or, with `vectorname` null, the whole device) is gone. */
 export class DelProperty {
+  /** The INDI tag. */
   readonly type = 'delProperty';
+  /** Device name. */
   readonly devicename: string;
+  /** Vector name, or null when the whole device is gone. */
   readonly vectorname: string | null;
+  /** Message sent with it ('' when none). */
   readonly message: string;
+  /** Timestamp sent by the peer (now if it sent none; null if it was not a timestamp). */
   readonly timestamp: Date | null;
 
   /** @internal */
@@ -210,18 +236,27 @@ export class DelProperty {
 
 /** Label, format and limits of a snooped number member. */
 export interface NumberMemberInfo {
+  /** Member label. */
   label: string;
+  /** printf-style or sexagesimal (`%9.6m`) format. */
   format: string;
+  /** Lowest value. */
   min: number;
+  /** Highest value (min = max: no limits). */
   max: number;
+  /** Step (0: none). */
   step: number;
 }
 
 /** A snooped definition. */
 abstract class DefVectorEvent<V, L = string> extends VectorEvent<V> {
+  /** Vector label (its name when none was sent). */
   readonly label: string;
+  /** Group name ('' when none). */
   readonly group: string;
+  /** Vector state. */
   readonly state: PropertyState;
+  /** Message sent with it ('' when none). */
   readonly message: string;
   /** Member labels (with format and limits for numbers). */
   readonly memberlabels: ReadonlyMap<string, L>;
@@ -239,7 +274,9 @@ abstract class DefVectorEvent<V, L = string> extends VectorEvent<V> {
 
 /** A snooped definition of a writable type. */
 abstract class WritableDefEvent<V, L = string> extends DefVectorEvent<V, L> {
+  /** Permission clients have. */
   readonly perm: Perm;
+  /** Worst-case seconds a change takes (0 when none was sent). */
   readonly timeout: number;
 
   /** @internal */
@@ -252,8 +289,10 @@ abstract class WritableDefEvent<V, L = string> extends DefVectorEvent<V, L> {
 
 const plainLabel = (m: WireMember): string => m.label ?? m.name;
 
+/** A snooped switch definition. Maps member names to `'On'`/`'Off'`. */
 export class DefSwitchVector extends WritableDefEvent<SwitchValue> {
   readonly type = 'defSwitchVector';
+  /** How many switches may be on. */
   readonly rule: SwitchRule;
 
   /** @internal */
@@ -263,6 +302,7 @@ export class DefSwitchVector extends WritableDefEvent<SwitchValue> {
   }
 }
 
+/** A snooped text definition. Maps member names to strings. */
 export class DefTextVector extends WritableDefEvent<string> {
   readonly type = 'defTextVector';
 
@@ -272,6 +312,7 @@ export class DefTextVector extends WritableDefEvent<string> {
   }
 }
 
+/** A snooped number definition. Maps member names to the text sent (may be sexagesimal). */
 export class DefNumberVector extends WritableDefEvent<string, NumberMemberInfo> {
   readonly type = 'defNumberVector';
 
@@ -292,6 +333,7 @@ export class DefNumberVector extends WritableDefEvent<string, NumberMemberInfo> 
   }
 }
 
+/** A snooped light definition. Maps member names to states. */
 export class DefLightVector extends DefVectorEvent<PropertyState> {
   readonly type = 'defLightVector';
 
@@ -313,8 +355,11 @@ export class DefBLOBVector extends WritableDefEvent<null> {
 
 /** A snooped update. `state` is null when the update leaves it unchanged. */
 abstract class SetVectorEvent<V> extends VectorEvent<V> {
+  /** New vector state, or null when unchanged. */
   readonly state: PropertyState | null;
+  /** Message sent with it ('' when none). */
   readonly message: string;
+  /** New timeout in seconds, or null when none was sent. */
   readonly timeout: number | null;
 
   /** @internal */
@@ -326,6 +371,7 @@ abstract class SetVectorEvent<V> extends VectorEvent<V> {
   }
 }
 
+/** A snooped switch update. Maps member names to `'On'`/`'Off'`. */
 export class SetSwitchVector extends SetVectorEvent<SwitchValue> {
   readonly type = 'setSwitchVector';
 
@@ -335,6 +381,7 @@ export class SetSwitchVector extends SetVectorEvent<SwitchValue> {
   }
 }
 
+/** A snooped text update. Maps member names to strings. */
 export class SetTextVector extends SetVectorEvent<string> {
   readonly type = 'setTextVector';
 
@@ -344,6 +391,7 @@ export class SetTextVector extends SetVectorEvent<string> {
   }
 }
 
+/** A snooped number update. Maps member names to the text sent (may be sexagesimal). */
 export class SetNumberVector extends SetVectorEvent<string> {
   readonly type = 'setNumberVector';
 
@@ -358,6 +406,7 @@ export class SetNumberVector extends SetVectorEvent<string> {
   }
 }
 
+/** A snooped light update. Maps member names to states. */
 export class SetLightVector extends SetVectorEvent<PropertyState> {
   readonly type = 'setLightVector';
 
@@ -367,9 +416,16 @@ export class SetLightVector extends SetVectorEvent<PropertyState> {
   }
 }
 
+/** A snooped BLOB update. Maps member names to the decoded bytes. */
 export class SetBLOBVector extends SetVectorEvent<Buffer> {
   readonly type = 'setBLOBVector';
-  readonly sizeformat: ReadonlyMap<string, { size: number; format: string }>;
+  /** Announced size and format of each member. */
+  readonly sizeformat: ReadonlyMap<string, {
+    /** Announced size in bytes (0 when none was sent). */
+    size: number;
+    /** Format, such as `.fits` or `.fits.z`. */
+    format: string;
+  }>;
 
   /** @internal */
   constructor(element: WireElement) {

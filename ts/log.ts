@@ -1,8 +1,12 @@
 /** Where indi-node reports problems it handles itself (bad input, exceptions in user code). */
 export interface Logger {
+  /** An exception from user code (callbacks, `rxevent`, `hardware`); the driver goes on. */
   error(message: string): void;
+  /** Bad input that was ignored. */
   warn(message: string): void;
+  /** Informational events. */
   info(message: string): void;
+  /** Traffic, when the driver's `debugEnable` is set. */
   debug(message: string): void;
 }
 
