@@ -26,13 +26,21 @@ fi
 
 # What `npm install indi-node` gives a Pi: the root package (no .node inside) plus the arm64
 # platform package. --force: npm installs an explicitly named tarball only for the host's cpu;
-# from the registry it picks the platform package among the optionalDependencies.
-log "installing the packed root and linux-arm64-gnu packages"
+# from the registry it picks the platform package among the optionalDependencies. With
+# ARM64_TARBALLS (set by pack:check) the tarballs are the release's; else packed here.
 pack=.cache/arm64-install
 rm -rf "$pack" && mkdir -p "$pack/platform" "$pack/app"
-cp npm/linux-arm64-gnu/package.json "$ARM64_NODE_FILE" "$pack/platform/"
-(cd "$pack/platform" && npm pack --silent --pack-destination .. >/dev/null)
-npm pack --silent --pack-destination "$pack" >/dev/null
+name=$(node -p "require('./package.json').name")
+version=$(node -p "require('./package.json').version")
+if [ -n "${ARM64_TARBALLS:-}" ]; then
+  log "installing $name and $name-linux-arm64-gnu from $ARM64_TARBALLS"
+  cp "$ARM64_TARBALLS/$name-$version.tgz" "$ARM64_TARBALLS/$name-linux-arm64-gnu-$version.tgz" "$pack/"
+else
+  log "installing the packed root and linux-arm64-gnu packages"
+  cp npm/linux-arm64-gnu/package.json "$ARM64_NODE_FILE" "$pack/platform/"
+  (cd "$pack/platform" && npm pack --silent --pack-destination .. >/dev/null)
+  npm pack --silent --pack-destination "$pack" >/dev/null
+fi
 (cd "$pack/app" && echo '{"private": true}' > package.json &&
   npm install --loglevel=error --no-audit --no-fund --force --cpu=arm64 --os=linux --libc=glibc ../*.tgz)
 if ls "$pack"/app/node_modules/indi-node/*.node >/dev/null 2>&1; then
