@@ -28,8 +28,16 @@ check_node_file "$X64_NODE_FILE" x86-64
 check_node_file "$ARM64_NODE_FILE" "ARM aarch64"
 
 work=$ROOT/.cache/pack-check
-stage=$work/stage tarballs=$work/tarballs app=$work/app
-rm -rf "$work" && mkdir -p "$stage" "$tarballs" "$app"
+stage=$work/stage tarballs=$work/tarballs
+rm -rf "$work" && mkdir -p "$stage" "$tarballs"
+# Outside the repository, so nothing resolves from its node_modules.
+app=$(mktemp -d -t indi-node-pack-check-XXXXXX)
+led_pid=
+cleanup() {
+  [ -z "$led_pid" ] || kill "$led_pid" 2>/dev/null || true
+  rm -rf "$app"
+}
+trap cleanup EXIT
 cp -r package.json README.md LICENSE CHANGELOG.md binding.cjs binding.d.cts dist npm scripts "$stage/"
 cp "$X64_NODE_FILE" "$ARM64_NODE_FILE" "$stage/"
 ln -s "$ROOT/node_modules" "$stage/node_modules"
@@ -72,7 +80,6 @@ log "3b. the LED example on TCP"
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 INDI_NODE_GPIO= node "node_modules/$NAME/dist/examples/led.js" --host 127.0.0.1 --port "$port" > led.log 2>&1 &
 led_pid=$!
-trap 'kill "$led_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
   node -e "require('net').connect($port,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))" && break
   kill -0 "$led_pid" 2>/dev/null || { cat led.log; fail "the LED example exited"; }
@@ -80,7 +87,7 @@ for _ in $(seq 100); do
 done
 node "$ROOT/scripts/pack-check/led-client.mjs" "$port" || { cat led.log; fail "LED example"; }
 kill "$led_pid" && wait "$led_pid" 2>/dev/null || true
-trap - EXIT
+led_pid=
 
 log "3c. strict compile of the README's first driver"
 awk '/^```ts$/ { n++; if (n == 1) { on = 1; next } } /^```$/ { if (on) exit } on' "$ROOT/README.md" > driver.ts

