@@ -1,6 +1,6 @@
 // The installed package without its native addon: what a user sees when npm skipped the
 // platform package, or on a platform with none.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST, ROOT, run, tempDir } from './helpers.js';
@@ -38,6 +38,22 @@ describe('package without the native addon', () => {
       `${pkg.name}: cannot load the native addon for linux-${arch}-gnu. It comes in the package ${pkg.name}-linux-${arch}-gnu,`,
     );
     expect(result.stderr).toContain(`npm install ${pkg.name}-linux-${arch}-gnu@${pkg.version}`);
+  });
+
+  it('an installed platform package whose addon fails to load is named as such', async () => {
+    const platformPackage = `${pkg.name}-linux-${process.arch}-gnu`;
+    const installed = join(dir.path, 'node_modules', platformPackage);
+    mkdirSync(installed, { recursive: true });
+    const file = `${pkg.name}.linux-${process.arch}-gnu.node`;
+    writeFileSync(join(installed, 'package.json'), JSON.stringify({ name: platformPackage, version: pkg.version, main: file }));
+    writeFileSync(join(installed, file), 'not an ELF object');
+    try {
+      const result = await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(dir.path, 'dist/index.js'))})`]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(`${pkg.name}: ${platformPackage} is installed but its addon failed to load`);
+    } finally {
+      rmSync(join(dir.path, 'node_modules'), { recursive: true, force: true });
+    }
   });
 
   it('on a platform without a prebuilt addon, says it is unsupported', async () => {

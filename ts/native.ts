@@ -27,12 +27,24 @@ function loadError(cause: unknown): Error {
     const [cpu, , os, abi] = triple.split('-');
     return `${os}-${NAPI_ARCH[cpu] ?? cpu}${abi ? `-${abi}` : ''}`;
   });
-  const message = published.includes(platform)
-    ? `${pkg.name}: cannot load the native addon for ${platform}. It comes in the package ` +
-      `${platformPackage}, which npm installs with ${pkg.name} unless optional dependencies are omitted ` +
-      `(--omit=optional) or the lockfile was made on another platform: npm install ${platformPackage}@${pkg.version}`
-    : `${pkg.name}: ${platform} is not a supported platform (prebuilt addons: ${published.join(', ')})`;
+  let message = `${pkg.name}: ${platform} is not a supported platform (prebuilt addons: ${published.join(', ')})`;
+  if (published.includes(platform)) {
+    message = isInstalled(platformPackage)
+      ? `${pkg.name}: ${platformPackage} is installed but its addon failed to load (it needs glibc 2.17 or newer); see the cause`
+      : `${pkg.name}: cannot load the native addon for ${platform}. It comes in the package ${platformPackage}, ` +
+        `which npm installs with ${pkg.name} unless optional dependencies are omitted (--omit=optional) or the ` +
+        `lockfile was made on another platform: npm install ${platformPackage}@${pkg.version}`;
+  }
   return new Error(message, { cause });
+}
+
+function isInstalled(name: string): boolean {
+  try {
+    require.resolve(`${name}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function load(): typeof Binding {
