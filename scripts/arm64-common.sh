@@ -1,4 +1,4 @@
-# Shared by build-arm64.sh and test-arm64.sh (sourced). Debian bookworm x86_64 only.
+# Shared by the build-*.sh, test-arm64.sh and pack-check.sh scripts (sourced). Debian bookworm x86_64 only.
 
 log() { printf '== %s (%ss)\n' "$*" "$SECONDS"; }
 
@@ -32,5 +32,21 @@ glibc_max() {
 
 BINARY_NAME=$(node -p "require('./package.json').napi.binaryName")
 ARM64_NODE_FILE="$BINARY_NAME.linux-arm64-gnu.node"
-# Raspberry Pi OS bookworm's glibc; the npm cross toolchain's sysroot gives 2.17.
-GLIBC_LIMIT=2.36
+X64_NODE_FILE="$BINARY_NAME.linux-x64-gnu.node"
+# The glibc floor the README states for both published binaries: napi-rs's npm cross toolchains
+# link against a glibc 2.17 sysroot (Raspberry Pi OS bookworm has 2.36, Debian bookworm 2.36).
+GLIBC_FLOOR=2.17
+
+# Fails unless $1 is an ELF object for machine $2 (as `file` names it) needing no glibc symbol
+# version newer than GLIBC_FLOOR.
+check_node_file() {
+  local node_file=$1 machine=$2 max
+  file -L "$node_file"
+  file -L "$node_file" | grep -q "$machine" || { echo "$node_file is not a $machine object" >&2; return 1; }
+  max=$(glibc_max "$node_file")
+  echo "$node_file: highest glibc symbol version $max (floor GLIBC_$GLIBC_FLOOR)"
+  if [ "$(printf '%s\n%s\n' "${max#GLIBC_}" "$GLIBC_FLOOR" | sort -V | tail -1)" != "$GLIBC_FLOOR" ]; then
+    echo "$node_file needs $max, newer than the stated floor GLIBC_$GLIBC_FLOOR" >&2
+    return 1
+  fi
+}

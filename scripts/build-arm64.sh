@@ -29,12 +29,5 @@ log "napi build --target aarch64-unknown-linux-gnu --use-napi-cross"
 npx napi build --platform --release --target aarch64-unknown-linux-gnu --use-napi-cross \
   --target-dir target/debian-web --js binding.cjs --dts binding.d.cts
 
-file -L "$ARM64_NODE_FILE"
-file -L "$ARM64_NODE_FILE" | grep -q 'ARM aarch64' || { echo "$ARM64_NODE_FILE is not an aarch64 object" >&2; exit 1; }
-max=$(glibc_max "$ARM64_NODE_FILE")
-echo "highest glibc symbol version: $max"
-if [ "$(printf '%s\n%s\n' "${max#GLIBC_}" "$GLIBC_LIMIT" | sort -V | tail -1)" != "$GLIBC_LIMIT" ]; then
-  echo "$ARM64_NODE_FILE needs $max, newer than Raspberry Pi OS bookworm's $GLIBC_LIMIT" >&2
-  exit 1
-fi
+check_node_file "$ARM64_NODE_FILE" "ARM aarch64"
 log "built $ARM64_NODE_FILE"

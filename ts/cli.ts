@@ -2,8 +2,9 @@
 // `indi-node serve`: a drop-in for libindi's indiserver, with the same flags and driver
 // arguments, plus in-process JavaScript drivers and our own options.
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { IPyServer, type IPyServerOptions } from './server.js';
-import { ModuleDrivers } from './supervise.js';
+// Type-only: the server and driver modules load the native addon, which help and version must
+// not need (they are what a user runs to see whether the install works).
+import type { IPyServerOptions } from './server.js';
 
 const USAGE = `Usage: indi-node serve [options] driver [driver ...]
        indi-node version | help
@@ -119,6 +120,7 @@ function logLine(text: string): void {
 
 async function serve(argv: string[]): Promise<number> {
   const { options, drivers } = parseServeArgs(argv);
+  const [{ IPyServer }, { ModuleDrivers }] = await Promise.all([import('./server.js'), import('./supervise.js')]);
   const server = new IPyServer([], options);
   const modules = new ModuleDrivers(server, options.maxRestarts ?? 10, logLine, (options.verbose ?? 0) > 0);
   for (const driver of drivers) {

@@ -22,7 +22,10 @@ import { redirectStdoutToStderr } from './stdout.js';
 import { checkName, checkText, timestampText } from './values.js';
 import { BLOBVector, NumberVector, SwitchVector, TextVector, type Vector } from './vectors.js';
 
-/** Where a driver's elements go and come from. Internal: `run()` and `IPyServer` provide it. */
+/**
+ * Where a driver's elements go and come from. Internal: `run()` and `IPyServer` provide it.
+ * @internal
+ */
 export interface DriverLink {
   /** Queues an element; false asks the caller to await `drained()`. */
   send(element: WireElement): boolean;

@@ -21,6 +21,7 @@ import type { BLOBVector, NumberVector, SwitchVector, TextVector, Vector } from 
 
 /** Raised while building an event from bad input; the input is then logged and ignored. */
 export class EventError extends Error {
+  /** `'EventError'`. */
   override name = 'EventError';
 }
 
@@ -39,6 +40,7 @@ abstract class VectorEvent<V> extends IdentityMapView<V> {
   /** Timestamp sent by the peer (now if it sent none; null if it was not a timestamp). */
   readonly timestamp: Date | null;
 
+  /** @internal */
   protected constructor(element: WireElement, values: Map<string, V>) {
     super(values);
     this.devicename = element.device ?? '';
@@ -54,13 +56,20 @@ abstract class VectorEvent<V> extends IdentityMapView<V> {
  * one event per vector: answer with `event.vector.sendDefVector()`.
  */
 export class GetProperties {
+  /** The INDI tag. */
   readonly type = 'getProperties';
   /** Timestamp of arrival. */
   readonly timestamp = new Date();
+  /** Device name. */
   readonly devicename: string;
+  /** Vector name. */
   readonly vectorname: string;
 
-  constructor(readonly vector: Vector) {
+  /** @param vector The vector whose definition was asked for. */
+  constructor(
+    /** The vector whose definition was asked for. */
+    readonly vector: Vector,
+  ) {
     this.devicename = vector.devicename ?? '';
     this.vectorname = vector.name;
   }
@@ -68,10 +77,17 @@ export class GetProperties {
 
 /** Values sent by a client, checked against the driver's vector. */
 abstract class NewVectorEvent<V, T extends Vector> extends VectorEvent<V> {
-  protected constructor(element: WireElement, values: Map<string, V>, readonly vector: T) {
+  /** @internal */
+  protected constructor(
+    element: WireElement,
+    values: Map<string, V>,
+    /** The driver's vector the values are for. */
+    readonly vector: T,
+  ) {
     super(element, values);
   }
 
+  /** @internal */
   protected static values<V>(element: WireElement, vector: Vector, read: (m: WireMember) => V): Map<string, V> {
     const values = new Map<string, V>();
     for (const member of members(element)) {
@@ -87,6 +103,7 @@ abstract class NewVectorEvent<V, T extends Vector> extends VectorEvent<V> {
 export class NewSwitchVector extends NewVectorEvent<SwitchValue, SwitchVector> {
   readonly type = 'newSwitchVector';
 
+  /** @internal */
   constructor(element: WireElement, vector: SwitchVector) {
     super(element, NewVectorEvent.values(element, vector, (m) => switchValue(m.value)), vector);
   }
@@ -96,6 +113,7 @@ export class NewSwitchVector extends NewVectorEvent<SwitchValue, SwitchVector> {
 export class NewTextVector extends NewVectorEvent<string, TextVector> {
   readonly type = 'newTextVector';
 
+  /** @internal */
   constructor(element: WireElement, vector: TextVector) {
     super(element, NewVectorEvent.values(element, vector, (m) => m.value ?? ''), vector);
   }
@@ -105,6 +123,7 @@ export class NewTextVector extends NewVectorEvent<string, TextVector> {
 export class NewNumberVector extends NewVectorEvent<string, NumberVector> {
   readonly type = 'newNumberVector';
 
+  /** @internal */
   constructor(element: WireElement, vector: NumberVector) {
     super(element, NewVectorEvent.values(element, vector, numberText), vector);
   }
@@ -132,8 +151,14 @@ export class NewNumberVector extends NewVectorEvent<string, NumberVector> {
 export class NewBLOBVector extends NewVectorEvent<Buffer, BLOBVector> {
   readonly type = 'newBLOBVector';
   /** Announced size and format of each member. */
-  readonly sizeformat: ReadonlyMap<string, { size: number; format: string }>;
+  readonly sizeformat: ReadonlyMap<string, {
+    /** Announced size in bytes (0 when none was sent). */
+    size: number;
+    /** Format, such as `.fits` or `.fits.z`. */
+    format: string;
+  }>;
 
+  /** @internal */
   constructor(element: WireElement, vector: BLOBVector) {
     super(element, NewVectorEvent.values(element, vector, blobValue), vector);
     this.sizeformat = sizeFormats(element);
@@ -170,12 +195,16 @@ function sizeFormats(element: WireElement): Map<string, { size: number; format: 
 
 /** A message from another device (or a universal one, `devicename` null). */
 export class Message {
+  /** The INDI tag. */
   readonly type = 'message';
+  /** The device it came from, or null for a universal message. */
   readonly devicename: string | null;
   /** The text ('' when none). */
   readonly message: string;
+  /** Timestamp sent by the peer (now if it sent none; null if it was not a timestamp). */
   readonly timestamp: Date | null;
 
+  /** @internal */
   constructor(element: WireElement) {
     this.devicename = element.device ?? null;
     this.message = element.message ?? '';
@@ -185,12 +214,18 @@ export class Message {
 
 /** Another device's property (or, with `vectorname` null, the whole device) is gone. */
 export class DelProperty {
+  /** The INDI tag. */
   readonly type = 'delProperty';
+  /** Device name. */
   readonly devicename: string;
+  /** Vector name, or null when the whole device is gone. */
   readonly vectorname: string | null;
+  /** Message sent with it ('' when none). */
   readonly message: string;
+  /** Timestamp sent by the peer (now if it sent none; null if it was not a timestamp). */
   readonly timestamp: Date | null;
 
+  /** @internal */
   constructor(element: WireElement) {
     this.devicename = element.device ?? '';
     this.vectorname = element.name ?? null;
@@ -201,22 +236,32 @@ export class DelProperty {
 
 /** Label, format and limits of a snooped number member. */
 export interface NumberMemberInfo {
+  /** Member label. */
   label: string;
+  /** printf-style or sexagesimal (`%9.6m`) format. */
   format: string;
+  /** Lowest value. */
   min: number;
+  /** Highest value (min = max: no limits). */
   max: number;
+  /** Step (0: none). */
   step: number;
 }
 
 /** A snooped definition. */
 abstract class DefVectorEvent<V, L = string> extends VectorEvent<V> {
+  /** Vector label (its name when none was sent). */
   readonly label: string;
+  /** Group name ('' when none). */
   readonly group: string;
+  /** Vector state. */
   readonly state: PropertyState;
+  /** Message sent with it ('' when none). */
   readonly message: string;
   /** Member labels (with format and limits for numbers). */
   readonly memberlabels: ReadonlyMap<string, L>;
 
+  /** @internal */
   protected constructor(element: WireElement, read: (m: WireMember) => V, label: (m: WireMember) => L) {
     super(element, new Map(members(element).map((m) => [m.name, read(m)])));
     this.label = element.label ?? element.name ?? '';
@@ -229,9 +274,12 @@ abstract class DefVectorEvent<V, L = string> extends VectorEvent<V> {
 
 /** A snooped definition of a writable type. */
 abstract class WritableDefEvent<V, L = string> extends DefVectorEvent<V, L> {
+  /** Permission clients have. */
   readonly perm: Perm;
+  /** Worst-case seconds a change takes (0 when none was sent). */
   readonly timeout: number;
 
+  /** @internal */
   protected constructor(element: WireElement, read: (m: WireMember) => V, label: (m: WireMember) => L) {
     super(element, read, label);
     this.perm = eventChoice(element.perm ?? 'rw', PERMS, 'perm');
@@ -241,27 +289,34 @@ abstract class WritableDefEvent<V, L = string> extends DefVectorEvent<V, L> {
 
 const plainLabel = (m: WireMember): string => m.label ?? m.name;
 
+/** A snooped switch definition. Maps member names to `'On'`/`'Off'`. */
 export class DefSwitchVector extends WritableDefEvent<SwitchValue> {
   readonly type = 'defSwitchVector';
+  /** How many switches may be on. */
   readonly rule: SwitchRule;
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => switchValue(m.value), plainLabel);
     this.rule = eventChoice(element.rule ?? 'AnyOfMany', RULES, 'rule');
   }
 }
 
+/** A snooped text definition. Maps member names to strings. */
 export class DefTextVector extends WritableDefEvent<string> {
   readonly type = 'defTextVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => m.value ?? '', plainLabel);
   }
 }
 
+/** A snooped number definition. Maps member names to the text sent (may be sexagesimal). */
 export class DefNumberVector extends WritableDefEvent<string, NumberMemberInfo> {
   readonly type = 'defNumberVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, numberText, (m) => ({
       label: m.label ?? m.name,
@@ -278,9 +333,11 @@ export class DefNumberVector extends WritableDefEvent<string, NumberMemberInfo> 
   }
 }
 
+/** A snooped light definition. Maps member names to states. */
 export class DefLightVector extends DefVectorEvent<PropertyState> {
   readonly type = 'defLightVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => eventChoice(m.value, STATES, 'light value'), plainLabel);
   }
@@ -290,6 +347,7 @@ export class DefLightVector extends DefVectorEvent<PropertyState> {
 export class DefBLOBVector extends WritableDefEvent<null> {
   readonly type = 'defBLOBVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, () => null, plainLabel);
   }
@@ -297,10 +355,14 @@ export class DefBLOBVector extends WritableDefEvent<null> {
 
 /** A snooped update. `state` is null when the update leaves it unchanged. */
 abstract class SetVectorEvent<V> extends VectorEvent<V> {
+  /** New vector state, or null when unchanged. */
   readonly state: PropertyState | null;
+  /** Message sent with it ('' when none). */
   readonly message: string;
+  /** New timeout in seconds, or null when none was sent. */
   readonly timeout: number | null;
 
+  /** @internal */
   protected constructor(element: WireElement, read: (m: WireMember) => V) {
     super(element, new Map(members(element).map((m) => [m.name, read(m)])));
     this.state = element.state === undefined ? null : eventChoice(element.state, STATES, 'state');
@@ -309,25 +371,31 @@ abstract class SetVectorEvent<V> extends VectorEvent<V> {
   }
 }
 
+/** A snooped switch update. Maps member names to `'On'`/`'Off'`. */
 export class SetSwitchVector extends SetVectorEvent<SwitchValue> {
   readonly type = 'setSwitchVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => switchValue(m.value));
   }
 }
 
+/** A snooped text update. Maps member names to strings. */
 export class SetTextVector extends SetVectorEvent<string> {
   readonly type = 'setTextVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => m.value ?? '');
   }
 }
 
+/** A snooped number update. Maps member names to the text sent (may be sexagesimal). */
 export class SetNumberVector extends SetVectorEvent<string> {
   readonly type = 'setNumberVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, numberText);
   }
@@ -338,18 +406,28 @@ export class SetNumberVector extends SetVectorEvent<string> {
   }
 }
 
+/** A snooped light update. Maps member names to states. */
 export class SetLightVector extends SetVectorEvent<PropertyState> {
   readonly type = 'setLightVector';
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, (m) => eventChoice(m.value, STATES, 'light value'));
   }
 }
 
+/** A snooped BLOB update. Maps member names to the decoded bytes. */
 export class SetBLOBVector extends SetVectorEvent<Buffer> {
   readonly type = 'setBLOBVector';
-  readonly sizeformat: ReadonlyMap<string, { size: number; format: string }>;
+  /** Announced size and format of each member. */
+  readonly sizeformat: ReadonlyMap<string, {
+    /** Announced size in bytes (0 when none was sent). */
+    size: number;
+    /** Format, such as `.fits` or `.fits.z`. */
+    format: string;
+  }>;
 
+  /** @internal */
   constructor(element: WireElement) {
     super(element, blobValue);
     this.sizeformat = sizeFormats(element);
@@ -399,7 +477,10 @@ export function isSnoopTag(tag: string): boolean {
   return Object.hasOwn(SNOOP_CLASSES, tag);
 }
 
-/** Builds the snoop event of an element (throws `EventError` on bad input). */
+/**
+ * Builds the snoop event of an element (throws `EventError` on bad input).
+ * @internal
+ */
 export function snoopEvent(element: WireElement): SnoopEvent {
   const cls = SNOOP_CLASSES[element.tag];
   if (cls === undefined) throw new EventError(`cannot snoop on <${element.tag}>`);

@@ -51,14 +51,17 @@ export abstract class GPIODevice {
     this.release();
   }
 
+  /** Keeps the device referenced until `close()` (subclasses call it once the pin is open). */
   protected opened(): void {
     open.add(this);
   }
 
+  /** Throws when the device is closed. */
   protected check(): void {
     if (this.#closed) throw new Error(`${this.constructor.name} on GPIO${this.pin} is closed`);
   }
 
+  /** Frees the pin; `close()` calls it once. */
   protected abstract release(): void;
 }
 
@@ -292,7 +295,12 @@ export interface SimulatedPinState {
   /** The level set with `setInput`, or null when undriven. */
   driven: 0 | 1 | null;
   /** Software PWM on an output, or null. */
-  pwm: { frequency: number; duty: number } | null;
+  pwm: {
+    /** Hz. */
+    frequency: number;
+    /** 0..1. */
+    duty: number;
+  } | null;
 }
 
 /** Test controls of the simulated backend (they never touch real pins). */

@@ -1,3 +1,6 @@
+// The public types use Buffer and node:stream: with TypeScript 6 a project no longer loads
+// @types/node unless something asks for it.
+/// <reference types="node" preserve="true" />
 /**
  * indi-node: write INDI instrument drivers in TypeScript (indipydriver's API, camelCase) on a
  * Rust core that parses and writes the INDI XML stream.

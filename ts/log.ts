@@ -5,9 +5,13 @@ import { native } from './native.js';
  * once set with `setLogger`, the server's own log lines (`info`, without their time stamp).
  */
 export interface Logger {
+  /** An exception from user code (callbacks, `rxevent`, `hardware`); the driver goes on. */
   error(message: string): void;
+  /** Bad input that was ignored. */
   warn(message: string): void;
+  /** Informational events. */
   info(message: string): void;
+  /** Traffic, when the driver's `debugEnable` is set. */
   debug(message: string): void;
 }
 

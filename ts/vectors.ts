@@ -163,6 +163,7 @@ export abstract class PropertyVector<V, M extends PropertyMember<V>> extends Map
     return this;
   }
 
+  /** @internal */
   protected abstract memberDef(member: M): WireMember;
 
   /** Applies the timeout/state options (they persist in the vector). */
@@ -171,7 +172,10 @@ export abstract class PropertyVector<V, M extends PropertyMember<V>> extends Map
     if (options.state !== undefined) this.state = options.state;
   }
 
-  /** Element attributes common to def and set, or null when the vector must stay silent. */
+  /**
+   * Element attributes common to def and set, or null when the vector must stay silent.
+   * @internal
+   */
   protected head(tag: string, options: { message?: string; timestamp?: Date }): WireElement | null {
     if (!this.enable || this.device === null || !this.device.enable) return null;
     const element: WireElement = {
@@ -208,7 +212,10 @@ export abstract class PropertyVector<V, M extends PropertyMember<V>> extends Map
     await this.transmit(element);
   }
 
-  /** Hands an element to the driver's connection. */
+  /**
+   * Hands an element to the driver's connection.
+   * @internal
+   */
   protected async transmit(element: WireElement): Promise<void> {
     const driver = this.device?.driver;
     if (!driver) throw new Error(`vector ${this.name} is not in a device of a driver`);
@@ -226,6 +233,7 @@ export abstract class PropertyVector<V, M extends PropertyMember<V>> extends Map
 
 /** Vectors sent with `set*Vector` of plain values (all but BLOB). */
 abstract class ValueVector<V, M extends PropertyMember<V>> extends PropertyVector<V, M> {
+  /** @internal */
   protected abstract memberOne(member: M): WireMember;
 
   /** Send order of members (switches put Off before On, as the protocol suggests). */
@@ -277,10 +285,12 @@ export class SwitchVector extends ValueVector<SwitchValue, SwitchMember> {
     return this.#perm;
   }
 
+  /** @internal */
   protected memberDef(member: SwitchMember): WireMember {
     return { name: member.name, value: member.membervalue };
   }
 
+  /** @internal */
   protected memberOne(member: SwitchMember): WireMember {
     return { name: member.name, value: member.membervalue };
   }
@@ -302,10 +312,12 @@ export class LightVector extends ValueVector<PropertyState, LightMember> {
     return 'ro';
   }
 
+  /** @internal */
   protected memberDef(member: LightMember): WireMember {
     return { name: member.name, value: member.membervalue };
   }
 
+  /** @internal */
   protected memberOne(member: LightMember): WireMember {
     return { name: member.name, value: member.membervalue };
   }
@@ -325,10 +337,12 @@ export class TextVector extends ValueVector<string, TextMember> {
     return this.#perm;
   }
 
+  /** @internal */
   protected memberDef(member: TextMember): WireMember {
     return { name: member.name, value: member.membervalue };
   }
 
+  /** @internal */
   protected memberOne(member: TextMember): WireMember {
     return { name: member.name, value: member.membervalue };
   }
@@ -364,6 +378,7 @@ export class NumberVector extends ValueVector<NumberLike, NumberMember> {
     return this.#member(name).getFormattedValue();
   }
 
+  /** @internal */
   protected memberDef(member: NumberMember): WireMember {
     return {
       name: member.name,
@@ -375,6 +390,7 @@ export class NumberVector extends ValueVector<NumberLike, NumberMember> {
     };
   }
 
+  /** @internal */
   protected memberOne(member: NumberMember): WireMember {
     return { name: member.name, number: member.getFloatValue() };
   }
@@ -431,6 +447,7 @@ export class BLOBVector extends PropertyVector<BLOBValue | null, BLOBMember> {
     member.blobsize = size;
   }
 
+  /** @internal */
   protected memberDef(member: BLOBMember): WireMember {
     return { name: member.name };
   }

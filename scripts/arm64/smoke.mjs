@@ -54,13 +54,16 @@ async function driver() {
 }
 
 async function gpio() {
-  const roundTrip = startArm(['scripts/arm64/gpio-roundtrip.mjs'], { INDI_NODE_GPIO: '' });
+  // Run inside the installed project (test-arm64.sh copied the script there): from scripts/,
+  // 'indi-node' would resolve to the build tree.
+  const app = process.env.ARM64_APP;
+  const roundTrip = startArm(['gpio-roundtrip.mjs'], { INDI_NODE_GPIO: '' }, app);
   await exitCode(roundTrip, 60_000, 'the GPIO round trip');
   const expected = 'arch arm64, backend simulated\noutput ok\npwm ok\nedges ok\n';
   if (roundTrip.out !== expected) throw new Error(`unexpected GPIO output: ${roundTrip.out}`);
   console.log(`gpio ok: ${roundTrip.out.trim().split('\n').join('; ')}; exited by itself after close()`);
 
-  const rppal = startArm(['-e', "import('indi-node').then((m) => m.gpioBackend()).catch((e) => console.log(e.message))"], { INDI_NODE_GPIO: 'rppal' });
+  const rppal = startArm(['-e', "import('indi-node').then((m) => m.gpioBackend()).catch((e) => console.log(e.message))"], { INDI_NODE_GPIO: 'rppal' }, app);
   await exitCode(rppal, 60_000, 'the rppal check');
   if (!rppal.out.includes('no Raspberry Pi GPIO here')) throw new Error(`unexpected rppal answer: ${rppal.out}`);
   console.log(`rppal ok: ${rppal.out.trim()}`);
