@@ -178,7 +178,9 @@ impl Hub {
         };
         endpoint.cancel.cancel();
         // Nothing more goes out: free what was queued (a dead client's BLOBs) at once.
-        endpoint.outbox.abandon();
+        if endpoint.outbox.abandon() > RETURN_AFTER {
+            return_freed_memory();
+        }
         for (element, targets) in gone {
             debug!("{}: {}", endpoint.name, String::from_utf8_lossy(&indi_codec::to_bytes(&element)).trim_end());
             self.push_all(Frame::new(element), &targets);
@@ -196,7 +198,9 @@ impl Hub {
     ///
     /// Returns a [`Pace`] when even the fastest reader of the BLOBs just queued is behind: the
     /// sender should let it catch up before sending more, so a healthy client gets every frame
-    /// while a stalled one only gets the latest (its queued BLOBs are replaced).
+    /// while a stalled one queues them (up to `-m`, or replaced past `-d` when they are streams).
+    /// Which reader is the fastest is seen as they drain: a stalled reader whose queue holds one
+    /// replaced frame may be behind by less than a healthy one that is taking its batch.
     pub fn deliver_all(&self, from: EndpointId, frames: Vec<Arc<Frame>>) -> Option<Pace> {
         let mut pushes: Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)> = Vec::new();
         let mut dropped = Vec::new();
@@ -245,16 +249,17 @@ impl Hub {
         for (frame, reason) in &dropped {
             self.log_drop(&source, frame, reason);
         }
-        let mut fastest: Option<(usize, Arc<Endpoint>)> = None;
+        let mut readers: Vec<(usize, Arc<Endpoint>)> = Vec::new();
         for (endpoint, frames) in pushes {
             let carries_blob = frames.iter().any(|f| f.blob_key().is_some());
             let backlog = self.push_frames(&endpoint, frames);
-            if carries_blob && backlog != usize::MAX && fastest.as_ref().is_none_or(|(least, _)| backlog < *least) {
-                fastest = Some((backlog, endpoint));
+            if carries_blob && backlog != usize::MAX {
+                readers.push((backlog, endpoint));
             }
         }
         let (pause, resume) = self.pace_thresholds();
-        fastest.filter(|(backlog, _)| *backlog > pause).map(|(_, reader)| Pace { reader, resume })
+        let behind = !readers.is_empty() && readers.iter().all(|(backlog, _)| *backlog > pause);
+        behind.then(|| Pace { readers: readers.into_iter().map(|(_, reader)| reader).collect(), resume })
     }
 
     /// What is logged of every element read: versions of clients' `getProperties`, each
@@ -326,6 +331,9 @@ impl Hub {
             Push::Overflow { backlog } => {
                 warn!("{}: {backlog} bytes behind, shutting down", target.name);
                 self.unregister(target.id);
+                if backlog > RETURN_AFTER {
+                    return_freed_memory();
+                }
                 usize::MAX
             }
             Push::Dropped { backlog, first } => {
@@ -415,6 +423,19 @@ impl Hub {
     }
 }
 
+/// A queue this large, dropped, is given back to the kernel at once (see [`return_freed_memory`]).
+const RETURN_AFTER: usize = 16 << 20;
+
+/// Gives free heap memory back to the kernel: the addon keeps up to 256 MiB of it for the next
+/// BLOBs (`M_TRIM_THRESHOLD`), which a departed slow client's queue should not occupy.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory glibc's allocator holds free.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Most bytes written directly by their sender when BLOBs are among them (see [`Hub::push_frames`]).
 const DIRECT_WRITE_MAX: usize = 64 << 10;
 
@@ -452,19 +473,28 @@ fn log_version(source: &str, version: Option<&str>) {
     }
 }
 
-/// The reader a BLOB sender should wait for (see [`Hub::deliver_all`]).
+/// The readers a BLOB sender should wait for (see [`Hub::deliver_all`]).
 pub struct Pace {
-    reader: Arc<Endpoint>,
+    readers: Vec<Arc<Endpoint>>,
     resume: usize,
 }
 
-/// Longest pause for one reader: a reader that stopped reading must not hold the sender.
+/// Longest pause: readers that stopped reading must not hold the sender.
 const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Pace {
-    /// Waits until the reader has caught up (or a second has passed, or it is gone).
+    /// Waits until one of the readers has caught up (or a second has passed, or it is gone).
     pub async fn wait(self) {
-        let _ = tokio::time::timeout(MAX_PAUSE, self.reader.outbox.wait_below(self.resume)).await;
+        let mut waits: Vec<_> = self.readers.iter().map(|reader| Box::pin(reader.outbox.wait_below(self.resume))).collect();
+        let any = std::future::poll_fn(|cx| {
+            let ready = waits.iter_mut().any(|wait| std::future::Future::poll(wait.as_mut(), cx).is_ready());
+            if ready {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        });
+        let _ = tokio::time::timeout(MAX_PAUSE, any).await;
     }
 }
 
