@@ -299,6 +299,8 @@ impl Hub {
     }
 
     fn log_drop(&self, source: &str, frame: &Frame, reason: &str) {
+        // Reasons quote names a peer chose.
+        let reason = capped(reason, 2 * LOGGED_NAME);
         if reason.starts_with("clients may not") {
             warn!("{source}: dropped {}: {reason}", summary(frame));
         } else {
@@ -510,12 +512,25 @@ fn queue_for(pushes: &mut Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)>, endpoint: &Arc<
 pub fn summary(frame: &Frame) -> String {
     let head = frame.head();
     let tag = crate::router::tag_name(head.tag);
-    // Peers choose these names: escaped, so `&#10;` cannot forge a log line (KStars greps them).
-    let (device, name) = (head.device.as_deref().map(str::escape_debug), head.name.as_deref().map(str::escape_debug));
+    // Peers choose these names: escaped, so `&#10;` cannot forge a log line (KStars greps them),
+    // and cut, so a huge one cannot make a huge line.
+    let logged = |name: &str| capped(&name.escape_debug().to_string(), LOGGED_NAME);
+    let (device, name) = (head.device.as_deref().map(logged), head.name.as_deref().map(logged));
     match (device, name) {
         (Some(d), Some(n)) => format!("<{tag} {d}.{n}>"),
         (Some(d), None) => format!("<{tag} {d}>"),
         _ => format!("<{tag}>"),
+    }
+}
+
+/// Most characters of a peer-chosen name in a log line.
+const LOGGED_NAME: usize = 100;
+
+/// `text`, or its first `max` characters and how long it was.
+fn capped(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_owned(),
     }
 }
 
@@ -562,6 +577,15 @@ mod tests {
         let of = |frames: Vec<Bytes>| frames.iter().map(|b| b[memchr::memmem::find(b, b"'n'>").unwrap() + 4] - b'0').collect::<Vec<u8>>();
         assert_eq!(of(values(&client)), [1, 2, 5]);
         assert_eq!(of(values(&all)), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn huge_names_make_short_log_lines() {
+        let device = "D".repeat(900_000);
+        let line = summary(&received(&format!("<newTextVector device='{device}' name='T&#10;'><oneText name='t'>x</oneText></newTextVector>")));
+        assert!(line.len() < 200, "{} bytes", line.len());
+        assert!(line.starts_with(&format!("<newTextVector {}… (900000 bytes).T\\n>", "D".repeat(LOGGED_NAME))), "{line}");
+        assert_eq!(capped("é".repeat(3).as_str(), 2), "éé… (6 bytes)");
     }
 
     #[test]
