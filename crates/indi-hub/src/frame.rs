@@ -152,13 +152,7 @@ fn streams(raw: &[u8]) -> bool {
     memchr::memmem::find_iter(raw, b"<oneBLOB").any(|at| {
         let tag = &raw[at..];
         let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
-        let Some(format) = memchr::memmem::find(tag, b"format") else { return false };
-        let value = &tag[format + 6..];
-        let Some(open) = value.iter().position(|&b| b == b'"' || b == b'\'') else { return false };
-        let quote = value[open];
-        let value = &value[open + 1..];
-        let value = &value[..memchr::memchr(quote, value).unwrap_or(value.len())];
-        memchr::memmem::find(value, b"stream").is_some()
+        crate::readbuf::attribute_value(tag, b"format").is_some_and(|format| memchr::memmem::find(format, b"stream").is_some())
     })
 }
 

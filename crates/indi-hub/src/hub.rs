@@ -580,6 +580,16 @@ mod tests {
     }
 
     #[test]
+    fn received_blobs_are_streams_by_their_format() {
+        let blob = |tag: &str| received(&format!("<setBLOBVector device='d' name='b'><oneBLOB name='i' size='3' {tag}>QUJD</oneBLOB></setBLOBVector>"));
+        assert!(blob("format='.stream_jpg'").stream_key().is_some());
+        assert!(blob("format = \".mjpeg.stream\"").stream_key().is_some());
+        assert!(blob("format='.fits'").stream_key().is_none());
+        assert!(blob("format='.fits'").blob_key().is_some(), "still a BLOB for pacing");
+        assert!(blob("label='stream'").stream_key().is_none());
+    }
+
+    #[test]
     fn huge_names_make_short_log_lines() {
         let device = "D".repeat(900_000);
         let line = summary(&received(&format!("<newTextVector device='{device}' name='T&#10;'><oneText name='t'>x</oneText></newTextVector>")));

@@ -124,7 +124,7 @@ fn attribute(tag: &[u8], name: &[u8]) -> Option<usize> {
 }
 
 /// The raw value of attribute `name` in a start tag.
-fn attribute_value<'t>(tag: &'t [u8], name: &[u8]) -> Option<&'t [u8]> {
+pub(crate) fn attribute_value<'t>(tag: &'t [u8], name: &[u8]) -> Option<&'t [u8]> {
     let at = memmem::find_iter(tag, name).find(|&at| at > 0 && tag[at - 1].is_ascii_whitespace())?;
     let rest = &tag[at + name.len()..];
     let eq = rest.iter().position(|b| !b.is_ascii_whitespace())?;
