@@ -4,7 +4,7 @@
 // (Target, and Observer snooping on everything) plus the neutral external driver bench/driver.mjs.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, stopAll, until, type Proc } from './helpers.js';
+import { ROOT, peersAvailable, stopAll, until, type Proc } from './helpers.js';
 import { RawClient, driverLines, serve } from './rawclient.js';
 
 const TARGET = join(ROOT, '__test__', 'drivers', 'target.mjs');
@@ -276,5 +276,106 @@ describe('hostile input from a client', () => {
     const [, data] = echo.exec(healthy.text)!;
     expect(Buffer.from(data.trim(), 'base64').toString()).toBe(path);
     client.destroy();
+  });
+});
+
+// Issue 13, points 1 and 2: libindi's parser (lilxml) skips `<!…>` and `<?…>` up to the first
+// `>`, keeps the first of duplicate attributes, and trusts `enclen`. Elements from clients reach
+// drivers and other clients only in the plain form our encoder writes: re-encoded when they hold
+// comments, CDATA, PIs, unknown attributes or character references; refused (the client is
+// closed) when they cannot be read as one element (duplicate attributes, declarations). The
+// judge is libindi's own CCD simulator.
+const lilxmlPeers = peersAvailable('indi_simulator_ccd');
+
+describe.skipIf(!lilxmlPeers)('what clients send reaches libindi drivers and other clients as the server read it', () => {
+  const CCD = 'CCD Simulator';
+  let ccdPort: number;
+  let ccdServer: Proc;
+  let watcher: RawClient;
+  const okExposures = () => (watcher.text.match(/<setNumberVector\s+device=["']CCD Simulator["']\s+name=["']CCD_EXPOSURE["']\s+state=["']Ok["']/g) ?? []).length;
+  /** Exposure values the driver reported (its first reply to a request echoes the duration). */
+  const exposureValues = () =>
+    [...watcher.text.matchAll(/<setNumberVector\s+device=["']CCD Simulator["']\s+name=["']CCD_EXPOSURE["'][^>]*>\s*<oneNumber[^>]*>\s*([^<\s]+)/g)].map((m) => Number(m[1]));
+
+  beforeAll(async () => {
+    ({ port: ccdPort, proc: ccdServer } = await serve(['-v', 'indi_simulator_ccd']));
+    watcher = await RawClient.open(ccdPort);
+    await watcher.send('<getProperties version="1.7"/>\n');
+    await watcher.waitFor(/<defSwitchVector\s+device=["']CCD Simulator["']\s+name=["']CONNECTION["']/, 15_000);
+    await watcher.send(`<newSwitchVector device="${CCD}" name="CONNECTION"><oneSwitch name="CONNECT">On</oneSwitch></newSwitchVector>\n`);
+    await watcher.waitFor(/<defNumberVector\s+device=["']CCD Simulator["']\s+name=["']CCD_EXPOSURE["']/, 15_000);
+  });
+
+  afterAll(() => watcher?.destroy());
+
+  /** The CCD simulator still takes an exposure and reports it done. */
+  async function ccdStillExposes(): Promise<void> {
+    const before = okExposures();
+    await watcher.send(`<newNumberVector device="${CCD}" name="CCD_EXPOSURE"><oneNumber name="CCD_EXPOSURE_VALUE">0.1</oneNumber></newNumberVector>\n`);
+    await until(() => okExposures() > before, 20_000, `an exposure after the attack (server log:\n${ccdServer.stderr().slice(-2000)})`);
+  }
+
+  /** Bytes of markup no lilxml reader may see from the server. */
+  function watcherSawNoRawMarkup(): void {
+    expect(watcher.text).not.toMatch(/<!--|<!\[CDATA\[|<\?|<!DOCTYPE|enclen/);
+    expect(watcher.text).not.toMatch(/<delProperty|<message message="MARK/);
+  }
+
+  it('a comment holding an end tag leaves the driver inside no element (the lilxml wedge)', async () => {
+    await ccdStillExposes();
+    const attacker = await RawClient.open(ccdPort);
+    await attacker.send(`<newTextVector device="${CCD}" name="X"><!-- </newTextVector><newTextVector> --></newTextVector>\n`);
+    await attacker.ping('after-comment');
+    for (let i = 0; i < 2; i++) await ccdStillExposes();
+    expect(attacker.closed).toBe(false);
+    watcherSawNoRawMarkup();
+    attacker.destroy();
+  });
+
+  it('CDATA cannot smuggle elements to the driver, nor forged messages to other clients', async () => {
+    const attacker = await RawClient.open(ccdPort);
+    const smuggled =
+      `></oneText></newTextVector>` +
+      `<newNumberVector device="${CCD}" name="CCD_EXPOSURE"><oneNumber name="CCD_EXPOSURE_VALUE">0.75</oneNumber></newNumberVector>` +
+      `<message message="MARK-cdata"/><delProperty device="${CCD}"/>` +
+      `<newTextVector device="${CCD}" name="X"><oneText name="x">`;
+    await attacker.send(`<newTextVector device="${CCD}" name="X"><oneText name="x"><![CDATA[${smuggled}]]></oneText></newTextVector>\n`);
+    await attacker.ping('after-cdata');
+    await ccdStillExposes();
+    expect(exposureValues()).not.toContain(0.75);
+    // Echoed to the watcher as text: the forged elements escaped, nothing top-level.
+    await watcher.waitFor('&lt;message message="MARK-cdata"/&gt;');
+    watcherSawNoRawMarkup();
+    expect(attacker.closed).toBe(false);
+    attacker.destroy();
+  });
+
+  it('a processing instruction holding `>` leaves the driver inside no element', async () => {
+    const attacker = await RawClient.open(ccdPort);
+    await attacker.send(`<newTextVector device="${CCD}" name="X"><?x > <newTextVector device="${CCD}" name="Y"> ?><oneText name="x">MARK-pi</oneText></newTextVector>\n`);
+    await attacker.ping('after-pi');
+    await ccdStillExposes();
+    watcherSawNoRawMarkup();
+    attacker.destroy();
+  });
+
+  it('duplicate attributes close the client with a log line (the router and the driver would read different devices)', async () => {
+    const attacker = await RawClient.open(ccdPort);
+    await attacker.send(
+      `<newNumberVector device="Decoy" device="${CCD}" name="CCD_EXPOSURE"><oneNumber name="CCD_EXPOSURE_VALUE">0.85</oneNumber></newNumberVector>\n`,
+    );
+    await attacker.waitClosed();
+    await until(() => /Client \d+: malformed <newNumberVector>: .*duplicated attribute.*; closing the connection/.test(ccdServer.stderr()), 10_000, 'the log line');
+    await ccdStillExposes();
+    expect(exposureValues()).not.toContain(0.85);
+    expect(watcher.text).not.toContain('Decoy');
+  });
+
+  it('a DOCTYPE inside an element closes the client with a log line (as before: a guard)', async () => {
+    const attacker = await RawClient.open(ccdPort);
+    await attacker.send(`<newTextVector device="${CCD}" name="X"><!DOCTYPE x [<!ENTITY e "MARK-doctype">]><oneText name="x">&e;</oneText></newTextVector>\n`);
+    await attacker.waitClosed();
+    await ccdStillExposes();
+    expect(watcher.text).not.toContain('MARK-doctype');
   });
 });

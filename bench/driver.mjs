@@ -5,6 +5,9 @@
 //   BENCH_MODE  blob | burst   what GO triggers: BLOBs, or a burst of small setNumberVector
 //   BENCH_SIZE  bytes per BLOB (default 1 MiB)
 //   BENCH_COUNT elements per GO (default 100)
+//   BENCH_FORMAT format of the BLOBs (default .bin; a format containing `stream` is a video frame)
+//   BENCH_UPDATES 1: a small setNumberVector after each BLOB, written on its own (as libindi's
+//               CCD driver does after each exposure)
 // Uploads (newBLOBVector) are counted; after BENCH_COUNT of them it sends setNumberVector UPLOADED.
 // A newNumberVector PING is answered at once with setNumberVector PING (latency).
 import { randomBytes } from 'node:crypto';
@@ -12,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 const mode = process.env.BENCH_MODE ?? 'blob';
 const size = Number(process.env.BENCH_SIZE ?? 1 << 20);
 const count = Number(process.env.BENCH_COUNT ?? 100);
+const format = process.env.BENCH_FORMAT ?? '.bin';
+const updates = process.env.BENCH_UPDATES === '1';
 
 const defs = Buffer.from(
   '<defBLOBVector device="Bench" name="BLOB" label="BLOB" group="Bench" state="Idle" perm="ro" timeout="0"><defBLOB name="DATA" label="Data"/></defBLOBVector>\n' +
@@ -24,7 +29,7 @@ const defs = Buffer.from(
 function payload() {
   if (mode === 'blob') {
     const base64 = randomBytes(size).toString('base64');
-    return Buffer.from(`<setBLOBVector device="Bench" name="BLOB" state="Ok"><oneBLOB name="DATA" size="${size}" format=".bin">${base64}</oneBLOB></setBLOBVector>\n`);
+    return Buffer.from(`<setBLOBVector device="Bench" name="BLOB" state="Ok"><oneBLOB name="DATA" size="${size}" format="${format}">${base64}</oneBLOB></setBLOBVector>\n`);
   }
   const parts = [];
   for (let i = 0; i < count; i++) parts.push(`<setNumberVector device="Bench" name="NUM" state="Ok"><oneNumber name="N">${i}</oneNumber></setNumberVector>\n`);
@@ -38,7 +43,10 @@ function write(buffer) {
 
 async function go() {
   if (mode === 'blob') {
-    for (let i = 0; i < count; i++) await write(traffic);
+    for (let i = 0; i < count; i++) {
+      await write(traffic);
+      if (updates) await write(Buffer.from(`<setNumberVector device="Bench" name="NUM" state="Ok"><oneNumber name="N">${i}</oneNumber></setNumberVector>\n`));
+    }
   } else {
     await write(traffic);
   }

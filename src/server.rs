@@ -43,7 +43,7 @@ pub struct ServerOptions {
     pub max_connections: Option<u32>,
     /// `-m`: MB of non-BLOB backlog after which a client is disconnected (default 128).
     pub max_queue_mb: Option<f64>,
-    /// `-d`: MB of backlog after which a client's queued BLOBs are replaced by newer ones (default 5, 0 disables).
+    /// `-d`: MB of backlog after which a client's queued stream BLOBs are replaced by newer ones (default 5, 0 disables).
     pub blob_drop_mb: Option<f64>,
     /// `-r`: restarts of a dying driver process (default 10).
     pub max_restarts: Option<u32>,

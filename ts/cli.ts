@@ -11,7 +11,7 @@ const USAGE = `Usage: indi-node serve [options] driver [driver ...]
 Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
  -m m   : kill client if gets more than this many MB behind, default 128
- -d m   : replace a slow client's queued BLOBs past this many MB behind, default 5. 0 to disable
+ -d m   : replace a slow client's queued stream BLOBs past this many MB behind, default 5. 0 to disable
  -u path: accepted for compatibility and ignored (no local unix socket)
  -p p   : alternate IP port, default 7624
  -r r   : maximum driver restarts on error, default 10

@@ -20,12 +20,12 @@ export interface IPyServerOptions {
   /** Log verbosity like indiserver's `-v` count: 0 to 3. */
   verbose?: number;
   /**
-   * MB of non-BLOB backlog after which a slow client is disconnected (indiserver `-m`); default 128.
+   * MB of backlog (all but replaceable stream BLOBs) after which a slow client is disconnected (indiserver `-m`); default 128.
    * A driver or remote server that falls this far behind is not disconnected: what it is sent is
    * dropped (with a log line) until it reads again.
    */
   maxQueueMB?: number;
-  /** MB of backlog after which a slow client's queued BLOBs are replaced by newer ones (`-d`); default 5. */
+  /** MB of backlog after which a slow client's queued stream BLOBs (format containing `stream`) are replaced by newer ones (`-d`); default 5. Other BLOBs count towards `maxQueueMB`. */
   blobDropMB?: number;
   /** Restarts of a dying driver process (`-r`); default 10. */
   maxRestarts?: number;

@@ -39,6 +39,12 @@ pub enum DecodeError {
     },
     /// The stream ended inside an element.
     Truncated,
+    /// Markup was left open where a top-level element starts: it was dropped, and the element
+    /// is read (only from peers read with `IndiCodec::resync_on_known_tags`).
+    Unclosed {
+        /// The tag of the element that starts there.
+        before: String,
+    },
 }
 
 impl DecodeError {
@@ -58,6 +64,7 @@ impl fmt::Display for DecodeError {
             DecodeError::TagTooLong { limit } => write!(f, "start tag longer than {limit} bytes"),
             DecodeError::TooDeep { limit } => write!(f, "elements nested deeper than {limit}"),
             DecodeError::Truncated => write!(f, "stream ended inside an element"),
+            DecodeError::Unclosed { before } => write!(f, "unclosed markup dropped at <{before}>; resynchronised"),
         }
     }
 }

@@ -20,6 +20,7 @@ mod fast;
 mod head;
 pub mod number;
 mod parse;
+mod plain;
 mod scan;
 pub mod timestamp;
 
@@ -29,6 +30,7 @@ pub use error::DecodeError;
 pub use head::{parse_head, Head, Name, Tag};
 pub use number::{format_number, getfloat, wire_number};
 pub use parse::parse_element;
+pub use plain::is_plain;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
@@ -74,6 +76,13 @@ impl IndiCodec {
     /// A codec with the given limits.
     pub fn new(limits: Limits) -> IndiCodec {
         IndiCodec { scanner: scan::Scanner::new(), limits, shapes: fast::Shapes::default() }
+    }
+
+    /// Reads a peer that only sends whole INDI elements (a driver): markup it leaves open is
+    /// dropped at the next top-level INDI start tag, reported as [`DecodeError::Unclosed`].
+    pub fn resync_on_known_tags(mut self) -> IndiCodec {
+        self.scanner.resync_on_known_tags();
+        self
     }
 
     /// Finds the next complete element in `buf` and removes its bytes, without parsing it.

@@ -54,6 +54,9 @@ pub(crate) struct Scanner {
     discarding: bool,
     /// A junk error was already reported for the current run of junk.
     junk_reported: bool,
+    /// A top-level INDI start tag inside unfinished markup ends that markup (see
+    /// [`Scanner::resync_on_known_tags`]).
+    resync: bool,
 }
 
 impl Scanner {
@@ -66,7 +69,16 @@ impl Scanner {
             anchored: false,
             discarding: false,
             junk_reported: false,
+            resync: false,
         }
+    }
+
+    /// From a peer that only ever sends whole INDI elements (a driver), markup left open
+    /// (`<foo>`, an unterminated quote, comment, CDATA section or PI) is given up at the next
+    /// `<` that starts a top-level INDI element, which is then read: one broken element must
+    /// not swallow everything after it.
+    pub(crate) fn resync_on_known_tags(&mut self) {
+        self.resync = true;
     }
 
     /// Bytes held for an element that has not ended yet (an element being discarded was
@@ -88,7 +100,7 @@ impl Scanner {
 
     /// Forgets any partial element (used at end of stream).
     pub(crate) fn reset(&mut self) {
-        *self = Scanner::new();
+        *self = Scanner { resync: self.resync, ..Scanner::new() };
     }
 
     fn element_done(&mut self) {
@@ -141,6 +153,24 @@ impl Scanner {
                     end = end.min((self.markup_start + limits.max_tag as isize + 1).max(0) as usize);
                 }
             }
+            // Inside markup that ends at a terminator, a `<` may start a known element.
+            let in_markup = !matches!(self.state, State::Text | State::Lt);
+            if self.resync && self.anchored && in_markup {
+                if let Some(lt) = memchr(b'<', &buf[self.pos..end]).map(|i| self.pos + i) {
+                    if lt > self.pos {
+                        end = lt;
+                    } else {
+                        match known_tag_at(&buf[lt + 1..]) {
+                            Some(true) => return self.resynchronise(buf, lt),
+                            Some(false) => {
+                                self.pos += 1;
+                                continue;
+                            }
+                            None => return Scan::NeedMore,
+                        }
+                    }
+                }
+            }
             if self.pos >= end {
                 if self.discarding {
                     self.drop_scanned(buf);
@@ -175,6 +205,13 @@ impl Scanner {
                         b'?' => self.state = State::Pi,
                         b'/' => self.state = State::EndTag,
                         b if b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80 => {
+                            if self.resync && self.depth > 0 {
+                                match known_tag_at(&buf[self.pos..]) {
+                                    Some(true) => return self.resynchronise(buf, self.pos - 1),
+                                    Some(false) => {}
+                                    None => return Scan::NeedMore,
+                                }
+                            }
                             self.state = State::StartTag { quote: 0 }
                         }
                         _ if self.depth > 0 => {
@@ -306,6 +343,16 @@ impl Scanner {
         }
     }
 
+    /// Gives up the unfinished markup before `lt`, the `<` of a known element, and starts over there.
+    fn resynchronise(&mut self, buf: &mut BytesMut, lt: usize) -> Scan {
+        let tag = &buf[lt + 1..];
+        let tag = String::from_utf8_lossy(&tag[..tag.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(tag.len())]).into_owned();
+        buf.advance(lt);
+        self.element_done();
+        self.discarding = false;
+        Scan::Error(DecodeError::Unclosed { before: tag })
+    }
+
     /// A top-level element just ended at `self.pos`.
     fn element_end(&mut self) -> Option<Scan> {
         if self.discarding {
@@ -356,4 +403,15 @@ impl Scanner {
             self.drop_scanned(buf);
         }
     }
+}
+
+/// Whether `rest` (what follows a `<`) starts with the name of a top-level INDI element and a
+/// byte that ends it; `None` when too few bytes have arrived to tell.
+fn known_tag_at(rest: &[u8]) -> Option<bool> {
+    /// Longest top-level INDI tag (`defSwitchVector` and the like).
+    const LONGEST: usize = 16;
+    let len = rest.iter().take(LONGEST + 1).position(|b| !b.is_ascii_alphanumeric());
+    let Some(len) = len else { return if rest.len() > LONGEST { Some(false) } else { None } };
+    let ends = matches!(rest[len], b' ' | b'\t' | b'\n' | b'\r' | b'>' | b'/');
+    Some(ends && std::str::from_utf8(&rest[..len]).ok().and_then(crate::Tag::parse).is_some())
 }

@@ -7,8 +7,9 @@ use crate::frame::Frame;
 use indi_codec::{Element, GetProperties};
 use std::os::fd::AsRawFd;
 use std::process::Stdio;
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::process::{ChildStderr, Command};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
@@ -81,22 +82,22 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
         let endpoint = endpoint.clone();
         tokio::spawn(async move { write_loop(&endpoint, stdin).await })
     };
-    let logging = {
-        let name = name.to_owned();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                info!("Driver {name}: {line}");
-            }
-        })
+    let logging = tokio::spawn(log_stderr(name.to_owned(), stderr));
+    // The driver's end is its exit, as for indiserver, or the end of its output: a process it
+    // started may hold its pipes open for long after.
+    let mut reading = std::pin::pin!(read_loop(hub, &endpoint, stdout));
+    let exited = tokio::select! {
+        _ = &mut reading => false,
+        _ = child.wait() => true,
+        _ = stop.cancelled() => false,
     };
-    tokio::select! {
-        _ = read_loop(hub, &endpoint, stdout) => {}
-        _ = stop.cancelled() => {}
+    if exited {
+        // What it wrote last may still be in the pipe.
+        let _ = tokio::time::timeout(LAST_WORDS, &mut reading).await;
     }
     hub.unregister(endpoint.id);
     // Its stdin is closed now: a well-behaved driver exits on its own.
-    let exited = tokio::time::timeout(std::time::Duration::from_secs(1), child.wait()).await;
+    let exited = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
     if exited.is_err() {
         let _ = child.start_kill();
     }
@@ -105,5 +106,50 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
         Err(error) => debug!("Driver {name}: wait failed: {error}"),
     }
     let _ = writing.await;
-    let _ = logging.await;
+    // Its last lines are logged before any restart; a process it left behind keeps the rest.
+    let _ = tokio::time::timeout(LAST_WORDS, logging).await;
+}
+
+/// How long a driver's last output is waited for once it has exited.
+const LAST_WORDS: Duration = Duration::from_millis(250);
+
+/// Longest stderr line logged: the rest of a longer one is dropped (a driver that writes
+/// without line breaks must not grow the server's memory, nor its log lines).
+const MAX_STDERR_LINE: usize = 4096;
+
+/// Logs each line of a driver's stderr (as UTF-8, lossily: a byte such as `\xb0` must not stop
+/// the reading, or the driver's next write would get SIGPIPE) until it is closed.
+async fn log_stderr(name: String, stderr: ChildStderr) {
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    let mut skipping = false;
+    loop {
+        let Ok(buf) = reader.fill_buf().await else { break };
+        if buf.is_empty() {
+            break;
+        }
+        let newline = memchr::memchr(b'\n', buf);
+        let piece = &buf[..newline.unwrap_or(buf.len())];
+        if !skipping {
+            let room = MAX_STDERR_LINE - line.len();
+            line.extend_from_slice(&piece[..piece.len().min(room)]);
+            if piece.len() > room {
+                info!("Driver {name}: {} [cut: line longer than {MAX_STDERR_LINE} bytes]", String::from_utf8_lossy(&line).trim_end());
+                line.clear();
+                skipping = true;
+            }
+        }
+        let used = newline.map_or(buf.len(), |at| at + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            if !skipping {
+                info!("Driver {name}: {}", String::from_utf8_lossy(&line).trim_end_matches('\r'));
+            }
+            line.clear();
+            skipping = false;
+        }
+    }
+    if !line.is_empty() {
+        info!("Driver {name}: {}", String::from_utf8_lossy(&line));
+    }
 }

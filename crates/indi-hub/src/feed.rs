@@ -7,7 +7,7 @@
 use crate::hub::{Endpoint, Hub};
 use crate::io::{bad_input, next_item, ReadEnd};
 use crate::outbox::host_takes_next;
-use bytes::BytesMut;
+use crate::readbuf::ReadBuffer;
 use indi_codec::IndiCodec;
 use std::os::fd::RawFd;
 use std::sync::{Arc, OnceLock};
@@ -21,7 +21,7 @@ pub struct ClientFeed {
     hub: Hub,
     endpoint: Endpoint,
     codec: IndiCodec,
-    buf: BytesMut,
+    read: ReadBuffer,
     open: bool,
     /// Why reading ended, for the connection's log line.
     ended: Arc<OnceLock<ReadEnd>>,
@@ -32,7 +32,7 @@ impl ClientFeed {
     pub(crate) fn new(hub: Hub, endpoint: Endpoint) -> (ClientFeed, Arc<OnceLock<ReadEnd>>) {
         let codec = IndiCodec::new(hub.config().limits);
         let ended = Arc::new(OnceLock::new());
-        (ClientFeed { hub, endpoint, codec, buf: BytesMut::new(), open: true, ended: ended.clone() }, ended)
+        (ClientFeed { hub, endpoint, codec, read: ReadBuffer::new(), open: true, ended: ended.clone() }, ended)
     }
 
     /// Decodes and routes bytes the client sent. False once the client is disconnected
@@ -42,7 +42,7 @@ impl ClientFeed {
             self.close(ReadEnd::Cancelled);
             return false;
         }
-        self.buf.extend_from_slice(bytes);
+        self.read.extend(bytes);
         self.route(false)
     }
 
@@ -56,7 +56,7 @@ impl ClientFeed {
 
     fn route(&mut self, eof: bool) -> bool {
         let mut frames = Vec::new();
-        while let Some(item) = next_item(&mut self.codec, &mut self.buf, eof, 1) {
+        while let Some(item) = next_item(&mut self.codec, &mut self.read, eof, 1, true) {
             match item {
                 Ok(frame) => frames.push(frame),
                 Err(error) => {
@@ -67,6 +67,7 @@ impl ClientFeed {
                 }
             }
         }
+        self.read.settle();
         // No pacing: BLOB uploads go to driver queues that drop, not grow, past their limit.
         let _ = host_takes_next(|| self.hub.deliver_all(self.endpoint.id, frames));
         true

@@ -2,7 +2,7 @@
 //! Manager do: `start <driver> [-n "name"] [-c "config"] [-s "skeleton"] [-p "prefix"]`,
 //! `stop <driver> [-n "name"]`, or `start [device]@host[:port]`.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use tokio::sync::mpsc;
 use tracing::warn;
@@ -81,14 +81,43 @@ pub fn parse(line: &str) -> Option<Command> {
     })
 }
 
+/// Longest FIFO line read; longer ones are ignored (with a log line).
+const MAX_LINE: usize = 64 << 10;
+
+/// The next line of `reader` (without its line break), read as UTF-8 lossily with a log line
+/// when it is not UTF-8 (indiserver goes on too); `None` at the end or on a read error.
+fn next_line(reader: &mut impl BufRead) -> Option<String> {
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        let read = reader.by_ref().take(MAX_LINE as u64).read_until(b'\n', &mut raw).ok()?;
+        if read == 0 {
+            return None;
+        }
+        if raw.last() != Some(&b'\n') && raw.len() == MAX_LINE {
+            warn!("FIFO: ignored a line longer than {MAX_LINE} bytes");
+            // The rest of it, up to its line break.
+            while reader.by_ref().take(MAX_LINE as u64).read_until(b'\n', &mut raw).ok()? == MAX_LINE && raw.last() != Some(&b'\n') {
+                raw.clear();
+            }
+            continue;
+        }
+        let line = String::from_utf8_lossy(raw.strip_suffix(b"\n").unwrap_or(&raw)).trim_end_matches('\r').to_owned();
+        if std::str::from_utf8(&raw).is_err() {
+            warn!("FIFO: a line that is not UTF-8, read as {line:?}");
+        }
+        return Some(line);
+    }
+}
+
 /// Reads commands from the FIFO at `path` on a thread of its own. The FIFO is opened for
 /// reading and writing so it never reports end of file between writers.
 pub fn listen(path: &Path) -> std::io::Result<mpsc::UnboundedReceiver<Command>> {
     let file = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
     let (tx, rx) = mpsc::unbounded_channel();
     std::thread::spawn(move || {
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { return };
+        let mut reader = BufReader::new(file);
+        while let Some(line) = next_line(&mut reader) {
             match parse(&line) {
                 Some(command) => {
                     if tx.send(command).is_err() {
@@ -127,5 +156,16 @@ mod tests {
         assert!(matches!(parse("start Telescope@localhost:7625"), Some(Command::Start { driver, .. }) if driver == "Telescope@localhost:7625"));
         assert_eq!(parse(""), None);
         assert_eq!(parse("start"), None);
+    }
+
+    #[test]
+    fn lines_that_are_not_utf8_or_too_long_do_not_end_the_reading() {
+        let mut input = b"stop a \xb0C\n".to_vec();
+        input.extend(vec![b'x'; 3 * MAX_LINE]);
+        input.extend(b"\nstart b\r\n");
+        let mut reader = &input[..];
+        assert_eq!(next_line(&mut reader).as_deref(), Some("stop a \u{FFFD}C"));
+        assert_eq!(next_line(&mut reader).as_deref(), Some("start b"));
+        assert_eq!(next_line(&mut reader), None);
     }
 }

@@ -4,7 +4,7 @@
 //! only if an in-process driver (or a rule) needs them.
 
 use bytes::Bytes;
-use indi_codec::{parse_element, DecodeError, Element, Head, Name, Tag, VectorKind};
+use indi_codec::{parse_element, DecodeError, Element, Head, Name, OneValue, Tag, VectorKind};
 use std::sync::{Arc, OnceLock};
 
 /// A shared, immutable element.
@@ -19,6 +19,9 @@ pub struct Frame {
     /// Elements in `raw`: more than one for a run of updates of one vector (see
     /// `IndiCodec::next_checked_run`), which is routed and written as one.
     count: u32,
+    /// A `setBLOBVector` with a `oneBLOB` whose format contains `stream` (a video frame): the
+    /// only BLOBs a slow client may miss (a newer frame replaces it, as indiserver drops them).
+    stream: bool,
 }
 
 impl Frame {
@@ -30,9 +33,21 @@ impl Frame {
     pub fn received(raw: Bytes, head: Head) -> Result<Arc<Frame>, DecodeError> {
         let body = raw.strip_suffix(b"\n").unwrap_or(&raw);
         if head.tag.is_blob() && memchr::memchr2(b'\n', b'\r', body).is_some() {
-            return Ok(Frame::new(parse_element(raw)?));
+            return Ok(Frame::encoded(&parse_element(raw)?));
         }
-        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1 }))
+        let stream = head.tag == Tag::Set(VectorKind::Blob) && streams(&raw);
+        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream }))
+    }
+
+    /// [`Frame::received`] for an element from a client: relayed as received only in the plain
+    /// form (see [`indi_codec::is_plain`]), else re-encoded from what we parsed, so drivers and
+    /// other clients read what the server routed. What cannot be parsed (duplicate attributes,
+    /// declarations inside an element) is an error.
+    pub fn received_from_client(raw: Bytes, head: Head) -> Result<Arc<Frame>, DecodeError> {
+        if indi_codec::is_plain(&raw) {
+            return Frame::received(raw, head);
+        }
+        Ok(Frame::encoded(&parse_element(raw)?))
     }
 
     /// A run of `count` updates of one vector, as `IndiCodec::next_checked_run` gives them.
@@ -41,7 +56,7 @@ impl Frame {
             return Frame::received(raw, head);
         }
         let count = u32::try_from(count).expect("runs are short");
-        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count }))
+        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count, stream: false }))
     }
 
     /// The elements of the frame one by one: itself, or each element of a run.
@@ -55,7 +70,7 @@ impl Frame {
         let mut buf = bytes::BytesMut::from(&self.raw[..]);
         let singles: Vec<Arc<Frame>> = std::iter::from_fn(|| codec.next_checked(&mut buf))
             .filter_map(Result::ok)
-            .map(|(raw, head)| Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1 }))
+            .map(|(raw, head)| Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream: false }))
             .collect();
         debug_assert_eq!(singles.len(), self.count as usize, "a run holds checked elements");
         singles
@@ -66,21 +81,40 @@ impl Frame {
         self.count as usize
     }
 
-    /// A frame for an element built here (encoded now, once).
+    /// A frame for an element built here (encoded now, once), which keeps the element for
+    /// in-process drivers.
     pub fn new(element: Element) -> Arc<Frame> {
+        let frame = Frame::encoding(&element);
+        let _ = frame.element.set(Box::new(Ok(element)));
+        Arc::new(frame)
+    }
+
+    /// A frame of an element re-encoded from what was received: the bytes only (parsed again if
+    /// needed), so a queued BLOB holds the memory it is counted for, not twice as much.
+    pub fn encoded(element: &Element) -> Arc<Frame> {
+        Arc::new(Frame::encoding(element))
+    }
+
+    fn encoding(element: &Element) -> Frame {
         let head = Head {
             tag: Tag::parse(element.tag()).expect("every Element has an INDI tag"),
             device: element.device().map(Name::from),
             name: element.name().map(Name::from),
         };
-        let raw = indi_codec::to_bytes(&element);
-        Arc::new(Frame { raw, head, element: OnceLock::from(Box::new(Ok(element))), partial: false, count: 1 })
+        let raw = indi_codec::to_bytes(element);
+        let stream = match element {
+            Element::Set(set) if set.kind == VectorKind::Blob => {
+                set.members.iter().any(|m| matches!(&m.value, OneValue::Blob(blob) if blob.format.contains("stream")))
+            }
+            _ => false,
+        };
+        Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream }
     }
 
     /// What is left to write after `written` bytes went out (never replaced by a newer BLOB:
     /// its start is already on the wire).
     pub fn tail(&self, written: usize) -> Arc<Frame> {
-        Arc::new(Frame { raw: self.raw.slice(written..), head: self.head.clone(), element: OnceLock::new(), partial: true, count: self.count })
+        Arc::new(Frame { raw: self.raw.slice(written..), head: self.head.clone(), element: OnceLock::new(), partial: true, count: self.count, stream: false })
     }
 
     /// The wire bytes.
@@ -105,5 +139,20 @@ impl Frame {
             _ => None,
         }
     }
+
+    /// [`Frame::blob_key`] of a stream BLOB not yet started: one a newer frame may replace.
+    pub fn stream_key(&self) -> Option<(&str, &str)> {
+        self.blob_key().filter(|_| self.stream)
+    }
+}
+
+/// Whether a `oneBLOB` of this received `setBLOBVector` has a format containing `stream`
+/// (indiserver's test; the base64 between the tags holds no `<`, so the search is quick).
+fn streams(raw: &[u8]) -> bool {
+    memchr::memmem::find_iter(raw, b"<oneBLOB").any(|at| {
+        let tag = &raw[at..];
+        let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
+        crate::readbuf::attribute_value(tag, b"format").is_some_and(|format| memchr::memmem::find(format, b"stream").is_some())
+    })
 }
 

@@ -183,7 +183,9 @@ impl Hub {
         };
         endpoint.cancel.cancel();
         // Nothing more goes out: free what was queued (a dead client's BLOBs) at once.
-        endpoint.outbox.abandon();
+        if endpoint.outbox.abandon() > RETURN_AFTER {
+            return_freed_memory();
+        }
         for (element, targets) in gone {
             debug!("{}: {}", endpoint.name, String::from_utf8_lossy(&indi_codec::to_bytes(&element)).trim_end());
             self.push_all(Frame::new(element), &targets);
@@ -201,7 +203,9 @@ impl Hub {
     ///
     /// Returns a [`Pace`] when even the fastest reader of the BLOBs just queued is behind: the
     /// sender should let it catch up before sending more, so a healthy client gets every frame
-    /// while a stalled one only gets the latest (its queued BLOBs are replaced).
+    /// while a stalled one queues them (up to `-m`, or replaced past `-d` when they are streams).
+    /// Which reader is the fastest is seen as they drain: a stalled reader whose queue holds one
+    /// replaced frame may be behind by less than a healthy one that is taking its batch.
     pub fn deliver_all(&self, from: EndpointId, frames: Vec<Arc<Frame>>) -> Option<Pace> {
         let mut pushes: Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)> = Vec::new();
         let mut dropped = Vec::new();
@@ -255,16 +259,17 @@ impl Hub {
         for (frame, reason) in &dropped {
             self.log_drop(&source, frame, reason);
         }
-        let mut fastest: Option<(usize, Arc<Endpoint>)> = None;
+        let mut readers: Vec<(usize, Arc<Endpoint>)> = Vec::new();
         for (endpoint, frames) in pushes {
             let carries_blob = frames.iter().any(|f| f.blob_key().is_some());
             let backlog = self.push_frames(&endpoint, frames);
-            if carries_blob && backlog != usize::MAX && fastest.as_ref().is_none_or(|(least, _)| backlog < *least) {
-                fastest = Some((backlog, endpoint));
+            if carries_blob && backlog != usize::MAX {
+                readers.push((backlog, endpoint));
             }
         }
         let (pause, resume) = self.pace_thresholds();
-        fastest.filter(|(backlog, _)| *backlog > pause).map(|(_, reader)| Pace { reader, resume })
+        let behind = !readers.is_empty() && readers.iter().all(|(backlog, _)| *backlog > pause);
+        behind.then(|| Pace { readers: readers.into_iter().map(|(_, reader)| reader).collect(), resume })
     }
 
     /// What is logged of every element read: versions of clients' `getProperties`, each
@@ -304,6 +309,8 @@ impl Hub {
     }
 
     fn log_drop(&self, source: &str, frame: &Frame, reason: &str) {
+        // Reasons quote names a peer chose.
+        let reason = capped(reason, 2 * LOGGED_NAME);
         if reason.starts_with("clients may not") {
             warn!("{source}: dropped {}: {reason}", summary(frame));
         } else {
@@ -336,6 +343,9 @@ impl Hub {
             Push::Overflow { backlog } => {
                 warn!("{}: {backlog} bytes behind, shutting down", target.name);
                 self.unregister(target.id);
+                if backlog > RETURN_AFTER {
+                    return_freed_memory();
+                }
                 usize::MAX
             }
             Push::Dropped { backlog, first } => {
@@ -425,6 +435,19 @@ impl Hub {
     }
 }
 
+/// A queue this large, dropped, is given back to the kernel at once (see [`return_freed_memory`]).
+const RETURN_AFTER: usize = 16 << 20;
+
+/// Gives free heap memory back to the kernel: the addon keeps up to 256 MiB of it for the next
+/// BLOBs (`M_TRIM_THRESHOLD`), which a departed slow client's queue should not occupy.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory glibc's allocator holds free.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Most bytes written directly by their sender when BLOBs are among them (see [`Hub::push_frames`]).
 const DIRECT_WRITE_MAX: usize = 64 << 10;
 
@@ -462,19 +485,28 @@ fn log_version(source: &str, version: Option<&str>) {
     }
 }
 
-/// The reader a BLOB sender should wait for (see [`Hub::deliver_all`]).
+/// The readers a BLOB sender should wait for (see [`Hub::deliver_all`]).
 pub struct Pace {
-    reader: Arc<Endpoint>,
+    readers: Vec<Arc<Endpoint>>,
     resume: usize,
 }
 
-/// Longest pause for one reader: a reader that stopped reading must not hold the sender.
+/// Longest pause: readers that stopped reading must not hold the sender.
 const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Pace {
-    /// Waits until the reader has caught up (or a second has passed, or it is gone).
+    /// Waits until one of the readers has caught up (or a second has passed, or it is gone).
     pub async fn wait(self) {
-        let _ = tokio::time::timeout(MAX_PAUSE, self.reader.outbox.wait_below(self.resume)).await;
+        let mut waits: Vec<_> = self.readers.iter().map(|reader| Box::pin(reader.outbox.wait_below(self.resume))).collect();
+        let any = std::future::poll_fn(|cx| {
+            let ready = waits.iter_mut().any(|wait| std::future::Future::poll(wait.as_mut(), cx).is_ready());
+            if ready {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        });
+        let _ = tokio::time::timeout(MAX_PAUSE, any).await;
     }
 }
 
@@ -490,12 +522,25 @@ fn queue_for(pushes: &mut Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)>, endpoint: &Arc<
 pub fn summary(frame: &Frame) -> String {
     let head = frame.head();
     let tag = crate::router::tag_name(head.tag);
-    // Peers choose these names: escaped, so `&#10;` cannot forge a log line (KStars greps them).
-    let (device, name) = (head.device.as_deref().map(str::escape_debug), head.name.as_deref().map(str::escape_debug));
+    // Peers choose these names: escaped, so `&#10;` cannot forge a log line (KStars greps them),
+    // and cut, so a huge one cannot make a huge line.
+    let logged = |name: &str| capped(&name.escape_debug().to_string(), LOGGED_NAME);
+    let (device, name) = (head.device.as_deref().map(logged), head.name.as_deref().map(logged));
     match (device, name) {
         (Some(d), Some(n)) => format!("<{tag} {d}.{n}>"),
         (Some(d), None) => format!("<{tag} {d}>"),
         _ => format!("<{tag}>"),
+    }
+}
+
+/// Most characters of a peer-chosen name in a log line.
+const LOGGED_NAME: usize = 100;
+
+/// `text`, or its first `max` characters and how long it was.
+fn capped(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_owned(),
     }
 }
 
@@ -542,6 +587,25 @@ mod tests {
         let of = |frames: Vec<Bytes>| frames.iter().map(|b| b[memchr::memmem::find(b, b"'n'>").unwrap() + 4] - b'0').collect::<Vec<u8>>();
         assert_eq!(of(values(&client)), [1, 2, 5]);
         assert_eq!(of(values(&all)), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn received_blobs_are_streams_by_their_format() {
+        let blob = |tag: &str| received(&format!("<setBLOBVector device='d' name='b'><oneBLOB name='i' size='3' {tag}>QUJD</oneBLOB></setBLOBVector>"));
+        assert!(blob("format='.stream_jpg'").stream_key().is_some());
+        assert!(blob("format = \".mjpeg.stream\"").stream_key().is_some());
+        assert!(blob("format='.fits'").stream_key().is_none());
+        assert!(blob("format='.fits'").blob_key().is_some(), "still a BLOB for pacing");
+        assert!(blob("label='stream'").stream_key().is_none());
+    }
+
+    #[test]
+    fn huge_names_make_short_log_lines() {
+        let device = "D".repeat(900_000);
+        let line = summary(&received(&format!("<newTextVector device='{device}' name='T&#10;'><oneText name='t'>x</oneText></newTextVector>")));
+        assert!(line.len() < 200, "{} bytes", line.len());
+        assert!(line.starts_with(&format!("<newTextVector {}… (900000 bytes).T\\n>", "D".repeat(LOGGED_NAME))), "{line}");
+        assert_eq!(capped("é".repeat(3).as_str(), 2), "éé… (6 bytes)");
     }
 
     #[test]

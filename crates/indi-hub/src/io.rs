@@ -2,7 +2,7 @@
 
 use crate::frame::Frame;
 use crate::hub::{Endpoint, Hub, Role};
-use bytes::BytesMut;
+use crate::readbuf::ReadBuffer;
 use indi_codec::{DecodeError, IndiCodec};
 use std::io::IoSlice;
 use std::sync::Arc;
@@ -23,8 +23,6 @@ const ROUTE_AT_MOST: usize = 512;
 /// Most updates of one vector routed and written as one frame.
 const MAX_RUN: usize = 256;
 
-/// Bytes asked of the kernel per read (large reads: uploads and chains run at full speed).
-const READ_SIZE: usize = 256 << 10;
 /// Bytes handed to one vectored write.
 const WRITE_BATCH: usize = 4 << 20;
 
@@ -49,27 +47,34 @@ fn fatal_for_client(error: &DecodeError) -> bool {
 
 /// Reads, decodes and routes everything `endpoint` sends until it closes.
 pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut reader: R) -> ReadEnd {
-    let mut codec = IndiCodec::new(hub.config().limits);
-    let mut buf = BytesMut::with_capacity(READ_SIZE);
+    let client = endpoint.role == Role::Client;
+    // Drivers and remote servers send whole INDI elements: markup they leave open is dropped
+    // at their next element (a client's open markup is its own problem, cut at its limits).
+    let codec = IndiCodec::new(hub.config().limits);
+    let mut codec = if client { codec } else { codec.resync_on_known_tags() };
+    let mut read = ReadBuffer::new();
     // Drivers' and remote servers' bursts of updates are routed and written in runs; clients
     // send no updates.
-    let max_run = if endpoint.role == Role::Client { 1 } else { MAX_RUN };
+    let max_run = if client { 1 } else { MAX_RUN };
     loop {
-        buf.reserve(READ_SIZE);
-        let read = tokio::select! {
-            read = reader.read_buf(&mut buf) => read,
+        read.reserve();
+        let result = tokio::select! {
+            result = reader.read_buf(&mut read.buf) => result,
             _ = endpoint.cancel.cancelled() => return ReadEnd::Cancelled,
         };
-        let eof = match read {
+        let eof = match result {
             Ok(0) => true,
-            Ok(_) => false,
+            Ok(len) => {
+                read.read(len);
+                false
+            }
             Err(error) => {
                 debug!("{}: read error: {error}", endpoint.name);
                 return ReadEnd::Error;
             }
         };
         let mut frames = Vec::new();
-        while let Some(item) = next_item(&mut codec, &mut buf, eof, max_run) {
+        while let Some(item) = next_item(&mut codec, &mut read, eof, max_run, client) {
             match item {
                 Ok(frame) => {
                     frames.push(frame);
@@ -87,6 +92,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
                 }
             }
         }
+        read.settle();
         if let Err(end) = deliver(hub, endpoint, frames).await {
             return end;
         }
@@ -97,11 +103,19 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
 }
 
 /// The next element `buf` holds, or run of up to `max_run` updates of one vector (at the end
-/// of the stream, what is left unfinished is an error).
-pub(crate) fn next_item(codec: &mut IndiCodec, buf: &mut BytesMut, eof: bool, max_run: usize) -> Option<Result<Arc<Frame>, DecodeError>> {
-    match codec.next_checked_run(buf, max_run) {
+/// of the stream, what is left unfinished is an error). A client's elements go on in the
+/// plain form only (see [`Frame::received_from_client`]).
+pub(crate) fn next_item(codec: &mut IndiCodec, read: &mut ReadBuffer, eof: bool, max_run: usize, client: bool) -> Option<Result<Arc<Frame>, DecodeError>> {
+    let checked = codec.next_checked_run(&mut read.buf, max_run).map(|checked| {
+        checked.map(|(raw, head, count)| {
+            let (raw, head) = read.keep(raw, head);
+            (raw, head, count)
+        })
+    });
+    match checked {
+        Some(checked) if client => Some(checked.and_then(|(raw, head, _)| Frame::received_from_client(raw, head))),
         Some(checked) => Some(checked.and_then(|(raw, head, count)| Frame::received_run(raw, head, count))),
-        None => eof.then(|| codec.finish(buf)).flatten().map(Err),
+        None => eof.then(|| codec.finish(&mut read.buf)).flatten().map(Err),
     }
 }
 
@@ -259,7 +273,7 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: 
             }
             // Stop writing but let the reader finish: a peer that sends a request and closes
             // (indi_setprop) breaks our writes, yet its request must still be delivered.
-            endpoint.outbox.abandon();
+            let _ = endpoint.outbox.abandon();
             break;
         }
     }

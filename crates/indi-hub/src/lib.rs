@@ -18,6 +18,7 @@ pub mod io;
 pub mod local;
 pub mod logging;
 pub mod outbox;
+mod readbuf;
 pub mod remote;
 pub mod router;
 pub mod server;

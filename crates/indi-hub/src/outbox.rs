@@ -11,11 +11,12 @@ use tokio::sync::Notify;
 /// When a reader falls behind.
 #[derive(Debug, Clone, Copy)]
 pub struct QueueLimits {
-    /// Past this many queued bytes a new BLOB replaces the queued, not-yet-started BLOB of
-    /// the same property (latest frame wins). 0 disables replacement.
+    /// Past this many queued bytes a new stream BLOB (format containing `stream`) replaces the
+    /// queued, not-yet-started one of the same property (latest frame wins). 0 disables
+    /// replacement. Other BLOBs are never replaced: they count towards `max_backlog`.
     pub blob_replace_after: usize,
-    /// Past this many queued bytes of non-BLOB traffic the connection is closed. Each element
-    /// counts for its size plus [`FRAME_COST`].
+    /// Past this many queued bytes of everything but replaceable stream BLOBs the connection is
+    /// closed. Each element counts for its size plus [`FRAME_COST`].
     pub max_backlog: usize,
 }
 
@@ -160,12 +161,12 @@ impl Outbox {
         if q.closed {
             return Push::Closed;
         }
-        // BLOBs are bounded by replacement; everything else (BLOBs too when nothing replaces
-        // them) counts towards `max_backlog`.
+        // Stream BLOBs are bounded by replacement; everything else (stream BLOBs too when
+        // nothing replaces them) counts towards `max_backlog`: delivered, or the reader closed.
         let replacing = self.limits.blob_replace_after > 0;
-        if let (Some(key), true) = (frame.blob_key(), replacing) {
+        if let (Some(key), true) = (frame.stream_key(), replacing) {
             if q.bytes > self.limits.blob_replace_after {
-                let older = q.frames.iter().rposition(|f| f.blob_key() == Some(key));
+                let older = q.frames.iter().rposition(|f| f.stream_key() == Some(key));
                 if let Some(index) = older {
                     q.bytes = q.bytes - q.frames[index].bytes().len() + len;
                     q.frames[index] = frame;
@@ -295,9 +296,10 @@ impl Outbox {
         }
     }
 
-    /// Whether a queued frame counts towards `max_backlog` (BLOBs do only when nothing replaces them).
+    /// Whether a queued frame counts towards `max_backlog` (stream BLOBs do only when nothing
+    /// replaces them).
     fn counts_as_nonblob(&self, frame: &Frame) -> bool {
-        frame.blob_key().is_none() || self.limits.blob_replace_after == 0
+        frame.stream_key().is_none() || self.limits.blob_replace_after == 0
     }
 
     /// Stops accepting frames; the writer finishes what is queued, then sees the end.
@@ -306,11 +308,12 @@ impl Outbox {
         self.ready.notify_one();
     }
 
-    /// Closes and drops everything queued (the connection is gone).
-    pub fn abandon(&self) {
-        *self.queue.lock().unwrap() = Queue { closed: true, ..Queue::default() };
+    /// Closes and drops everything queued (the connection is gone); returns the bytes dropped.
+    pub fn abandon(&self) -> usize {
+        let dropped = std::mem::replace(&mut *self.queue.lock().unwrap(), Queue { closed: true, ..Queue::default() });
         self.ready.notify_one();
         self.drained.notify_waiters();
+        dropped.bytes
     }
 
     /// Waits until at most `bytes` are queued (or the queue is closed).
@@ -344,7 +347,12 @@ mod tests {
     use bytes::Bytes;
     use indi_codec::*;
 
+    /// A video frame: a BLOB a newer one may replace.
     fn blob(name: &str, size: usize) -> Arc<Frame> {
+        blob_as(name, size, ".stream")
+    }
+
+    fn blob_as(name: &str, size: usize, format: &str) -> Arc<Frame> {
         Frame::new(Element::Set(SetVector {
             kind: VectorKind::Blob,
             device: "cam".into(),
@@ -355,7 +363,7 @@ mod tests {
             message: None,
             members: vec![OneMember {
                 name: "img".into(),
-                value: OneValue::Blob(BlobValue { size: size as u64, format: ".bin".into(), data: BlobData::Raw(Bytes::from(vec![7u8; size])) }),
+                value: OneValue::Blob(BlobValue { size: size as u64, format: format.into(), data: BlobData::Raw(Bytes::from(vec![7u8; size])) }),
                 range: None,
             }],
         }))
@@ -382,6 +390,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn blobs_that_are_not_streams_are_never_replaced_and_count_towards_the_limit() {
+        let one = blob_as("a", 1000, ".fits").bytes().len() + FRAME_COST;
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 3000, max_backlog: 6 * one });
+        let pushes: Vec<Push> = (0..8).map(|_| outbox.push(blob_as("a", 1000, ".fits"))).collect();
+        assert!(!pushes.contains(&Push::Replaced), "{pushes:?}");
+        assert!(matches!(pushes[6], Push::Overflow { .. }), "the reader is closed instead: {pushes:?}");
+        // A format that merely mentions a stream somewhere is one (indiserver's `strstr`).
+        let outbox = Outbox::new(QueueLimits { blob_replace_after: 3000, max_backlog: usize::MAX });
+        let pushes: Vec<Push> = (0..5).map(|_| outbox.push(blob_as("a", 1000, ".stream_jpg"))).collect();
+        assert_eq!(pushes.iter().filter(|p| **p == Push::Replaced).count(), 2);
+    }
+
+    #[tokio::test]
     async fn non_blob_backlog_past_the_limit_closes_the_queue() {
         let limit = 10 * FRAME_COST;
         let outbox = Outbox::new(QueueLimits { blob_replace_after: 0, max_backlog: limit });
@@ -394,7 +415,7 @@ mod tests {
         assert_eq!(pushes.last(), Some(&Push::Closed));
         let mut batch = Vec::new();
         assert!(!outbox.next_batch(usize::MAX, &mut batch).await);
-        // BLOBs do not count towards the non-BLOB limit (their own policy bounds them)...
+        // Stream BLOBs do not count towards the limit (their own policy bounds them)...
         let outbox = Outbox::new(QueueLimits { blob_replace_after: 10_000, max_backlog: 2 * FRAME_COST });
         assert_eq!(outbox.push(blob("a", 5000)), Push::Queued);
         assert_eq!(outbox.push(message("still fits")), Push::Queued);
