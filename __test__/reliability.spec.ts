@@ -243,6 +243,47 @@ describe('faults', () => {
     client.destroy();
   });
 
+  it('clients that ask for everything and never read: memory given back when they leave; past the default of 100 refused', async () => {
+    // In-process drivers beside the simulators: clients are read on the JavaScript thread too.
+    // Each client's getProperties makes every driver define again, for every client: the load
+    // grows with the square of their number.
+    const { port, proc } = await serve(['-v', '--maxconnections', '400', 'indi_simulator_telescope', 'indi_simulator_ccd', TARGET]);
+    const pid = proc.child.pid!;
+    const first = await watcher(port);
+    await first.waitFor(/<defNumberVector\s+device=.CCD Simulator/);
+    first.destroy();
+    await sleep(1000);
+    const baseline = statusKb(pid, 'VmRSS');
+    const closedBefore = closedCount(proc);
+    const nonReaders = async (n: number, to: number) =>
+      Promise.all(
+        Array.from({ length: n }, async () => {
+          const client = await RawClient.open(to, false);
+          client.socket.pause();
+          await client.send('<getProperties version="1.7"/>\n');
+          return client;
+        }),
+      );
+    const clients = await nonReaders(400, port);
+    await sleep(4000); // every definition burst queued for the non-readers
+    const loaded = statusKb(pid, 'VmRSS');
+    for (const client of clients) client.destroy();
+    await until(() => closedCount(proc) >= closedBefore + 400, 30_000, 'the 400 clients to be closed');
+    await sleep(1000);
+    const after = statusKb(pid, 'VmRSS');
+    const figures = `baseline ${baseline} kB, with the clients ${loaded} kB, after ${after} kB`;
+    expect(loaded - baseline, figures).toBeGreaterThan(20_000);
+    expect(after - baseline, figures).toBeLessThan((loaded - baseline) / 2);
+    const client = await watcher(port);
+    await targetAnswers(client, 1);
+    client.destroy();
+    // Without --maxconnections, the 101st client is refused with a log line.
+    const bounded = await serve(['-v', TARGET]);
+    const many = await nonReaders(103, bounded.port);
+    await until(() => (bounded.proc.stderr().match(/refused, 100 connections already/g) ?? []).length === 3, 15_000, '3 refusals');
+    for (const c of many) c.destroy();
+  });
+
   it('logs exceptions thrown in hardware, rxevent and snoopevent, and the drivers go on', async () => {
     const { port, proc } = await serve([TARGET, OBSERVER]);
     const client = await watcher(port);

@@ -6,6 +6,12 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 // not need (they are what a user runs to see whether the install works).
 import type { IPyServerOptions } from './server.js';
 
+/**
+ * Clients served at once unless `--maxconnections` says otherwise. indiserver has no limit; each
+ * client may hold up to `-m` MB queued, so this bounds what non-reading clients can take.
+ */
+const DEFAULT_MAXCONNECTIONS = 100;
+
 const USAGE = `Usage: indi-node serve [options] driver [driver ...]
        indi-node version | help
 Options (as indiserver):
@@ -21,7 +27,7 @@ Options (as indiserver):
  -vvv   : -vv + complete xml
 Options of indi-node:
  --host h            : interface to listen on, default all interfaces
- --maxconnections n  : refuse clients beyond n, default unlimited
+ --maxconnections n  : refuse clients beyond n, default ${DEFAULT_MAXCONNECTIONS}
  --max-message bytes : largest element accepted, default 268435456
 driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs, not
          executable) run in-process: its default export is a driver (export default driver) or a
@@ -92,8 +98,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       }
     } else drivers.push(arg);
   }
-  // The CLI, like indiserver, has no client limit unless asked; IPyServer's default is 5.
-  options.maxconnections = maxconnections ?? 1_000_000;
+  // IPyServer's default is 5; the CLI serves more, as observatories run several clients.
+  options.maxconnections = maxconnections ?? DEFAULT_MAXCONNECTIONS;
   if (drivers.length === 0 && options.fifo === undefined) throw new UsageError('no drivers and no -f FIFO');
   return { options, drivers };
 }

@@ -182,8 +182,12 @@ impl Hub {
             (endpoint, gone)
         };
         endpoint.cancel.cancel();
-        // Nothing more goes out: free what was queued (a dead client's BLOBs) at once.
-        if endpoint.outbox.abandon() > RETURN_AFTER {
+        // Nothing more goes out: free what was queued (a dead client's BLOBs) at once, and give
+        // it back to the kernel once departures have freed enough (many small queues add up).
+        let dropped = endpoint.outbox.abandon();
+        let freed = FREED_SINCE_RETURN.fetch_add(dropped, Ordering::AcqRel) + dropped;
+        if freed > RETURN_AFTER || (endpoint.role == Role::Client && self.client_count() == 0 && freed > 0) {
+            FREED_SINCE_RETURN.store(0, Ordering::Release);
             return_freed_memory();
         }
         for (element, targets) in gone {
@@ -435,8 +439,12 @@ impl Hub {
     }
 }
 
-/// A queue this large, dropped, is given back to the kernel at once (see [`return_freed_memory`]).
+/// Once departed connections' queues have freed this much, it is given back to the kernel (see
+/// [`return_freed_memory`]); a thousand clients that leave with small queues add up too.
 const RETURN_AFTER: usize = 16 << 20;
+
+/// Bytes freed by departed connections since memory was last given back.
+static FREED_SINCE_RETURN: AtomicUsize = AtomicUsize::new(0);
 
 /// Gives free heap memory back to the kernel: the addon keeps up to 256 MiB of it for the next
 /// BLOBs (`M_TRIM_THRESHOLD`), which a departed slow client's queue should not occupy.
