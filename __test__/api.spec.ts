@@ -378,7 +378,7 @@ describe('the napi boundary', () => {
       // As a driver does: each getProperties (the server's own, the client's) is answered with the definitions.
       const answer = () => {
         for (const item of link.take()) {
-          if (Array.isArray(item) || item.tag !== 'getProperties') continue;
+          if (typeof item === 'string' || Array.isArray(item) || item.tag !== 'getProperties') continue;
           for (const [kind, value] of [['Number', '0'], ['Text', ''], ['Switch', 'Off'], ['Light', 'Idle']]) {
             const perm = kind === 'Light' ? {} : { perm: 'rw' };
             link.send({ tag: `def${kind}Vector`, device: 'd', name: kind, state: 'Idle', ...perm, rule: kind === 'Switch' ? 'AnyOfMany' : undefined, members: [{ name: 'a', value }, { name: 'b', value }] });

@@ -113,7 +113,7 @@ describe('faults', () => {
     const pidFile = join(dir, 'pid');
     let driverPid = 0;
     try {
-      const { port, proc } = await serve(['-v', join(ROOT, '__test__', 'drivers', 'deaf.sh'), TARGET], { env: { DEAF_PID_FILE: pidFile } });
+      const { proc } = await serve(['-v', join(ROOT, '__test__', 'drivers', 'deaf.sh'), TARGET], { env: { DEAF_PID_FILE: pidFile } });
       await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 10_000, 'the deaf driver to start');
       driverPid = Number(readFileSync(pidFile, 'utf8'));
       expect(alive(driverPid)).toBe(true);
@@ -354,7 +354,7 @@ describe('clients read on the JavaScript thread (in-process drivers)', () => {
       override async rxevent(event: unknown) {
         if (!(event instanceof NewNumberVector)) return;
         received.push(event.getFloatValue('n'));
-        event.vector.set('n', event.get('n'));
+        event.vector.set('n', event.get('n')!);
         await event.vector.sendSetVector();
       }
     }

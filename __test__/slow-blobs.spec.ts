@@ -5,7 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT, peersAvailable, sleep, stopAll, until, type Proc } from './helpers.js';
+import { ROOT, peersAvailable, sleep, stopAll, until } from './helpers.js';
 import { RawClient, serve, statusKb } from './rawclient.js';
 
 const BENCH = join(ROOT, 'bench', 'driver.mjs');

@@ -9,8 +9,8 @@ use indi_hub::outbox::QueueLimits;
 use indi_hub::remote::RemoteSpec;
 use indi_hub::{HubConfig, Server};
 use napi::bindgen_prelude::*;
-use napi_derive::napi;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -19,11 +19,13 @@ type ReadyCallback = ThreadsafeFunction<bool, (), bool, Status, false, true>;
 /// JS callback given each new client to read. Weak as well.
 type ClientCallback = ThreadsafeFunction<NativeClient, (), NativeClient, Status, false, true>;
 /// JS callback given each log line. Weak as well.
+#[cfg_attr(test, allow(dead_code))] // only the napi export uses it
 type LogCallback = ThreadsafeFunction<String, (), String, Status, false, true>;
 
 /// Sends the server's log lines (`YYYY-MM-DDTHH:MM:SS: text`) to `onLine` instead of stderr;
 /// `null` sends them to stderr again. Lines reach JavaScript in order, on its own thread.
 #[napi(ts_args_type = "onLine: ((line: string) => void) | null")]
+#[cfg_attr(test, allow(dead_code))] // called from JavaScript only
 pub fn log_to(on_line: Option<LogCallback>) {
     indi_hub::logging::set_sink(on_line.map(|callback| {
         Box::new(move |line: &str| {
@@ -83,10 +85,7 @@ impl NativeServer {
         let port = u16::try_from(options.port.unwrap_or(7624)).map_err(|_| Error::from_reason("port must be 0..65535"))?;
         let mut config = HubConfig {
             max_connections: options.max_connections.map(|n| n as usize),
-            client_queue: QueueLimits {
-                blob_replace_after: megabytes(options.blob_drop_mb, 5.0),
-                max_backlog: megabytes(options.max_queue_mb, 128.0),
-            },
+            client_queue: QueueLimits { blob_replace_after: megabytes(options.blob_drop_mb, 5.0), max_backlog: megabytes(options.max_queue_mb, 128.0) },
             max_restarts: options.max_restarts.unwrap_or(10),
             fifo: options.fifo.map(Into::into),
             log_dir: options.log_dir.map(Into::into),
@@ -104,12 +103,7 @@ impl NativeServer {
                 server.hub().finish(1);
             }
         });
-        Ok(NativeServer {
-            server,
-            host: options.host.unwrap_or_else(|| "localhost".into()),
-            port,
-            pending: Mutex::new(Some(Vec::new())),
-        })
+        Ok(NativeServer { server, host: options.host.unwrap_or_else(|| "localhost".into()), port, pending: Mutex::new(Some(Vec::new())) })
     }
 
     fn start(&self, item: Pending) {
@@ -188,11 +182,8 @@ impl NativeServer {
     /// Binds the port and starts everything added so far; resolves with the port bound.
     #[napi]
     pub async fn listen(&self) -> Result<u32> {
-        let address = self
-            .server
-            .listen(&self.host, self.port)
-            .await
-            .map_err(|e| Error::from_reason(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
+        let address =
+            self.server.listen(&self.host, self.port).await.map_err(|e| Error::from_reason(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
         let pending = self.pending.lock().unwrap().take().unwrap_or_default();
         for item in pending {
             match item {

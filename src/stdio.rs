@@ -5,10 +5,10 @@ use crate::fdio;
 use crate::wire::{from_wire, set_from_fields, to_wire, SetFields, WireElement};
 use bytes::{Bytes, BytesMut};
 use indi_codec::IndiCodec;
+use indi_codec::{BlobData, Element, OneValue};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
-use indi_codec::{BlobData, Element, OneValue};
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,8 +17,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::codec::Decoder;
 
 /// JS callback receiving batches of decoded elements. Weak: it never keeps Node alive.
-pub type ElementsCallback =
-    ThreadsafeFunction<Vec<WireElement>, (), Vec<WireElement>, Status, false, true>;
+pub type ElementsCallback = ThreadsafeFunction<Vec<WireElement>, (), Vec<WireElement>, Status, false, true>;
 
 /// Above this many queued bytes `send` asks the caller to wait for `drained()`.
 const HIGH_WATER: usize = 8 << 20;

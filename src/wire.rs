@@ -72,18 +72,7 @@ fn empty_element(tag: &str) -> WireElement {
 }
 
 fn member(name: String) -> WireMember {
-    WireMember {
-        name,
-        label: None,
-        value: None,
-        number: None,
-        format: None,
-        min: None,
-        max: None,
-        step: None,
-        blob: None,
-        size: None,
-    }
+    WireMember { name, label: None, value: None, number: None, format: None, min: None, max: None, step: None, blob: None, size: None }
 }
 
 fn number_of(text: Option<&String>) -> Option<f64> {
@@ -242,18 +231,11 @@ pub fn from_wire(w: WireElement) -> Result<Element> {
     let tag = w.tag.as_str();
     let element = match tag {
         "getProperties" => Element::GetProperties(GetProperties { version: w.version, device: w.device, name: w.name }),
-        "enableBLOB" => Element::EnableBlob(EnableBlob {
-            device: w.device,
-            name: w.name,
-            mode: parsed(w.value, BlobEnable::parse, "BLOB mode")?,
-        }),
+        "enableBLOB" => Element::EnableBlob(EnableBlob { device: w.device, name: w.name, mode: parsed(w.value, BlobEnable::parse, "BLOB mode")? }),
         "message" => Element::Message(Message { device: w.device, timestamp: w.timestamp, message: w.message }),
-        "delProperty" => Element::DelProperty(DelProperty {
-            device: required(w.device, "device", tag)?,
-            name: w.name,
-            timestamp: w.timestamp,
-            message: w.message,
-        }),
+        "delProperty" => {
+            Element::DelProperty(DelProperty { device: required(w.device, "device", tag)?, name: w.name, timestamp: w.timestamp, message: w.message })
+        }
         "pingRequest" => Element::PingRequest(w.uid.unwrap_or_default()),
         "pingReply" => Element::PingReply(w.uid.unwrap_or_default()),
         _ => {

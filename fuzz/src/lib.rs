@@ -135,7 +135,15 @@ const REMOTE: &str = "up:7624";
 
 impl World {
     fn new() -> World {
-        let mut world = World { router: Router::new(), drivers: Vec::new(), clients: Vec::new(), chained: HashSet::new(), asked: HashSet::new(), dead: Vec::new(), next: 1 };
+        let mut world = World {
+            router: Router::new(),
+            drivers: Vec::new(),
+            clients: Vec::new(),
+            chained: HashSet::new(),
+            asked: HashSet::new(),
+            dead: Vec::new(),
+            next: 1,
+        };
         for remote in [false, false, true, true] {
             world.add_driver(remote);
         }

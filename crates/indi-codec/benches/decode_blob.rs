@@ -21,10 +21,7 @@ fn blob_element(size: usize, line_breaks: bool) -> Vec<u8> {
     } else {
         body.extend_from_slice(&text);
     }
-    let mut out = format!(
-        "<setBLOBVector device='Cam' name='CCD1' state='Ok'><oneBLOB name='CCD1' size='{size}' format='.fits'>"
-    )
-    .into_bytes();
+    let mut out = format!("<setBLOBVector device='Cam' name='CCD1' state='Ok'><oneBLOB name='CCD1' size='{size}' format='.fits'>").into_bytes();
     out.extend_from_slice(&body);
     out.extend_from_slice(b"</oneBLOB></setBLOBVector>\n");
     out

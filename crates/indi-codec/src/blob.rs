@@ -11,10 +11,7 @@ pub fn decoded_len(text: &[u8]) -> usize {
 
 /// Decodes canonical base64 text (as held in [`crate::BlobData::Base64`]).
 pub fn decode_canonical(text: &[u8]) -> Vec<u8> {
-    STANDARD
-        .decode_to_vec(text)
-        .or_else(|_| base64_simd::forgiving_decode_to_vec(text))
-        .unwrap_or_default()
+    STANDARD.decode_to_vec(text).or_else(|_| base64_simd::forgiving_decode_to_vec(text)).unwrap_or_default()
 }
 
 /// Decodes base64 that may contain whitespace or lack padding (RFC 2045 readers ignore line breaks).

@@ -23,13 +23,7 @@ pub enum VectorKind {
 
 impl VectorKind {
     /// All kinds, in protocol order.
-    pub const ALL: [VectorKind; 5] = [
-        VectorKind::Text,
-        VectorKind::Number,
-        VectorKind::Switch,
-        VectorKind::Light,
-        VectorKind::Blob,
-    ];
+    pub const ALL: [VectorKind; 5] = [VectorKind::Text, VectorKind::Number, VectorKind::Switch, VectorKind::Light, VectorKind::Blob];
 
     /// The type word used inside tag names: `Text`, `Number`, `Switch`, `Light`, `BLOB`.
     pub fn word(self) -> &'static str {
@@ -384,12 +378,9 @@ impl Element {
     }
 }
 
-const DEF_TAGS: [&str; 5] =
-    ["defTextVector", "defNumberVector", "defSwitchVector", "defLightVector", "defBLOBVector"];
-const SET_TAGS: [&str; 5] =
-    ["setTextVector", "setNumberVector", "setSwitchVector", "setLightVector", "setBLOBVector"];
-const NEW_TAGS: [&str; 5] =
-    ["newTextVector", "newNumberVector", "newSwitchVector", "newLightVector", "newBLOBVector"];
+const DEF_TAGS: [&str; 5] = ["defTextVector", "defNumberVector", "defSwitchVector", "defLightVector", "defBLOBVector"];
+const SET_TAGS: [&str; 5] = ["setTextVector", "setNumberVector", "setSwitchVector", "setLightVector", "setBLOBVector"];
+const NEW_TAGS: [&str; 5] = ["newTextVector", "newNumberVector", "newSwitchVector", "newLightVector", "newBLOBVector"];
 const DEF_MEMBER_TAGS: [&str; 5] = ["defText", "defNumber", "defSwitch", "defLight", "defBLOB"];
 const ONE_MEMBER_TAGS: [&str; 5] = ["oneText", "oneNumber", "oneSwitch", "oneLight", "oneBLOB"];
 

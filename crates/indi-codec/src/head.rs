@@ -491,12 +491,17 @@ mod tests {
 
     #[test]
     fn reads_kind_device_and_property() {
-        let head = parse_head(&Bytes::from_static(b"<setBLOBVector device='Cam' name='CCD1'><oneBLOB name='a' size='1' format=''>QQ==</oneBLOB></setBLOBVector>")).unwrap();
+        let head =
+            parse_head(&Bytes::from_static(b"<setBLOBVector device='Cam' name='CCD1'><oneBLOB name='a' size='1' format=''>QQ==</oneBLOB></setBLOBVector>"))
+                .unwrap();
         assert_eq!(head, Head { tag: Tag::Set(VectorKind::Blob), device: Some("Cam".into()), name: Some("CCD1".into()) });
         assert!(head.tag.is_blob());
         let head = parse_head(&Bytes::from_static(b"<message device=\"A &amp; B&#33;\" message='x'/>")).unwrap();
         assert_eq!((head.tag, head.device.as_deref()), (Tag::Message, Some("A & B!")));
-        let head = parse_head(&Bytes::from_static(b"<defTextVector\n device='d'\n  name='n'\n>\n<!-- c --><defText name='t'><![CDATA[a<b]]>&lt;</defText><?pi x?>\n</defTextVector>")).unwrap();
+        let head = parse_head(&Bytes::from_static(
+            b"<defTextVector\n device='d'\n  name='n'\n>\n<!-- c --><defText name='t'><![CDATA[a<b]]>&lt;</defText><?pi x?>\n</defTextVector>",
+        ))
+        .unwrap();
         assert_eq!(head.tag, Tag::Def(VectorKind::Text));
     }
 

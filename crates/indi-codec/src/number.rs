@@ -30,11 +30,7 @@ pub fn getfloat(text: &str) -> Result<f64, NumberError> {
     if rest.is_empty() {
         return Err(error());
     }
-    let pieces: Vec<&str> = if rest.contains([':', ';']) {
-        rest.split([':', ';']).map(str::trim).collect()
-    } else {
-        rest.split_whitespace().collect()
-    };
+    let pieces: Vec<&str> = if rest.contains([':', ';']) { rest.split([':', ';']).map(str::trim).collect() } else { rest.split_whitespace().collect() };
     if pieces.len() > 3 {
         return Err(error());
     }
@@ -273,7 +269,11 @@ impl Spec {
             self.body(value.abs())
         } else {
             let word = if value.is_nan() { "nan" } else { "inf" };
-            if self.conversion.is_ascii_uppercase() { word.to_ascii_uppercase() } else { word.to_owned() }
+            if self.conversion.is_ascii_uppercase() {
+                word.to_ascii_uppercase()
+            } else {
+                word.to_owned()
+            }
         };
         let sign = if negative {
             "-"

@@ -1,8 +1,8 @@
 //! Parses one complete, framed element (see [`crate::scan`]) into an [`Element`] with quick-xml.
 
 use crate::blob;
-use crate::encode::is_forbidden;
 use crate::element::*;
+use crate::encode::is_forbidden;
 use crate::error::DecodeError;
 use bytes::Bytes;
 use quick_xml::escape::resolve_predefined_entity;
@@ -27,9 +27,7 @@ impl<'t> Attrs<'t> {
             if attr.value.contains('<') || attr.key.0.contains(['<', '&']) {
                 return Err(DecodeError::malformed(tag, "'<' or '&' out of place in an attribute"));
             }
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| DecodeError::malformed(tag, e.to_string()))?;
+            let value = attr.normalized_value(XmlVersion::Implicit1_0).map_err(|e| DecodeError::malformed(tag, e.to_string()))?;
             list.push((attr.key.0.to_owned(), legal(&value)));
         }
         Ok(Attrs { tag, list })
@@ -57,19 +55,13 @@ impl<'t> Attrs<'t> {
     fn parsed<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
         match self.get(name).filter(|text| !text.is_empty()) {
             None => Ok(None),
-            Some(text) => parse(text.trim())
-                .map(Some)
-                .ok_or_else(|| DecodeError::malformed(self.tag, format!("bad {name}={text:?}"))),
+            Some(text) => parse(text.trim()).map(Some).ok_or_else(|| DecodeError::malformed(self.tag, format!("bad {name}={text:?}"))),
         }
     }
 
     fn number_range(&self, with_format: bool) -> Option<NumberRange> {
-        let range = NumberRange {
-            format: if with_format { self.opt("format") } else { None },
-            min: self.opt("min"),
-            max: self.opt("max"),
-            step: self.opt("step"),
-        };
+        let range =
+            NumberRange { format: if with_format { self.opt("format") } else { None }, min: self.opt("min"), max: self.opt("max"), step: self.opt("step") };
         (range != NumberRange::default()).then_some(range)
     }
 }
@@ -91,17 +83,13 @@ fn read_text<'a>(reader: &mut Reader<&'a [u8]>, tag: &str) -> Result<Cow<'a, str
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref().map_err(|e| DecodeError::malformed(tag, e.to_string()))? {
                     Some(ch) => ch.to_string(),
-                    None => resolve_predefined_entity(&r)
-                        .ok_or_else(|| DecodeError::malformed(tag, format!("unknown entity &{};", &*r)))?
-                        .to_owned(),
+                    None => resolve_predefined_entity(&r).ok_or_else(|| DecodeError::malformed(tag, format!("unknown entity &{};", &*r)))?.to_owned(),
                 };
                 push(Cow::Owned(resolved));
             }
             Event::Comment(_) | Event::PI(_) => {}
             Event::End(_) => return Ok(text),
-            Event::Start(e) | Event::Empty(e) => {
-                return Err(DecodeError::malformed(tag, format!("unexpected <{}> inside", e.name().0)))
-            }
+            Event::Start(e) | Event::Empty(e) => return Err(DecodeError::malformed(tag, format!("unexpected <{}> inside", e.name().0))),
             other => return Err(DecodeError::malformed(tag, format!("unexpected {other:?}"))),
         }
     }
@@ -222,11 +210,7 @@ pub fn parse_element(whole: Bytes) -> Result<Element> {
     let element = match tag {
         "getProperties" => {
             content(&mut reader, tag, empty)?;
-            Element::GetProperties(GetProperties {
-                version: attrs.opt("version"),
-                device: attrs.opt("device"),
-                name: attrs.opt("name"),
-            })
+            Element::GetProperties(GetProperties { version: attrs.opt("version"), device: attrs.opt("device"), name: attrs.opt("name") })
         }
         "enableBLOB" => {
             let mode = BlobEnable::parse(trim_xml(&content(&mut reader, tag, empty)?));
@@ -234,11 +218,7 @@ pub fn parse_element(whole: Bytes) -> Result<Element> {
         }
         "message" => {
             content(&mut reader, tag, empty)?;
-            Element::Message(Message {
-                device: attrs.opt("device"),
-                timestamp: attrs.opt("timestamp"),
-                message: attrs.opt("message"),
-            })
+            Element::Message(Message { device: attrs.opt("device"), timestamp: attrs.opt("timestamp"), message: attrs.opt("message") })
         }
         "delProperty" => {
             content(&mut reader, tag, empty)?;
@@ -267,14 +247,8 @@ pub fn parse_element(whole: Bytes) -> Result<Element> {
             let timestamp = attrs.opt("timestamp");
             match verb {
                 VectorVerb::Def => {
-                    let members = if empty {
-                        Vec::new()
-                    } else {
-                        read_members(&mut reader, tag, def_member_tag(kind), |a, t| def_member(kind, a, t))?
-                    };
-                    let state = attrs
-                        .parsed("state", PropertyState::parse)?
-                        .ok_or_else(|| DecodeError::malformed(tag, "missing attribute state"))?;
+                    let members = if empty { Vec::new() } else { read_members(&mut reader, tag, def_member_tag(kind), |a, t| def_member(kind, a, t))? };
+                    let state = attrs.parsed("state", PropertyState::parse)?.ok_or_else(|| DecodeError::malformed(tag, "missing attribute state"))?;
                     Element::Def(DefVector {
                         kind,
                         device,
@@ -291,11 +265,7 @@ pub fn parse_element(whole: Bytes) -> Result<Element> {
                     })
                 }
                 _ => {
-                    let members = if empty {
-                        Vec::new()
-                    } else {
-                        read_members(&mut reader, tag, one_member_tag(kind), |a, t| one_member(kind, &whole, a, t))?
-                    };
+                    let members = if empty { Vec::new() } else { read_members(&mut reader, tag, one_member_tag(kind), |a, t| one_member(kind, &whole, a, t))? };
                     if verb == VectorVerb::Set {
                         Element::Set(SetVector {
                             kind,

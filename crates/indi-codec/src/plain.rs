@@ -11,8 +11,23 @@ use memchr::{memchr, memchr2};
 
 /// Attribute names our encoder writes: anything else is dropped by re-encoding.
 const ATTRIBUTES: [&[u8]; 17] = [
-    b"device", b"name", b"state", b"timestamp", b"timeout", b"message", b"version", b"label", b"group", b"perm", b"rule",
-    b"format", b"min", b"max", b"step", b"size", b"uid",
+    b"device",
+    b"name",
+    b"state",
+    b"timestamp",
+    b"timeout",
+    b"message",
+    b"version",
+    b"label",
+    b"group",
+    b"perm",
+    b"rule",
+    b"format",
+    b"min",
+    b"max",
+    b"step",
+    b"size",
+    b"uid",
 ];
 
 /// The entities lilxml resolves (and our encoder writes, with the three below).

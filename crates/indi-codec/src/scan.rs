@@ -23,7 +23,9 @@ enum State {
     Pi,
     Decl,
     /// Inside a start tag; `quote` is the open quote character or 0.
-    StartTag { quote: u8 },
+    StartTag {
+        quote: u8,
+    },
     EndTag,
 }
 
@@ -61,16 +63,7 @@ pub(crate) struct Scanner {
 
 impl Scanner {
     pub(crate) fn new() -> Scanner {
-        Scanner {
-            pos: 0,
-            state: State::Text,
-            depth: 0,
-            markup_start: 0,
-            anchored: false,
-            discarding: false,
-            junk_reported: false,
-            resync: false,
-        }
+        Scanner { pos: 0, state: State::Text, depth: 0, markup_start: 0, anchored: false, discarding: false, junk_reported: false, resync: false }
     }
 
     /// From a peer that only ever sends whole INDI elements (a driver), markup left open
@@ -241,9 +234,7 @@ impl Scanner {
                     } else if rest.starts_with(b"[CDATA[") {
                         self.state = State::CData;
                         self.pos += 7;
-                    } else if b"--".starts_with(&rest[..rest.len().min(2)])
-                        || b"[CDATA[".starts_with(&rest[..rest.len().min(7)])
-                    {
+                    } else if b"--".starts_with(&rest[..rest.len().min(2)]) || b"[CDATA[".starts_with(&rest[..rest.len().min(7)]) {
                         return Scan::NeedMore;
                     } else {
                         self.state = State::Decl;

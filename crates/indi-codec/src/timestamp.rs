@@ -69,9 +69,7 @@ pub fn parse_timestamp(text: &str) -> Option<f64> {
         return None;
     }
     let fraction_ms = match fraction {
-        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
-            format!("0.{f}").parse::<f64>().ok()? * 1000.0
-        }
+        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => format!("0.{f}").parse::<f64>().ok()? * 1000.0,
         Some(_) => return None,
         None => 0.0,
     };

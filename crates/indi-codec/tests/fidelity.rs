@@ -57,10 +57,7 @@ fn pcdata_is_trimmed_and_markup_inside_is_tolerated() {
     assert_eq!(text_of(&new_text("a>b")), "a>b");
     assert_eq!(text_of(&new_text("v<!-- c -->w")), "vw");
     assert_eq!(text_of(&new_text("")), "");
-    assert_eq!(
-        text_of("<newTextVector device='D' name='T'><oneText name='X'/></newTextVector>"),
-        ""
-    );
+    assert_eq!(text_of("<newTextVector device='D' name='T'><oneText name='X'/></newTextVector>"), "");
 }
 
 #[test]
@@ -196,7 +193,13 @@ fn writer_output_is_the_documented_form() {
         std::str::from_utf8(&to_bytes(&blob)).unwrap(),
         "<setBLOBVector device=\"cam\" name=\"img\"><oneBLOB name=\"frame\" size=\"3\" format=\".bin\">YWJj</oneBLOB></setBLOBVector>\n"
     );
-    let empty = Element::Set(SetVector { members: vec![], ..match blob { Element::Set(v) => v, _ => unreachable!() } });
+    let empty = Element::Set(SetVector {
+        members: vec![],
+        ..match blob {
+            Element::Set(v) => v,
+            _ => unreachable!(),
+        }
+    });
     assert_eq!(std::str::from_utf8(&to_bytes(&empty)).unwrap(), "<setBLOBVector device=\"cam\" name=\"img\"/>\n");
 }
 
@@ -212,7 +215,9 @@ fn empty_attributes_are_absent_as_libindi_reads_them() {
     let Element::Message(message) = one(r#"<message device="" timestamp="" message="hi"/>"#).unwrap() else { panic!() };
     assert_eq!((message.device, message.timestamp, message.message.as_deref()), (None, None, Some("hi")));
     // The routing head reads them the same way, on the fast path and the general one.
-    for input in [&b"<enableBLOB device='CCD Simulator' name=''>Also</enableBLOB>"[..], b"<enableBLOB device='CCD Simulator' name=''>Also<!-- slow --></enableBLOB>"] {
+    for input in
+        [&b"<enableBLOB device='CCD Simulator' name=''>Also</enableBLOB>"[..], b"<enableBLOB device='CCD Simulator' name=''>Also<!-- slow --></enableBLOB>"]
+    {
         let head = parse_head(&bytes::Bytes::copy_from_slice(input)).unwrap();
         assert_eq!((head.device.as_deref(), head.name.as_deref()), (Some("CCD Simulator"), None));
     }

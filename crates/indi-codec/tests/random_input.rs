@@ -39,9 +39,7 @@ fn without_samples(items: Vec<Result<Element, DecodeError>>) -> Vec<Result<Eleme
 
 /// Texts with markup characters, quotes, whitespace at the ends, and non-ASCII.
 fn text() -> impl Strategy<Value = String> {
-    prop::string::string_regex("[a-zA-Z0-9 <>&\"'=/:.é☆_-]{0,24}")
-        .unwrap()
-        .prop_map(|s| s.trim_matches(' ').to_owned())
+    prop::string::string_regex("[a-zA-Z0-9 <>&\"'=/:.é☆_-]{0,24}").unwrap().prop_map(|s| s.trim_matches(' ').to_owned())
 }
 
 /// An optional text: empty attributes read as absent (libindi's rule), so never `Some("")`.
@@ -62,26 +60,21 @@ fn state() -> impl Strategy<Value = PropertyState> {
 }
 
 fn one_member(kind: VectorKind) -> impl Strategy<Value = OneMember> {
-    (name(), text(), prop::collection::vec(any::<u8>(), 0..200), opt_text()).prop_map(
-        move |(name, value, raw, min)| {
-            let value = if kind == VectorKind::Blob {
-                let data = BlobData::Base64(blob::encode(&raw));
-                OneValue::Blob(BlobValue { size: raw.len() as u64, format: ".bin".into(), data })
-            } else {
-                OneValue::Text(value)
-            };
-            let range = (kind == VectorKind::Number)
-                .then_some(min)
-                .flatten()
-                .map(|min| NumberRange { min: Some(min), ..Default::default() });
-            OneMember { name, value, range }
-        },
-    )
+    (name(), text(), prop::collection::vec(any::<u8>(), 0..200), opt_text()).prop_map(move |(name, value, raw, min)| {
+        let value = if kind == VectorKind::Blob {
+            let data = BlobData::Base64(blob::encode(&raw));
+            OneValue::Blob(BlobValue { size: raw.len() as u64, format: ".bin".into(), data })
+        } else {
+            OneValue::Text(value)
+        };
+        let range = (kind == VectorKind::Number).then_some(min).flatten().map(|min| NumberRange { min: Some(min), ..Default::default() });
+        OneMember { name, value, range }
+    })
 }
 
 fn element() -> impl Strategy<Value = Element> {
-    let def = (kind(), name(), name(), opt_text(), state(), prop::collection::vec((name(), text()), 0..4))
-        .prop_map(|(kind, device, name, label, state, members)| {
+    let def =
+        (kind(), name(), name(), opt_text(), state(), prop::collection::vec((name(), text()), 0..4)).prop_map(|(kind, device, name, label, state, members)| {
             Element::Def(DefVector {
                 kind,
                 device,
@@ -111,25 +104,24 @@ fn element() -> impl Strategy<Value = Element> {
             })
         });
     let set = kind().prop_flat_map(|kind| {
-        (name(), name(), prop::option::of(state()), opt_text(), prop::collection::vec(one_member(kind), 0..3))
-            .prop_map(move |(device, name, state, message, members)| {
+        (name(), name(), prop::option::of(state()), opt_text(), prop::collection::vec(one_member(kind), 0..3)).prop_map(
+            move |(device, name, state, message, members)| {
                 Element::Set(SetVector { kind, device, name, state, timeout: None, timestamp: None, message, members })
-            })
+            },
+        )
     });
-    let new = prop::sample::select(vec![VectorKind::Text, VectorKind::Number, VectorKind::Switch, VectorKind::Blob])
-        .prop_flat_map(|kind| {
-            (name(), name(), prop::collection::vec(one_member(kind), 0..3)).prop_map(move |(device, name, members)| {
-                Element::New(NewVector { kind, device, name, timestamp: Some("2026-11-23T15:00:00".into()), members })
-            })
-        });
+    let new = prop::sample::select(vec![VectorKind::Text, VectorKind::Number, VectorKind::Switch, VectorKind::Blob]).prop_flat_map(|kind| {
+        (name(), name(), prop::collection::vec(one_member(kind), 0..3))
+            .prop_map(move |(device, name, members)| Element::New(NewVector { kind, device, name, timestamp: Some("2026-11-23T15:00:00".into()), members }))
+    });
     let small = prop_oneof![
-        (prop::option::of(name()), opt_text())
-            .prop_map(|(device, message)| Element::Message(Message { device, timestamp: None, message })),
-        (name(), prop::option::of(name()))
-            .prop_map(|(device, name)| Element::DelProperty(DelProperty { device, name, timestamp: None, message: None })),
-        (prop::option::of(name()), prop::option::of(name())).prop_map(|(device, name)| Element::GetProperties(
-            GetProperties { version: Some("1.7".into()), device, name }
-        )),
+        (prop::option::of(name()), opt_text()).prop_map(|(device, message)| Element::Message(Message { device, timestamp: None, message })),
+        (name(), prop::option::of(name())).prop_map(|(device, name)| Element::DelProperty(DelProperty { device, name, timestamp: None, message: None })),
+        (prop::option::of(name()), prop::option::of(name())).prop_map(|(device, name)| Element::GetProperties(GetProperties {
+            version: Some("1.7".into()),
+            device,
+            name
+        })),
         (prop::option::of(name()), prop::sample::select(vec![BlobEnable::Never, BlobEnable::Also, BlobEnable::Only]))
             .prop_map(|(device, mode)| Element::EnableBlob(EnableBlob { device, name: None, mode: Some(mode) })),
         text().prop_map(Element::PingRequest),
@@ -422,7 +414,8 @@ fn a_burst_of_one_vector_runs_together_up_to_the_limit() {
     let update = |i: usize| format!("<setNumberVector device=\"Bench\" name=\"NUM\" state=\"Ok\"><oneNumber name=\"N\">{i}</oneNumber></setNumberVector>\n");
     let burst: String = (0..20).map(update).collect();
     assert_eq!(runs_agree(burst.as_bytes(), burst.len(), 8), 8);
-    let mixed = format!("{}<setNumberVector device=\"Bench\" name=\"OTHER\" state=\"Ok\"><oneNumber name=\"N\">1</oneNumber></setNumberVector>\n{}", burst, update(1));
+    let mixed =
+        format!("{}<setNumberVector device=\"Bench\" name=\"OTHER\" state=\"Ok\"><oneNumber name=\"N\">1</oneNumber></setNumberVector>\n{}", burst, update(1));
     let runs: Vec<usize> = run_frames(mixed.as_bytes(), mixed.len(), 256).into_iter().map(|r| r.expect("valid").2).collect();
     // The first is checked afresh (its shape is learned), the rest of the burst runs together.
     assert_eq!(runs, [1, 19, 1, 1]);

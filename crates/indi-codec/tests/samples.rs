@@ -8,25 +8,16 @@ use tokio_util::codec::Decoder;
 
 fn samples() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/samples");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
-        .collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.extension().is_some_and(|e| e == "xml")).collect();
     files.sort();
     assert!(files.len() >= 9, "samples missing from {dir:?}");
-    files
-        .into_iter()
-        .map(|path| (path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(path).unwrap()))
-        .collect()
+    files.into_iter().map(|path| (path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(path).unwrap())).collect()
 }
 
 /// Independent count of top-level elements: every sample starts them at column 0.
 fn top_level_starts(input: &[u8]) -> usize {
-    input
-        .split(|&b| b == b'\n')
-        .filter(|line| line.len() > 1 && line[0] == b'<' && line[1].is_ascii_alphabetic())
-        .count()
+    input.split(|&b| b == b'\n').filter(|line| line.len() > 1 && line[0] == b'<' && line[1].is_ascii_alphabetic()).count()
 }
 
 /// The capture tool elided the middle of the large BLOBs, leaving text that is not base64;

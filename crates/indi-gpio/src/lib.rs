@@ -184,10 +184,7 @@ pub fn select(choice: Option<&str>) -> Result<Arc<dyn Backend>> {
 /// The process-wide backend, chosen once from `INDI_NODE_GPIO` at first use.
 pub fn backend() -> Result<Arc<dyn Backend>> {
     static BACKEND: OnceLock<std::result::Result<Arc<dyn Backend>, String>> = OnceLock::new();
-    BACKEND
-        .get_or_init(|| select(std::env::var(BACKEND_ENV).ok().as_deref()).map_err(|e| e.to_string()))
-        .clone()
-        .map_err(Error::Backend)
+    BACKEND.get_or_init(|| select(std::env::var(BACKEND_ENV).ok().as_deref()).map_err(|e| e.to_string())).clone().map_err(Error::Backend)
 }
 
 /// Whether rppal recognises this machine as a Raspberry Pi.

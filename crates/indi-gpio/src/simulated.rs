@@ -65,8 +65,7 @@ impl PinState {
     }
 }
 
-static TABLE: LazyLock<Mutex<Vec<PinState>>> =
-    LazyLock::new(|| Mutex::new((0..=MAX_PIN).map(|_| PinState::UNUSED).collect()));
+static TABLE: LazyLock<Mutex<Vec<PinState>>> = LazyLock::new(|| Mutex::new((0..=MAX_PIN).map(|_| PinState::UNUSED).collect()));
 static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
 fn table() -> MutexGuard<'static, Vec<PinState>> {

@@ -20,7 +20,8 @@ fn traffic(mode: &str, count: usize, size: usize) -> (Vec<u8>, &'static str) {
     if mode == "blob" {
         let raw: Vec<u8> = (0..size).map(|i| (i * 31 + i / 7) as u8).collect();
         let text = blob::encode(&raw);
-        let mut one = format!("<setBLOBVector device=\"Bench\" name=\"BLOB\" state=\"Ok\"><oneBLOB name=\"DATA\" size=\"{size}\" format=\".bin\">").into_bytes();
+        let mut one =
+            format!("<setBLOBVector device=\"Bench\" name=\"BLOB\" state=\"Ok\"><oneBLOB name=\"DATA\" size=\"{size}\" format=\".bin\">").into_bytes();
         one.extend_from_slice(&text);
         one.extend_from_slice(b"</oneBLOB></setBLOBVector>\n");
         (one.repeat(count), "</setBLOBVector>")
@@ -111,10 +112,6 @@ async fn main() {
         tail.drain(..tail.len() - keep);
     }
     let seconds = start.elapsed().as_secs_f64();
-    println!(
-        "{mode}: {count} elements, {:.1} MB/s of wire bytes, {:.0} elements/s",
-        bytes as f64 / seconds / 1e6,
-        count as f64 / seconds
-    );
+    println!("{mode}: {count} elements, {:.1} MB/s of wire bytes, {:.0} elements/s", bytes as f64 / seconds / 1e6, count as f64 / seconds);
     server.hub().shutdown();
 }

@@ -4,9 +4,9 @@ use crate::feed::{ClientFeed, ClientHost};
 use crate::hub::{Endpoint, Hub, Role};
 use crate::io::{read_loop, write_loop, ClientSocket, ReadEnd, SharedSocket};
 use std::os::fd::{AsRawFd, IntoRawFd};
+use std::sync::Arc;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 

@@ -1,9 +1,9 @@
 //! Driver processes: started with pipes for stdin, stdout and stderr, sent
 //! `getProperties` at start, logged, and restarted up to `-r` times when they die.
 
+use crate::frame::Frame;
 use crate::hub::{Hub, Role};
 use crate::io::{read_loop, write_loop};
-use crate::frame::Frame;
 use indi_codec::{Element, GetProperties};
 use std::os::fd::AsRawFd;
 use std::process::Stdio;
@@ -54,13 +54,7 @@ pub async fn supervise(hub: Hub, spec: DriverSpec, stop: CancellationToken) {
 async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
     let name = spec.name();
     let mut command = Command::new(&spec.program);
-    command
-        .args(&spec.args)
-        .envs(spec.env.iter().cloned())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    command.args(&spec.args).envs(spec.env.iter().cloned()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(error) => {
@@ -123,8 +117,7 @@ async fn log_stderr(name: String, stderr: ChildStderr) {
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
     let mut skipping = false;
-    loop {
-        let Ok(buf) = reader.fill_buf().await else { break };
+    while let Ok(buf) = reader.fill_buf().await {
         if buf.is_empty() {
             break;
         }

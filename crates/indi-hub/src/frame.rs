@@ -155,4 +155,3 @@ fn streams(raw: &[u8]) -> bool {
         crate::readbuf::attribute_value(tag, b"format").is_some_and(|format| memchr::memmem::find(format, b"stream").is_some())
     })
 }
-

@@ -371,11 +371,7 @@ impl Hub {
 
     /// Sends a universal `<message>` with a timestamp (now when `None`) to every client.
     pub fn message_at(&self, text: &str, timestamp: Option<String>) {
-        let element = Element::Message(Message {
-            device: None,
-            timestamp: Some(timestamp.unwrap_or_else(now_timestamp)),
-            message: Some(text.to_owned()),
-        });
+        let element = Element::Message(Message { device: None, timestamp: Some(timestamp.unwrap_or_else(now_timestamp)), message: Some(text.to_owned()) });
         let targets: Vec<Arc<Endpoint>> = {
             let state = self.0.state.lock().unwrap();
             state.endpoints.values().filter(|e| e.role == Role::Client).cloned().collect()
@@ -640,7 +636,9 @@ mod tests {
         client.outbox.take_now(&mut ignored);
         snooper.take(&mut ignored);
         let sent: String = (1..=40)
-            .map(|i| format!("<setNumberVector device='d' name='{}'><oneNumber name='n'>{i}</oneNumber></setNumberVector>\n", if i % 10 == 0 { "B" } else { "A" }))
+            .map(|i| {
+                format!("<setNumberVector device='d' name='{}'><oneNumber name='n'>{i}</oneNumber></setNumberVector>\n", if i % 10 == 0 { "B" } else { "A" })
+            })
             .collect();
         crate::io::read_loop(&hub, &driver, sent.as_bytes()).await;
         let mut frames = Vec::new();

@@ -5,8 +5,8 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Mutex;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -87,10 +87,6 @@ pub fn init(verbosity: u8) {
         1 => Level::DEBUG,
         _ => Level::TRACE,
     };
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(|| Stderr)
-        .with_max_level(level)
-        .event_format(IndiserverFormat)
-        .finish();
+    let subscriber = tracing_subscriber::fmt().with_writer(|| Stderr).with_max_level(level).event_format(IndiserverFormat).finish();
     let _ = tracing::subscriber::set_global_default(subscriber);
 }

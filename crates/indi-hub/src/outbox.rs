@@ -431,7 +431,13 @@ mod tests {
         for i in 0..40 {
             pushes.push(outbox.push(message(&format!("message number {i}"))));
         }
-        let dropped: Vec<_> = pushes.iter().filter_map(|p| match p { Push::Dropped { first, .. } => Some(*first), _ => None }).collect();
+        let dropped: Vec<_> = pushes
+            .iter()
+            .filter_map(|p| match p {
+                Push::Dropped { first, .. } => Some(*first),
+                _ => None,
+            })
+            .collect();
         assert_eq!(dropped.first(), Some(&true));
         assert!(dropped.len() > 10 && dropped[1..].iter().all(|first| !first), "{pushes:?}");
         // Bounded: elements are queued until one crosses the limit (10 of ~1 KiB), and it stays open.

@@ -6,8 +6,8 @@
 //! buffer (a copy of a few bytes); frames of a large read share its buffer (bursts: no copy).
 
 use bytes::{Bytes, BytesMut};
-use memchr::memmem;
 use indi_codec::{Head, Name};
+use memchr::memmem;
 
 /// Bytes asked of the kernel per read (large reads: uploads and chains run at full speed).
 pub(crate) const READ_SIZE: usize = 256 << 10;
@@ -142,7 +142,8 @@ mod tests {
 
     #[test]
     fn small_frames_after_a_blob_do_not_share_its_allocation() {
-        let blob = format!("<setBLOBVector device='d' name='b'><oneBLOB name='i' size='3' format='.fits'>{}</oneBLOB></setBLOBVector>\n", "QUJD".repeat(1 << 20));
+        let blob =
+            format!("<setBLOBVector device='d' name='b'><oneBLOB name='i' size='3' format='.fits'>{}</oneBLOB></setBLOBVector>\n", "QUJD".repeat(1 << 20));
         let update = "<setNumberVector device='d' name='n'><oneNumber name='x'>1</oneNumber></setNumberVector>\n";
         let mut read = ReadBuffer::new();
         let mut codec = IndiCodec::default();
@@ -167,7 +168,9 @@ mod tests {
     #[test]
     fn a_blob_that_says_its_length_gets_a_buffer_of_about_that_size() {
         let data = "QUJD".repeat(1 << 18);
-        for (tag, slack) in [(format!("enclen='{}'", data.len()), 1.02), (format!("size=\"{}\" format=\".fits\"", 3 << 18), 1.02), ("format='.fits.z'".into(), 2.0)] {
+        for (tag, slack) in
+            [(format!("enclen='{}'", data.len()), 1.02), (format!("size=\"{}\" format=\".fits\"", 3 << 18), 1.02), ("format='.fits.z'".into(), 2.0)]
+        {
             let blob = format!("<setBLOBVector device='d' name='b'>\n<oneBLOB name='i' {tag}>{data}</oneBLOB></setBLOBVector>\n");
             let mut read = ReadBuffer::new();
             let mut codec = IndiCodec::default();

@@ -89,10 +89,7 @@ impl Client {
                 return *mode;
             }
         }
-        device
-            .and_then(|d| self.blob_devices.get(d).copied())
-            .or(self.blob_all)
-            .unwrap_or(BlobEnable::Never)
+        device.and_then(|d| self.blob_devices.get(d).copied()).or(self.blob_all).unwrap_or(BlobEnable::Never)
     }
 
     /// Counts the bytes of new names against the budget; false when it would exceed it.
@@ -204,11 +201,7 @@ pub struct Router {
 }
 
 fn normalised(get: &GetProperties) -> Element {
-    Element::GetProperties(GetProperties {
-        version: Some("1.7".into()),
-        device: get.device.clone().filter(|d| d != "*"),
-        name: get.name.clone(),
-    })
+    Element::GetProperties(GetProperties { version: Some("1.7".into()), device: get.device.clone().filter(|d| d != "*"), name: get.name.clone() })
 }
 
 /// `getProperties` for one device, as drivers expect it.
@@ -307,12 +300,8 @@ impl Router {
 
     /// Drivers that own `device` (all drivers when `None`), except `except`.
     fn owners(&self, device: Option<&str>, except: Option<EndpointId>) -> Targets {
-        let mut targets: Targets = self
-            .drivers
-            .iter()
-            .filter(|(id, d)| Some(**id) != except && device.is_none_or(|dev| d.devices.contains(dev)))
-            .map(|(id, _)| *id)
-            .collect();
+        let mut targets: Targets =
+            self.drivers.iter().filter(|(id, d)| Some(**id) != except && device.is_none_or(|dev| d.devices.contains(dev))).map(|(id, _)| *id).collect();
         targets.sort_unstable();
         targets
     }
@@ -479,9 +468,7 @@ impl Router {
                     }
                     (Some(device), None) => {
                         client.add_interest(device, None);
-                        if client.blob_devices.contains_key(device)
-                            || (client.blob_devices.len() < MAX_INTEREST && client.charge(device.len()))
-                        {
+                        if client.blob_devices.contains_key(device) || (client.blob_devices.len() < MAX_INTEREST && client.charge(device.len())) {
                             client.blob_devices.insert(device.clone(), mode);
                         }
                         client.blob_props.remove(device);

@@ -131,12 +131,7 @@ pub fn parse_remote(text: &str) -> Option<RemoteSpec> {
         warn!("{text}: no host");
         return None;
     }
-    Some(RemoteSpec {
-        host: host.to_owned(),
-        port,
-        device: (!device.is_empty()).then(|| device.to_owned()),
-        blob_enable: true,
-    })
+    Some(RemoteSpec { host: host.to_owned(), port, device: (!device.is_empty()).then(|| device.to_owned()), blob_enable: true })
 }
 
 #[cfg(test)]

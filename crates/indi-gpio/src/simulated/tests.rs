@@ -136,9 +136,7 @@ fn callbacks_may_use_other_pins() {
     let mut button = SimulatedBackend.input(10, Pull::Up).unwrap();
     let mut led = SimulatedBackend.output(11, Level::Low).unwrap();
     let (tx, rx) = mpsc::channel();
-    button
-        .watch(Trigger::Both, None, Box::new(move |edge| tx.send(pin(11).unwrap().level == Level::High && !edge.level.is_high()).unwrap()))
-        .unwrap();
+    button.watch(Trigger::Both, None, Box::new(move |edge| tx.send(pin(11).unwrap().level == Level::High && !edge.level.is_high()).unwrap())).unwrap();
     led.write(Level::High).unwrap();
     set_input(10, Some(Level::Low)).unwrap();
     assert_eq!(rx.try_recv(), Ok(true));

@@ -170,8 +170,8 @@ fn a_link_chained_for_one_device_carries_only_that_device() {
     assert!(other.targets.is_empty() && other.dropped.is_some());
     assert!(r.route(10, &f(new_number("CCD", "EXPOSURE"))).dropped.is_some());
     assert_eq!(r.route(10, &f(new_number("Telescope", "EQ"))).targets.to_vec(), vec![LINK, 11]); // and echoed
-    // A snoop request from upstream for a device of ours is served (it is no device traffic).
-    // (Client 10, scoped to the link's device, may be a server further down: it is asked too.)
+                                                                                                 // A snoop request from upstream for a device of ours is served (it is no device traffic).
+                                                                                                 // (Client 10, scoped to the link's device, may be a server further down: it is asked too.)
     assert_eq!(r.route(LINK, &f(get(Some("BlobBench"), None))).targets.to_vec(), vec![DRIVER, 10]);
     assert!(r.route(DRIVER, &f(set(VectorKind::Number, "BlobBench", "BENCH_STAT"))).targets.contains(&LINK));
 }
