@@ -337,17 +337,7 @@ pub enum Element {
 impl Element {
     /// The XML tag name of this element.
     pub fn tag(&self) -> &'static str {
-        match self {
-            Element::GetProperties(_) => "getProperties",
-            Element::EnableBlob(_) => "enableBLOB",
-            Element::Def(v) => def_tag(v.kind),
-            Element::Set(v) => set_tag(v.kind),
-            Element::New(v) => new_tag(v.kind),
-            Element::Message(_) => "message",
-            Element::DelProperty(_) => "delProperty",
-            Element::PingRequest(_) => "pingRequest",
-            Element::PingReply(_) => "pingReply",
-        }
+        crate::Tag::of(self).as_str()
     }
 
     /// The `device` attribute, if the element has one.

@@ -51,6 +51,37 @@ impl Tag {
         })
     }
 
+    /// The tag of an element.
+    pub fn of(element: &crate::Element) -> Tag {
+        use crate::Element;
+        match element {
+            Element::GetProperties(_) => Tag::GetProperties,
+            Element::EnableBlob(_) => Tag::EnableBlob,
+            Element::Def(v) => Tag::Def(v.kind),
+            Element::Set(v) => Tag::Set(v.kind),
+            Element::New(v) => Tag::New(v.kind),
+            Element::Message(_) => Tag::Message,
+            Element::DelProperty(_) => Tag::DelProperty,
+            Element::PingRequest(_) => Tag::PingRequest,
+            Element::PingReply(_) => Tag::PingReply,
+        }
+    }
+
+    /// The INDI element name (`setNumberVector`), the inverse of [`Tag::parse`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tag::GetProperties => "getProperties",
+            Tag::EnableBlob => "enableBLOB",
+            Tag::Def(kind) => crate::def_tag(kind),
+            Tag::Set(kind) => crate::set_tag(kind),
+            Tag::New(kind) => crate::new_tag(kind),
+            Tag::Message => "message",
+            Tag::DelProperty => "delProperty",
+            Tag::PingRequest => "pingRequest",
+            Tag::PingReply => "pingReply",
+        }
+    }
+
     /// BLOB traffic: `setBLOBVector` and `newBLOBVector`.
     pub fn is_blob(self) -> bool {
         matches!(self, Tag::Set(VectorKind::Blob) | Tag::New(VectorKind::Blob))
@@ -503,6 +534,22 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(head.tag, Tag::Def(VectorKind::Text));
+    }
+
+    #[test]
+    fn tags_name_themselves() {
+        let mut tags = vec![Tag::GetProperties, Tag::EnableBlob, Tag::Message, Tag::DelProperty, Tag::PingRequest, Tag::PingReply];
+        for kind in crate::VectorKind::ALL {
+            tags.extend([Tag::Def(kind), Tag::Set(kind)]);
+            // Lights are read-only: INDI has no newLightVector.
+            if kind != crate::VectorKind::Light {
+                tags.push(Tag::New(kind));
+            }
+        }
+        for tag in tags {
+            assert_eq!(Tag::parse(tag.as_str()), Some(tag));
+        }
+        assert_eq!(Tag::of(&crate::Element::PingRequest("u".into())), Tag::PingRequest);
     }
 
     #[test]

@@ -96,11 +96,7 @@ impl Frame {
     }
 
     fn encoding(element: &Element) -> Frame {
-        let head = Head {
-            tag: Tag::parse(element.tag()).expect("every Element has an INDI tag"),
-            device: element.device().map(Name::from),
-            name: element.name().map(Name::from),
-        };
+        let head = Head { tag: Tag::of(element), device: element.device().map(Name::from), name: element.name().map(Name::from) };
         let raw = indi_codec::to_bytes(element);
         let stream = match element {
             Element::Set(set) if set.kind == VectorKind::Blob => {

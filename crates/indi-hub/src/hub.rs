@@ -525,7 +525,7 @@ fn queue_for(pushes: &mut Vec<(Arc<Endpoint>, Vec<Arc<Frame>>)>, endpoint: &Arc<
 /// `<setNumberVector Telescope.EQUATORIAL_EOD_COORD>` for log lines.
 pub fn summary(frame: &Frame) -> String {
     let head = frame.head();
-    let tag = crate::router::tag_name(head.tag);
+    let tag = head.tag.as_str();
     // Peers choose these names: escaped, so `&#10;` cannot forge a log line (KStars greps them),
     // and cut, so a huge one cannot make a huge line.
     let logged = |name: &str| capped(&name.escape_debug().to_string(), LOGGED_NAME);

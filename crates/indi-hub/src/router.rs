@@ -500,13 +500,13 @@ impl Router {
                 // clients), for the devices it was asked for; nobody speaks for a device that a
                 // driver or remote server of ours owns.
                 let Some(device) = head.device.as_deref() else {
-                    return Err(Routing::drop(format!("clients may not send <{}> without device", tag_name(head.tag))));
+                    return Err(Routing::drop(format!("clients may not send <{}> without device", head.tag.as_str())));
                 };
                 if self.owned(device) {
-                    return Err(Routing::drop(format!("clients may not send <{}> for {device:?}, a device served here", tag_name(head.tag))));
+                    return Err(Routing::drop(format!("clients may not send <{}> for {device:?}, a device served here", head.tag.as_str())));
                 }
                 if !self.clients[&from].may_publish(device) {
-                    return Err(Routing::drop(format!("clients may not send <{}> for {device:?}: no driver here asked for it", tag_name(head.tag))));
+                    return Err(Routing::drop(format!("clients may not send <{}> for {device:?}: no driver here asked for it", head.tag.as_str())));
                 }
                 Ok(Routing { targets: self.snoopers_for(frame, from), ..Routing::default() })
             }
@@ -572,21 +572,6 @@ impl Router {
                 Ok(Routing { targets, ..Routing::default() })
             }
         }
-    }
-}
-
-/// The XML tag of a head, for log lines.
-pub fn tag_name(tag: Tag) -> &'static str {
-    match tag {
-        Tag::GetProperties => "getProperties",
-        Tag::EnableBlob => "enableBLOB",
-        Tag::Def(kind) => indi_codec::def_tag(kind),
-        Tag::Set(kind) => indi_codec::set_tag(kind),
-        Tag::New(kind) => indi_codec::new_tag(kind),
-        Tag::Message => "message",
-        Tag::DelProperty => "delProperty",
-        Tag::PingRequest => "pingRequest",
-        Tag::PingReply => "pingReply",
     }
 }
 
