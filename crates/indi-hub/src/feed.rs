@@ -19,12 +19,19 @@ pub type ClientHost = Arc<dyn Fn(ClientFeed, RawFd) + Send + Sync>;
 /// The reading side of one client, fed by the host.
 pub struct ClientFeed {
     hub: Hub,
+    /// While the client is connected. Dropped at once when it ends, not when the host lets go of
+    /// the feed (JavaScript's garbage collector, maybe much later): it holds the socket's write
+    /// side (through the endpoint) and a read buffer.
+    open: Option<Reading>,
+    /// Why reading ended, for the connection's log line.
+    ended: Arc<OnceLock<ReadEnd>>,
+}
+
+/// What reading a connected client takes.
+struct Reading {
     endpoint: Endpoint,
     codec: IndiCodec,
     read: ReadBuffer,
-    open: bool,
-    /// Why reading ended, for the connection's log line.
-    ended: Arc<OnceLock<ReadEnd>>,
 }
 
 impl ClientFeed {
@@ -32,51 +39,56 @@ impl ClientFeed {
     pub(crate) fn new(hub: Hub, endpoint: Endpoint) -> (ClientFeed, Arc<OnceLock<ReadEnd>>) {
         let codec = IndiCodec::new(hub.config().limits);
         let ended = Arc::new(OnceLock::new());
-        (ClientFeed { hub, endpoint, codec, read: ReadBuffer::new(), open: true, ended: ended.clone() }, ended)
+        let open = Some(Reading { endpoint, codec, read: ReadBuffer::new() });
+        (ClientFeed { hub, open, ended: ended.clone() }, ended)
     }
 
     /// Decodes and routes bytes the client sent. False once the client is disconnected
     /// (it sent something that is not INDI, or the server closed it): stop reading.
     pub fn feed(&mut self, bytes: &[u8]) -> bool {
-        if !self.open || self.endpoint.cancel.is_cancelled() {
-            self.close(ReadEnd::Cancelled);
-            return false;
+        match &mut self.open {
+            Some(reading) if !reading.endpoint.cancel.is_cancelled() => reading.read.extend(bytes),
+            _ => {
+                self.close(ReadEnd::Cancelled);
+                return false;
+            }
         }
-        self.read.extend(bytes);
         self.route(false)
     }
 
     /// The client closed its side: what it left unfinished is logged, and it is disconnected.
     pub fn end(&mut self) {
-        if self.open {
+        if self.open.is_some() {
             self.route(true);
         }
         self.close(ReadEnd::Eof);
     }
 
     fn route(&mut self, eof: bool) -> bool {
+        let Some(Reading { endpoint, codec, read }) = &mut self.open else { return false };
         let mut frames = Vec::new();
-        while let Some(item) = next_item(&mut self.codec, &mut self.read, eof, 1, true) {
+        while let Some(item) = next_item(codec, read, eof, 1, true) {
             match item {
                 Ok(frame) => frames.push(frame),
                 Err(error) => {
-                    if let Some(end) = bad_input(&self.hub, &self.endpoint, error, &mut frames) {
+                    if let Some(end) = bad_input(&self.hub, endpoint, error, &mut frames) {
                         self.close(end);
                         return false;
                     }
                 }
             }
         }
-        self.read.settle();
+        read.settle();
         // No pacing: BLOB uploads go to driver queues that drop, not grow, past their limit.
-        let _ = host_takes_next(|| self.hub.deliver_all(self.endpoint.id, frames));
+        let id = endpoint.id;
+        let _ = host_takes_next(|| self.hub.deliver_all(id, frames));
         true
     }
 
     fn close(&mut self, why: ReadEnd) {
-        if std::mem::replace(&mut self.open, false) {
+        if let Some(reading) = self.open.take() {
             let _ = self.ended.set(why);
-            self.hub.unregister(self.endpoint.id);
+            self.hub.unregister(reading.endpoint.id);
         }
     }
 }
