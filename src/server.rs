@@ -19,13 +19,11 @@ type ReadyCallback = ThreadsafeFunction<bool, (), bool, Status, false, true>;
 /// JS callback given each new client to read. Weak as well.
 type ClientCallback = ThreadsafeFunction<NativeClient, (), NativeClient, Status, false, true>;
 /// JS callback given each log line. Weak as well.
-#[cfg_attr(test, allow(dead_code))] // only the napi export uses it
 type LogCallback = ThreadsafeFunction<String, (), String, Status, false, true>;
 
 /// Sends the server's log lines (`YYYY-MM-DDTHH:MM:SS: text`) to `onLine` instead of stderr;
 /// `null` sends them to stderr again. Lines reach JavaScript in order, on its own thread.
 #[napi(ts_args_type = "onLine: ((line: string) => void) | null")]
-#[cfg_attr(test, allow(dead_code))] // called from JavaScript only
 pub fn log_to(on_line: Option<LogCallback>) {
     indi_hub::logging::set_sink(on_line.map(|callback| {
         Box::new(move |line: &str| {
@@ -74,22 +72,74 @@ pub struct NativeServer {
     pending: Mutex<Option<Vec<Pending>>>,
 }
 
-fn megabytes(mb: Option<f64>, default: f64) -> usize {
-    (mb.unwrap_or(default).max(0.0) * 1024.0 * 1024.0) as usize
+/// MB as given (negative: 0) in bytes, or the hub's default.
+fn megabytes(mb: Option<f64>, default: usize) -> usize {
+    mb.map_or(default, |mb| (mb.max(0.0) * 1024.0 * 1024.0) as usize)
+}
+
+/// The server's defaults, from the hub's configuration: `IPyServer` and the CLI take theirs from
+/// here (a test holds `ts/defaults.ts`, which the CLI's help needs without the addon, to them).
+#[napi(object)]
+pub struct ServerDefaults {
+    /// TCP port.
+    pub port: u32,
+    /// `-d`, MB.
+    pub blob_drop_mb: f64,
+    /// `-m`, MB.
+    pub max_queue_mb: f64,
+    /// `-r`.
+    pub max_restarts: u32,
+    /// Largest element accepted, bytes.
+    pub max_message: f64,
+}
+
+/// The defaults of [`NativeServer`]'s options.
+#[napi]
+pub fn server_defaults() -> ServerDefaults {
+    let config = HubConfig::default();
+    let mb = |bytes: usize| bytes as f64 / (1024.0 * 1024.0);
+    ServerDefaults {
+        port: u32::from(indi_hub::DEFAULT_PORT),
+        blob_drop_mb: mb(config.client_queue.blob_replace_after),
+        max_queue_mb: mb(config.client_queue.max_backlog),
+        max_restarts: config.max_restarts,
+        max_message: config.limits.max_element as f64,
+    }
+}
+
+/// A remote server argument, `[device]@host[:port]`, as `indi-node serve` and FIFO `start` read it.
+#[napi(object)]
+pub struct RemoteArgument {
+    /// The one device to chain, if named.
+    pub device: Option<String>,
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u32,
+}
+
+/// Parses `[device]@host[:port]`; `null` when `text` is not one.
+#[napi]
+pub fn parse_remote(text: String) -> Option<RemoteArgument> {
+    indi_hub::server::parse_remote(&text).map(|spec| RemoteArgument { device: spec.device, host: spec.host, port: u32::from(spec.port) })
 }
 
 #[napi]
 impl NativeServer {
     #[napi(constructor)]
     pub fn new(options: ServerOptions) -> Result<Self> {
-        let port = u16::try_from(options.port.unwrap_or(7624)).map_err(|_| Error::from_reason("port must be 0..65535"))?;
+        let port = u16::try_from(options.port.unwrap_or(u32::from(indi_hub::DEFAULT_PORT))).map_err(|_| Error::from_reason("port must be 0..65535"))?;
+        let defaults = HubConfig::default();
         let mut config = HubConfig {
             max_connections: options.max_connections.map(|n| n as usize),
-            client_queue: QueueLimits { blob_replace_after: megabytes(options.blob_drop_mb, 5.0), max_backlog: megabytes(options.max_queue_mb, 128.0) },
-            max_restarts: options.max_restarts.unwrap_or(10),
+            client_queue: QueueLimits {
+                blob_replace_after: megabytes(options.blob_drop_mb, defaults.client_queue.blob_replace_after),
+                max_backlog: megabytes(options.max_queue_mb, defaults.client_queue.max_backlog),
+            },
+            max_restarts: options.max_restarts.unwrap_or(defaults.max_restarts),
             fifo: options.fifo.map(Into::into),
             log_dir: options.log_dir.map(Into::into),
-            ..HubConfig::default()
+            ..defaults
         };
         if let Some(max) = options.max_message {
             config.limits.max_element = max.max(1024.0) as usize;

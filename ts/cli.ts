@@ -4,31 +4,26 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 // Type-only: the server and driver modules load the native addon, which help and version must
 // not need (they are what a user runs to see whether the install works).
+import { DEFAULTS } from './defaults.js';
 import type { IPyServerOptions } from './server.js';
-
-/**
- * Clients served at once unless `--maxconnections` says otherwise. indiserver has no limit; each
- * client may hold up to `-m` MB queued, so this bounds what non-reading clients can take.
- */
-const DEFAULT_MAXCONNECTIONS = 100;
 
 const USAGE = `Usage: indi-node serve [options] driver [driver ...]
        indi-node version | help
 Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
- -m m   : kill client if gets more than this many MB behind, default 128
- -d m   : replace a slow client's queued stream BLOBs past this many MB behind, default 5. 0 to disable
+ -m m   : kill client if gets more than this many MB behind, default ${DEFAULTS.maxQueueMb}
+ -d m   : replace a slow client's queued stream BLOBs past this many MB behind, default ${DEFAULTS.blobDropMb}. 0 to disable
  -u path: accepted for compatibility and ignored (no local unix socket)
- -p p   : alternate IP port, default 7624
- -r r   : maximum driver restarts on error, default 10
+ -p p   : alternate IP port, default ${DEFAULTS.port}
+ -r r   : maximum driver restarts on error, default ${DEFAULTS.maxRestarts}
  -f path: Path to fifo for dynamic startup and shutdown of drivers.
  -v     : show key events, no traffic
  -vv    : -v + key message content
  -vvv   : -vv + complete xml
 Options of indi-node:
  --host h            : interface to listen on, default all interfaces
- --maxconnections n  : refuse clients beyond n, default ${DEFAULT_MAXCONNECTIONS}
- --max-message bytes : largest element accepted, default 268435456
+ --maxconnections n  : refuse clients beyond n, default ${DEFAULTS.serveMaxconnections}
+ --max-message bytes : largest element accepted, default ${DEFAULTS.maxMessage}
 driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs, not
          executable) run in-process: its default export is a driver (export default driver) or a
          function returning one; a module that fails ends alone and is restarted per -r`;
@@ -50,7 +45,7 @@ function integer(flag: string, value: string | undefined, min: number): number {
 
 /** Parses indiserver's single-letter flags (combinable like `-vvv`) and our long options. */
 export function parseServeArgs(argv: string[]): ServeArgs {
-  const options: IPyServerOptions = { host: '0.0.0.0', port: 7624, verbose: 0 };
+  const options: IPyServerOptions = { host: '0.0.0.0', port: DEFAULTS.port, verbose: 0 };
   let maxconnections: number | undefined;
   const drivers: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -98,8 +93,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       }
     } else drivers.push(arg);
   }
-  // IPyServer's default is 5; the CLI serves more, as observatories run several clients.
-  options.maxconnections = maxconnections ?? DEFAULT_MAXCONNECTIONS;
+  // IPyServer's default is lower; the CLI serves more, as observatories run several clients.
+  options.maxconnections = maxconnections ?? DEFAULTS.serveMaxconnections;
   if (drivers.length === 0 && options.fifo === undefined) throw new UsageError('no drivers and no -f FIFO');
   return { options, drivers };
 }
@@ -126,16 +121,16 @@ function logLine(text: string): void {
 
 async function serve(argv: string[]): Promise<number> {
   const { options, drivers } = parseServeArgs(argv);
-  const [{ IPyServer }, { ModuleDrivers }] = await Promise.all([import('./server.js'), import('./supervise.js')]);
+  const [{ IPyServer }, { ModuleDrivers }, { native }] = await Promise.all([import('./server.js'), import('./supervise.js'), import('./native.js')]);
   const server = new IPyServer([], options);
-  const modules = new ModuleDrivers(server, options.maxRestarts ?? 10, logLine, (options.verbose ?? 0) > 0);
+  const modules = new ModuleDrivers(server, options.maxRestarts ?? DEFAULTS.maxRestarts, logLine, (options.verbose ?? 0) > 0);
   for (const driver of drivers) {
-    const remote = /^([^@]*)@([^:]+)(?::(\d+))?$/.exec(driver);
+    // Parsed by the core, as FIFO `start` commands are.
+    const remote = isModule(driver) ? null : native.parseRemote(driver);
     if (isModule(driver)) {
       modules.add(driver);
     } else if (remote) {
-      const port = remote[3] === undefined ? 7624 : Number(remote[3]);
-      server.addRemote(remote[2], port, { device: remote[1] || undefined, blobEnable: true });
+      server.addRemote(remote.host, remote.port, { device: remote.device ?? undefined, blobEnable: true });
     } else {
       server.addExdriver(driver);
     }

@@ -1,5 +1,6 @@
 // IPyServer: serves in-process drivers, driver processes and remote servers on TCP. The
 // server itself is Rust (crates/indi-hub); this class configures it and connects drivers.
+import { DEFAULTS } from './defaults.js';
 import { IPyDriver } from './driver.js';
 import { native } from './native.js';
 import { checkText, timestampText } from './values.js';
@@ -90,14 +91,14 @@ export class IPyServer {
         devices.add(name);
       }
     }
-    const maxconnections = options.maxconnections ?? 5;
+    const maxconnections = options.maxconnections ?? DEFAULTS.maxconnections;
     if (!Number.isInteger(maxconnections) || maxconnections < 1) {
       throw new RangeError(`maxconnections must be a positive integer; got ${String(maxconnections)}`);
     }
     this.drivers = list;
     this.#native = new native.NativeServer({
       host: checkText(options.host ?? 'localhost', 'host'),
-      port: checkPort(options.port ?? 7624, 'port'),
+      port: checkPort(options.port ?? DEFAULTS.port, 'port'),
       maxConnections: maxconnections,
       verbosity: options.verbose ?? 0,
       maxQueueMb: options.maxQueueMB,
@@ -120,7 +121,7 @@ export class IPyServer {
   }
 
   /** Links to another INDI server; its devices are served here too. Reconnects if it goes away. */
-  addRemote(host: string, port = 7624, options: RemoteOptions = {}): void {
+  addRemote(host: string, port: number = DEFAULTS.port, options: RemoteOptions = {}): void {
     this.#native.addRemote(checkText(host, 'host'), checkPort(port, 'port'), options.device, options.blobEnable ?? false);
   }
 

@@ -32,7 +32,11 @@ pub struct HubConfig {
     pub log_dir: Option<PathBuf>,
 }
 
+/// The INDI port (indiserver's default).
+pub const DEFAULT_PORT: u16 = 7624;
+
 impl Default for HubConfig {
+    /// indiserver's defaults: `-d 5`, `-m 128`, `-r 10`; no client limit.
     fn default() -> Self {
         HubConfig {
             max_connections: None,

@@ -23,5 +23,5 @@ pub mod remote;
 pub mod router;
 pub mod server;
 
-pub use hub::{Hub, HubConfig};
+pub use hub::{Hub, HubConfig, DEFAULT_PORT};
 pub use server::Server;

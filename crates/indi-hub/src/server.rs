@@ -120,12 +120,12 @@ impl Server {
     }
 }
 
-/// Parses `[device]@host[:port]` (port 7624 by default).
+/// Parses `[device]@host[:port]` (port [`crate::DEFAULT_PORT`] by default).
 pub fn parse_remote(text: &str) -> Option<RemoteSpec> {
     let (device, address) = text.split_once('@')?;
     let (host, port) = match address.rsplit_once(':') {
         Some((host, port)) => (host, port.parse().ok()?),
-        None => (address, 7624),
+        None => (address, crate::DEFAULT_PORT),
     };
     if host.is_empty() {
         warn!("{text}: no host");
