@@ -1,6 +1,4 @@
 //! GPIO handles for the TypeScript API: thin wrappers over `indi_gpio` lines.
-// napi-derive registers the exports only outside test builds, where they would look unused.
-#![cfg_attr(test, allow(dead_code))]
 
 use indi_gpio::{simulated, InputLine, Level, OutputLine, Pull, Trigger};
 use napi::bindgen_prelude::*;
