@@ -3,7 +3,8 @@
 use crate::frame::Frame;
 use crate::hub::{Endpoint, Hub, Role};
 use crate::readbuf::ReadBuffer;
-use indi_codec::{DecodeError, IndiCodec};
+use crate::shm::{may_attach, AttachingReader, Attachments};
+use indi_codec::{DecodeError, IndiCodec, Tag, VectorKind};
 use std::io::IoSlice;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -46,7 +47,18 @@ fn fatal_for_client(error: &DecodeError) -> bool {
 }
 
 /// Reads, decodes and routes everything `endpoint` sends until it closes.
-pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut reader: R) -> ReadEnd {
+pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, reader: R) -> ReadEnd {
+    read_loop_with(hub, endpoint, reader, None).await
+}
+
+/// [`read_loop`] for a driver's unix socket, whose BLOBs may come as shared-memory
+/// attachments: a driver that sends one without its buffer is dropped, as indiserver does.
+pub async fn read_loop_attached(hub: &Hub, endpoint: &Endpoint, reader: AttachingReader) -> ReadEnd {
+    let attachments = reader.attachments();
+    read_loop_with(hub, endpoint, reader, Some(attachments)).await
+}
+
+async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut reader: R, attachments: Option<Attachments>) -> ReadEnd {
     let client = endpoint.role == Role::Client;
     // Drivers and remote servers send whole INDI elements: markup they leave open is dropped
     // at their next element (a client's open markup is its own problem, cut at its limits).
@@ -74,7 +86,7 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         };
         let mut frames = Vec::new();
-        while let Some(item) = next_item(&mut codec, &mut read, eof, max_run, client) {
+        while let Some(item) = next_item(&mut codec, &mut read, eof, max_run, client, attachments.as_ref()) {
             match item {
                 Ok(frame) => {
                     frames.push(frame);
@@ -86,6 +98,11 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
                     }
                 }
                 Err(error) => {
+                    if let Some(reason) = attachments.as_ref().and_then(Attachments::broken) {
+                        hub.deliver_all(endpoint.id, std::mem::take(&mut frames));
+                        warn!("{}: {reason}; closing the driver", endpoint.name);
+                        return ReadEnd::Malformed;
+                    }
                     if let Some(end) = bad_input(hub, endpoint, error, &mut frames) {
                         return end;
                     }
@@ -104,8 +121,16 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
 
 /// The next element `buf` holds, or run of up to `max_run` updates of one vector (at the end
 /// of the stream, what is left unfinished is an error). A client's elements go on in the
-/// plain form only (see [`Frame::received_from_client`]).
-pub(crate) fn next_item(codec: &mut IndiCodec, read: &mut ReadBuffer, eof: bool, max_run: usize, client: bool) -> Option<Result<Arc<Frame>, DecodeError>> {
+/// plain form only (see [`Frame::received_from_client`]). BLOBs attach the buffers that came
+/// with them from `attachments`.
+pub(crate) fn next_item(
+    codec: &mut IndiCodec,
+    read: &mut ReadBuffer,
+    eof: bool,
+    max_run: usize,
+    client: bool,
+    attachments: Option<&Attachments>,
+) -> Option<Result<Arc<Frame>, DecodeError>> {
     let checked = codec.next_checked_run(&mut read.buf, max_run).map(|checked| {
         checked.map(|(raw, head, count)| {
             let (raw, head) = read.keep(raw, head);
@@ -114,7 +139,12 @@ pub(crate) fn next_item(codec: &mut IndiCodec, read: &mut ReadBuffer, eof: bool,
     });
     match checked {
         Some(checked) if client => Some(checked.and_then(|(raw, head, _)| Frame::received_from_client(raw, head))),
-        Some(checked) => Some(checked.and_then(|(raw, head, count)| Frame::received_run(raw, head, count))),
+        Some(checked) => Some(checked.and_then(|(raw, head, count)| match attachments {
+            Some(attachments) if head.tag == Tag::Set(VectorKind::Blob) && may_attach(&raw) => {
+                attachments.frame(raw, head, count).map_err(|reason| DecodeError::Malformed { tag: "setBLOBVector".into(), reason })
+            }
+            _ => Frame::received_run(raw, head, count),
+        })),
         None => eof.then(|| codec.finish(&mut read.buf)).flatten().map(Err),
     }
 }

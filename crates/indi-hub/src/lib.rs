@@ -22,6 +22,7 @@ mod readbuf;
 pub mod remote;
 pub mod router;
 pub mod server;
+pub mod shm;
 
 pub use hub::{Hub, HubConfig, DEFAULT_PORT};
 pub use server::Server;
