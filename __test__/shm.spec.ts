@@ -59,10 +59,10 @@ const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 /** Has the benchmark driver send `count` BLOBs of `size` bytes to one client; returns them. */
 async function benchFrames(port: number, count: number, size: number): Promise<Blob[]> {
   const client = await RawClient.open(port);
-  await client.send('<getProperties version="1.7"/>\n<enableBLOB device="BLOB Bench">Also</enableBLOB>\n');
-  await client.waitFor(/<defBLOBVector[^>]*name=["']FRAME/);
+  await client.send('<getProperties version="1.7"/>\n<enableBLOB device="Bench">Also</enableBLOB>\n');
+  await client.waitFor(/<defBLOBVector[^>]*name=["']BLOB/);
   await client.send(
-    `<newNumberVector device="BLOB Bench" name="SEND"><oneNumber name="COUNT">${count}</oneNumber><oneNumber name="SIZE">${size}</oneNumber></newNumberVector>\n`,
+    `<newNumberVector device="Bench" name="SEND"><oneNumber name="COUNT">${count}</oneNumber><oneNumber name="SIZE">${size}</oneNumber></newNumberVector>\n`,
   );
   await until(() => client.count('</oneBLOB>') >= count, 20_000, `${count} BLOBs`);
   const received = blobs(client);

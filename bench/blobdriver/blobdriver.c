@@ -4,10 +4,11 @@
  * on a unix socket (indiserver >= 1.9.7, indi-node) libindi passes it as a shared-memory
  * attachment, and on pipes it encodes it in base64 itself.
  *
- * Device "BLOB Bench": set SEND.COUNT and SEND.SIZE (bytes) and it sends COUNT frames of SIZE
- * bytes on FRAME.DATA (format .fits), then sets SEND back to Ok with SENT.COUNT updated. The
- * content is fixed (a FITS header then a byte pattern), so two servers relaying it must deliver
- * identical bytes. Build: see build.sh.
+ * Device "Bench" (as bench/driver.mjs, so bench/client.mjs drives it): GO.GO On sends
+ * $BENCH_COUNT frames of $BENCH_SIZE bytes (default 1 and 1 MiB) on BLOB.DATA (format .fits);
+ * SEND.COUNT and SEND.SIZE (bytes) send COUNT frames of SIZE bytes. SENT.COUNT counts the frames
+ * sent. The content is fixed (a FITS header then a byte pattern), so two servers relaying it
+ * must deliver identical bytes. Build: see build.sh.
  */
 #include <indidevapi.h>
 #include <indidriver.h>
@@ -17,16 +18,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEVICE "BLOB Bench"
+#define DEVICE "Bench"
 
 static IBLOB data;
 static IBLOBVectorProperty frame;
 static INumber send_numbers[2];
 static INumberVectorProperty send_vector;
+static ISwitch go;
+static ISwitchVectorProperty go_vector;
 static INumber sent_number;
 static INumberVectorProperty sent_vector;
 static unsigned char *buffer;
 static size_t buffer_size;
+
+static long env_number(const char *name, long fallback)
+{
+    const char *text = getenv(name);
+    return text && *text ? atol(text) : fallback;
+}
+
+static size_t bench_size(void)
+{
+    return (size_t)env_number("BENCH_SIZE", 1 << 20);
+}
+
+static void fill(unsigned char *out, size_t size);
+
+/* The frame buffer, ready before the first GO (filling it is not what is measured). */
+static int prepare(size_t size)
+{
+    if (size == buffer_size)
+        return 1;
+    if (buffer)
+        IDSharedBlobFree(buffer);
+    buffer = IDSharedBlobAlloc(size);
+    buffer_size = buffer ? size : 0;
+    if (buffer)
+        fill(buffer, size);
+    return buffer != NULL;
+}
 
 static void define(void)
 {
@@ -35,12 +65,15 @@ static void define(void)
         return;
     ready = 1;
     IUFillBLOB(&data, "DATA", "Data", ".fits");
-    IUFillBLOBVector(&frame, &data, 1, DEVICE, "FRAME", "Frame", "Main", IP_RO, 60, IPS_IDLE);
+    IUFillBLOBVector(&frame, &data, 1, DEVICE, "BLOB", "Frame", "Main", IP_RO, 60, IPS_IDLE);
+    IUFillSwitch(&go, "GO", "Go", ISS_OFF);
+    IUFillSwitchVector(&go_vector, &go, 1, DEVICE, "GO", "Go", "Main", IP_RW, ISR_NOFMANY, 0, IPS_IDLE);
     IUFillNumber(&send_numbers[0], "COUNT", "Frames", "%.0f", 0, 1e9, 1, 1);
     IUFillNumber(&send_numbers[1], "SIZE", "Bytes", "%.0f", 1, 1 << 30, 1, 1 << 20);
     IUFillNumberVector(&send_vector, send_numbers, 2, DEVICE, "SEND", "Send", "Main", IP_RW, 0, IPS_IDLE);
     IUFillNumber(&sent_number, "COUNT", "Frames", "%.0f", 0, 1e12, 1, 0);
     IUFillNumberVector(&sent_vector, &sent_number, 1, DEVICE, "SENT", "Sent", "Main", IP_RO, 0, IPS_IDLE);
+    prepare(bench_size());
 }
 
 /* A FITS primary header (BITPIX 8, one axis) then bytes (i * 31 + 7) mod 251. */
@@ -68,6 +101,7 @@ void ISGetProperties(const char *dev)
     if (dev && *dev && strcmp(dev, DEVICE))
         return;
     define();
+    IDDefSwitch(&go_vector, NULL);
     IDDefNumber(&send_vector, NULL);
     IDDefNumber(&sent_vector, NULL);
     IDDefBLOB(&frame, NULL);
@@ -88,9 +122,36 @@ static void *sender(void *arg)
         IDSetBLOB(&frame, NULL);
     sent_number.value += count;
     IDSetNumber(&sent_vector, NULL);
+    return NULL;
+}
+
+/* Sends `count` frames of `size` bytes, then reports on `done` (set Busy meanwhile). */
+static void send_frames(long count, size_t size, void (*done)(void))
+{
+    if (!prepare(size))
+    {
+        IDMessage(DEVICE, "cannot allocate %zu bytes", size);
+        return;
+    }
+    send_numbers[0].value = count;
+    send_numbers[1].value = size;
+    pthread_t thread;
+    pthread_create(&thread, NULL, sender, NULL);
+    pthread_join(thread, NULL);
+    done();
+}
+
+static void send_done(void)
+{
     send_vector.s = IPS_OK;
     IDSetNumber(&send_vector, NULL);
-    return NULL;
+}
+
+static void go_done(void)
+{
+    go.s = ISS_OFF;
+    go_vector.s = IPS_OK;
+    IDSetSwitch(&go_vector, NULL);
 }
 
 void ISNewNumber(const char *dev, const char *name, double values[], char *names[], int n)
@@ -98,34 +159,21 @@ void ISNewNumber(const char *dev, const char *name, double values[], char *names
     if (strcmp(dev, DEVICE) || strcmp(name, send_vector.name))
         return;
     define();
-    if (send_vector.s == IPS_BUSY)
-        return;
     IUUpdateNumber(&send_vector, values, names, n);
-    size_t size = (size_t)send_numbers[1].value;
-    if (size != buffer_size)
-    {
-        if (buffer)
-            IDSharedBlobFree(buffer);
-        buffer = IDSharedBlobAlloc(size);
-        if (!buffer)
-        {
-            send_vector.s = IPS_ALERT;
-            IDSetNumber(&send_vector, "cannot allocate %zu bytes", size);
-            return;
-        }
-        buffer_size = size;
-        fill(buffer, size);
-    }
     send_vector.s = IPS_BUSY;
     IDSetNumber(&send_vector, NULL);
-    pthread_t thread;
-    pthread_create(&thread, NULL, sender, NULL);
-    pthread_join(thread, NULL);
+    send_frames((long)send_numbers[0].value, (size_t)send_numbers[1].value, send_done);
 }
 
 void ISNewSwitch(const char *dev, const char *name, ISState *states, char *names[], int n)
 {
-    (void)dev, (void)name, (void)states, (void)names, (void)n;
+    (void)states, (void)names, (void)n;
+    if (strcmp(dev, DEVICE) || strcmp(name, go_vector.name))
+        return;
+    define();
+    go_vector.s = IPS_BUSY;
+    IDSetSwitch(&go_vector, NULL);
+    send_frames(env_number("BENCH_COUNT", 1), bench_size(), go_done);
 }
 
 void ISNewText(const char *dev, const char *name, char *texts[], char *names[], int n)
