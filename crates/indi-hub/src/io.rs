@@ -1,7 +1,7 @@
 //! The read and write loops every connection runs, over any byte stream.
 
 use crate::frame::Frame;
-use crate::hub::{Endpoint, Hub, Role};
+use crate::hub::{Endpoint, Hub, Pace, Role};
 use crate::readbuf::ReadBuffer;
 use crate::shm::{may_attach, AttachingReader, Attachments};
 use indi_codec::{DecodeError, IndiCodec, Tag, VectorKind};
@@ -68,6 +68,10 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
     // Drivers' and remote servers' bursts of updates are routed and written in runs; clients
     // send no updates.
     let max_run = if client { 1 } else { MAX_RUN };
+    // A driver on a unix socket may send shared-memory BLOBs, each encoded as it is read: the
+    // next one is read and encoded while clients catch up, and waits to be delivered (one
+    // frame of read-ahead, so encoding overlaps writing, as indiserver's writer threads do).
+    let mut paced = Paced { deferred: attachments.is_some(), waiting: None };
     loop {
         read.reserve();
         let result = tokio::select! {
@@ -92,7 +96,7 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
                     frames.push(frame);
                     // A large read of small elements is routed in slices, so writing starts early.
                     if frames.len() == ROUTE_AT_MOST {
-                        if let Err(end) = deliver(hub, endpoint, std::mem::take(&mut frames)).await {
+                        if let Err(end) = deliver(hub, endpoint, std::mem::take(&mut frames), &mut paced).await {
                             return end;
                         }
                     }
@@ -110,7 +114,7 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
             }
         }
         read.settle();
-        if let Err(end) = deliver(hub, endpoint, frames).await {
+        if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {
             return end;
         }
         if eof {
@@ -161,23 +165,38 @@ pub(crate) fn bad_input(hub: &Hub, endpoint: &Endpoint, error: DecodeError, fram
     None
 }
 
-/// Routes what one read brought; waits while a BLOB's fastest reader is far behind, and after
-/// many elements lets the writers it woke run (they wait in this worker's LIFO slot, which the
-/// other workers cannot steal) before this task reads on.
-async fn deliver(hub: &Hub, endpoint: &Endpoint, frames: Vec<Arc<Frame>>) -> Result<(), ReadEnd> {
+/// A BLOB reader's pacing: a [`Pace`] waited for before the next delivery (see
+/// [`read_loop_attached`]) or at once.
+struct Paced {
+    deferred: bool,
+    waiting: Option<Pace>,
+}
+
+/// Routes what one read brought; waits while a BLOB's fastest reader is far behind (first, when
+/// that wait was deferred), and after many elements lets the writers it woke run (they wait in
+/// this worker's LIFO slot, which the other workers cannot steal) before this task reads on.
+async fn deliver(hub: &Hub, endpoint: &Endpoint, frames: Vec<Arc<Frame>>, paced: &mut Paced) -> Result<(), ReadEnd> {
     if frames.is_empty() {
         return Ok(());
     }
+    if let Some(pace) = paced.waiting.take() {
+        wait_for(pace, endpoint).await?;
+    }
     let many = frames.len() >= YIELD_AFTER_FRAMES;
-    if let Some(pace) = hub.deliver_all(endpoint.id, frames) {
-        tokio::select! {
-            _ = pace.wait() => {}
-            _ = endpoint.cancel.cancelled() => return Err(ReadEnd::Cancelled),
-        }
-    } else if many {
-        tokio::task::yield_now().await;
+    match hub.deliver_all(endpoint.id, frames) {
+        Some(pace) if paced.deferred => paced.waiting = Some(pace),
+        Some(pace) => wait_for(pace, endpoint).await?,
+        None if many => tokio::task::yield_now().await,
+        None => {}
     }
     Ok(())
+}
+
+async fn wait_for(pace: Pace, endpoint: &Endpoint) -> Result<(), ReadEnd> {
+    tokio::select! {
+        _ = pace.wait() => Ok(()),
+        _ = endpoint.cancel.cancelled() => Err(ReadEnd::Cancelled),
+    }
 }
 
 /// A client socket's write side, shared by the writer task and direct writers (see
