@@ -3,9 +3,10 @@
 //! pipe, or with three pipes when asked; sent `getProperties` at start, logged, and restarted
 //! up to `-r` times when they die.
 
-use crate::frame::Frame;
-use crate::hub::{Hub, Role};
-use crate::io::{read_loop, read_loop_attached, write_loop, ReadEnd};
+use crate::connection::Connection;
+use crate::endpoint::Role;
+use crate::hub::Hub;
+use crate::io::{read_loop_attached, ReadEnd};
 use crate::shm::AttachingReader;
 use indi_codec::{Element, GetProperties};
 use std::future::Future;
@@ -80,17 +81,17 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
             return;
         }
     };
-    let endpoint = hub.register(Role::Driver, |_| format!("Driver {name}")).expect("drivers are never refused");
     debug!("Driver {name}: pid={}{}", child.id().unwrap_or(0), if pipes { " (pipes)" } else { "" });
-    let get = GetProperties { version: Some("1.7".into()), device: None, name: None };
-    endpoint.outbox.push(Frame::new(Element::GetProperties(get)));
     let stderr = child.stderr.take().unwrap();
-    let (writing, reading): (_, Pin<Box<dyn Future<Output = ReadEnd> + Send + '_>>) = match socket {
+    let get = || vec![Element::GetProperties(GetProperties { version: Some("1.7".into()), device: None, name: None })];
+    let label = |_| format!("Driver {name}");
+    let (connection, reading): (Connection, Pin<Box<dyn Future<Output = ReadEnd> + Send + '_>>);
+    match socket {
         Some(socket) => {
             let (read, write) = socket.into_split();
-            let endpoint_w = endpoint.clone();
-            let writing = tokio::spawn(async move { write_loop(&endpoint_w, write).await });
-            (writing, Box::pin(read_loop_attached(hub, &endpoint, AttachingReader::new(read, endpoint.name.clone()))))
+            connection = Connection::open(hub, Role::Driver, label, write, get()).expect("drivers are never refused");
+            let reader = AttachingReader::new(read, connection.name.clone());
+            reading = Box::pin(read_loop_attached(hub, &connection, reader));
         }
         None => {
             let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
@@ -99,25 +100,26 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
                 // SAFETY: fcntl on descriptors we own; failure (an old kernel, a low limit) is harmless.
                 unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20) };
             }
-            let endpoint_w = endpoint.clone();
-            let writing = tokio::spawn(async move { write_loop(&endpoint_w, stdin).await });
-            (writing, Box::pin(read_loop(hub, &endpoint, stdout)))
+            connection = Connection::open(hub, Role::Driver, label, stdin, get()).expect("drivers are never refused");
+            reading = Box::pin(connection.read(stdout));
         }
-    };
+    }
     let logging = tokio::spawn(log_stderr(name.to_owned(), stderr));
     // The driver's end is its exit, as for indiserver, or the end of its output: a process it
     // started may hold its pipes open for long after.
-    let mut reading = reading;
-    let exited = tokio::select! {
-        _ = &mut reading => false,
-        _ = child.wait() => true,
-        _ = stop.cancelled() => false,
-    };
-    if exited {
-        // What it wrote last may still be in the pipe.
-        let _ = tokio::time::timeout(LAST_WORDS, &mut reading).await;
+    {
+        let mut reading = reading;
+        let exited = tokio::select! {
+            _ = &mut reading => false,
+            _ = child.wait() => true,
+            _ = stop.cancelled() => false,
+        };
+        if exited {
+            // What it wrote last may still be in the pipe.
+            let _ = tokio::time::timeout(LAST_WORDS, &mut reading).await;
+        }
     }
-    hub.unregister(endpoint.id);
+    connection.unregister();
     // Its stdin is closed now: a well-behaved driver exits on its own.
     let exited = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
     if exited.is_err() {
@@ -127,7 +129,7 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
         Ok(status) => debug!("Driver {name}: {status}"),
         Err(error) => debug!("Driver {name}: wait failed: {error}"),
     }
-    let _ = writing.await;
+    connection.close().await;
     // Its last lines are logged before any restart; a process it left behind keeps the rest.
     let _ = tokio::time::timeout(LAST_WORDS, logging).await;
 }
