@@ -103,6 +103,27 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     expect(piped.proc.stderr()).not.toMatch(/from shared memory/);
   });
 
+  it('IPyServer: addExdriver(program, { pipes: true }) gives that driver pipes, others a socket; option pipes gives all pipes', async () => {
+    const { IPyServer } = await import('../dist/index.js');
+    const kinds = async (server: InstanceType<typeof IPyServer>) => {
+      await server.listen();
+      const waiting = server.wait();
+      await until(() => childStdouts(process.pid).length === 2, 10_000, 'two driver processes');
+      const found = childStdouts(process.pid).map((fd) => fd.split(':')[0]).sort();
+      server.shutdown();
+      await waiting;
+      return found;
+    };
+    const mixed = new IPyServer([], { port: 0 });
+    mixed.addExdriver(BENCH_DRIVER, { pipes: true });
+    mixed.addExdriver(BENCH_DRIVER);
+    expect(await kinds(mixed)).toEqual(['pipe', 'socket']);
+    const piped = new IPyServer([], { port: 0, pipes: true });
+    piped.addExdriver(BENCH_DRIVER);
+    piped.addExdriver(BENCH_DRIVER);
+    expect(await kinds(piped)).toEqual(['pipe', 'pipe']);
+  });
+
   it('indi_simulator_ccd sends its FITS as an attachment; the FITS matches indiserver\'s in size and header', async () => {
     const exposure = async (kind: Kind) => {
       const { port, proc } = await start(kind, ['indi_simulator_ccd']);
