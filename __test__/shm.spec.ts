@@ -90,6 +90,15 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     await until(() => (ours.proc.stderr().match(/BLOB of 1000003 bytes from shared memory/g) ?? []).length === 2, 5000, 'two log lines');
   });
 
+  it('a chained server gets the frames in base64 (attachments never cross TCP)', async () => {
+    const upstream = await start('indi-node', [BENCH_DRIVER]);
+    const downstream = await start('indi-node', [`Bench@127.0.0.1:${upstream.port}`]);
+    const got = await benchFrames(downstream.port, 2, 200_000);
+    const direct = await benchFrames(upstream.port, 1, 200_000);
+    expect(got.map((blob) => sha(blob.data))).toEqual([sha(direct[0].data), sha(direct[0].data)]);
+    expect(got[0].attrs).toEqual({ name: 'DATA', size: '200000', format: '.fits', len: '200000' });
+  });
+
   it('--pipes gives drivers pipes: the same bytes, encoded by the driver', async () => {
     const reference = await start('indi-node', [BENCH_DRIVER]);
     const expected = await benchFrames(reference.port, 1, 300_000);
