@@ -54,6 +54,17 @@ function childStdouts(pid: number): string[] {
   return children.map((child) => readlinkSync(`/proc/${child}/fd/1`));
 }
 
+/** Shared-memory buffers process `pid` holds open. */
+function memfds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('/memfd:');
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
+}
+
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Has the benchmark driver send `count` BLOBs of `size` bytes to one client; returns them. */
@@ -88,6 +99,8 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
       expect(blob.attrs).toEqual({ name: 'DATA', size: String(size), format: '.fits', len: String(size) });
     }
     await until(() => (ours.proc.stderr().match(/BLOB of 1000003 bytes from shared memory/g) ?? []).length === 2, 5000, 'two log lines');
+    // Each buffer is released once written to every client that queued it.
+    await until(() => memfds(ours.proc.child.pid!) === 0, 5000, 'the server to close the shared buffers');
   });
 
   it('a chained server gets the frames in base64 (attachments never cross TCP)', async () => {
