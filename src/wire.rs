@@ -319,8 +319,8 @@ pub fn flat_request(element: &Element) -> Option<String> {
 }
 
 /// The members of a `set*Vector` passed positionally: reading a `WireElement` from JS probes
-/// every one of its fields by name (about 0.1 µs each), which made a driver's updates cost
-/// microseconds before any work was done.
+/// every one of its fields by name, which made a driver's updates cost more than the work
+/// (measured in `bench/README.md`, "The napi boundary").
 pub struct SetFields {
     pub tag: String,
     pub device: String,
