@@ -252,6 +252,42 @@ pub fn recv_with_fds(fd: RawFd, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::R
     unsafe { recvmsg_raw(fd, buf.as_mut_ptr(), buf.len(), fds) }
 }
 
+/// One `sendmsg` of `bytes` on `fd` with `fds` attached (`SCM_RIGHTS`), as libindi passes its
+/// shared buffers (for a writer that hands a [`Shared`] frame on to a peer that accepts
+/// attachments). Returns the bytes written, which may be fewer than asked: the descriptors
+/// travel with the first of them. Fails with `WouldBlock` when the socket is full.
+pub fn send_with_fds(fd: RawFd, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
+    let iov = libc::iovec { iov_base: bytes.as_ptr() as *mut _, iov_len: bytes.len() };
+    let payload = std::mem::size_of_val(fds);
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(payload as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: a message with one SCM_RIGHTS header built with libc's macros in a buffer of
+    // CMSG_SPACE bytes; every pointer outlives the call.
+    let n = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &iov as *const _ as *mut _;
+        msg.msg_iovlen = 1;
+        if !fds.is_empty() {
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = space as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(payload as u32) as _;
+            let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
+            for (i, fd) in fds.iter().enumerate() {
+                data.add(i).write_unaligned(fd.as_raw_fd());
+            }
+        }
+        libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL)
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 /// A driver's socket, read with `recvmsg`: the descriptors that come with the bytes go to its
 /// [`Attachments`].
 pub struct AttachingReader {
@@ -344,28 +380,16 @@ mod tests {
     #[test]
     fn descriptors_sent_with_bytes_are_received_in_order() {
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        let fd = memfd(b"xyz", 3);
-        let data = b"<x/>";
-        let iov = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: data.len() };
-        let space = unsafe { libc::CMSG_SPACE(4) } as usize;
-        let mut control = vec![0u64; space.div_ceil(8)];
-        // SAFETY: a one-descriptor SCM_RIGHTS message built with libc's macros.
-        unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = &iov as *const _ as *mut _;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control.as_mut_ptr().cast();
-            msg.msg_controllen = space as _;
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            (*cmsg).cmsg_level = libc::SOL_SOCKET;
-            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(4) as _;
-            libc::CMSG_DATA(cmsg).cast::<RawFd>().write_unaligned(fd.as_raw_fd());
-            assert_eq!(libc::sendmsg(a.as_raw_fd(), &msg, 0), 4);
-        }
+        let (x, y) = (memfd(b"xyz", 3), memfd(b"uv", 2));
+        assert_eq!(send_with_fds(a.as_raw_fd(), b"<x/>", &[x.as_fd(), y.as_fd()]).unwrap(), 4);
+        assert_eq!(send_with_fds(a.as_raw_fd(), b"<y/>", &[]).unwrap(), 4);
         let mut buf = [0u8; 16];
         let mut fds = Vec::new();
         assert_eq!(recv_with_fds(b.as_raw_fd(), &mut buf, &mut fds).unwrap(), 4);
-        assert_eq!(SharedBlob::map(fds.pop().unwrap(), None).unwrap().bytes(), b"xyz");
+        let mapped: Vec<_> = fds.into_iter().map(|fd| SharedBlob::map(fd, None).unwrap()).collect();
+        assert_eq!(mapped.iter().map(|blob| blob.bytes()).collect::<Vec<_>>(), [&b"xyz"[..], b"uv"]);
+        let mut fds = Vec::new();
+        assert_eq!(recv_with_fds(b.as_raw_fd(), &mut buf, &mut fds).unwrap(), 4);
+        assert!(fds.is_empty());
     }
 }
