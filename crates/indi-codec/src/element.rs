@@ -214,6 +214,8 @@ pub struct BlobValue {
     pub format: String,
     /// The data.
     pub data: BlobData,
+    /// `enclen` as the sender wrote it, relayed with base64 data as indiserver does (it adds none).
+    pub enclen: Option<u64>,
 }
 
 /// The value of a `one*` member.

@@ -114,6 +114,9 @@ impl Writer<'_> {
             OneValue::Blob(value) => {
                 self.attr("size", &value.size.to_string());
                 self.attr("format", &value.format);
+                if let (Some(enclen), BlobData::Base64(_)) = (value.enclen, &value.data) {
+                    self.attr("enclen", &enclen.to_string());
+                }
                 self.out.put_u8(b'>');
                 match &value.data {
                     // Validated canonical base64 holds no markup: relayed verbatim.
