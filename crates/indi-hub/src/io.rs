@@ -56,6 +56,12 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
     // Drivers' and remote servers' bursts of updates are routed and written in runs; clients
     // send no updates.
     let max_run = if client { 1 } else { MAX_RUN };
+    if client {
+        // A new client's first request waits until what the drivers had already sent (woken in the
+        // same poll as its arrival) is routed: as with indiserver, a definition a driver sent before
+        // the client asked is not forwarded to it (libindi integs DontForwardUnaskedBlobDefToClient).
+        tokio::task::yield_now().await;
+    }
     loop {
         read.reserve();
         let result = tokio::select! {
