@@ -15,16 +15,18 @@ mkdir -p "$OUT"
 
 fetch_source() {
   ls "$OUT"/indi_1.9.9*.orig.tar.* >/dev/null 2>&1 && return
+  local sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   if ! apt-cache showsrc indi 2>/dev/null | grep -q '^Version: 1.9.9'; then
     # bookworm's deb-src entry (deb822), the suite Debian and Raspberry Pi OS ship 1.9.9 in
-    cat >/etc/apt/sources.list.d/indi-node-bookworm-src.sources <<'EOF'
+    $sudo_cmd tee /etc/apt/sources.list.d/indi-node-bookworm-src.sources >/dev/null <<'EOF'
 Types: deb-src
 URIs: http://deb.debian.org/debian
 Suites: bookworm
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-    apt-get update -qq
+    $sudo_cmd apt-get update -qq
   fi
   # Only the upstream tarball is needed: the Debian patch tarball failing to download is not fatal.
   (cd "$OUT" && apt-get source --download-only -qq 'indi=1.9.9*' >/dev/null 2>&1) || true
