@@ -4,7 +4,7 @@ use crate::endpoint::{Endpoint, Role};
 use crate::frame::Frame;
 use crate::hub::Hub;
 use crate::readbuf::ReadBuffer;
-use indi_codec::{DecodeError, IndiCodec};
+use indi_codec::{DecodeError, IndiCodec, Tag};
 use std::io::IoSlice;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -93,6 +93,9 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         }
         read.settle();
+        if endpoint.role == Role::Driver && frames.iter().any(|f| f.head().tag == Tag::PingRequest) {
+            hub.settled().await;
+        }
         if let Err(end) = deliver(hub, endpoint, frames).await {
             return end;
         }
