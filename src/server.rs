@@ -59,6 +59,8 @@ pub struct ServerOptions {
     pub unix_socket: Option<String>,
     /// A local socket that cannot be bound is logged and skipped, not an error (the CLI's default one).
     pub unix_socket_optional: Option<bool>,
+    /// `--pipes`: driver processes get pipes, not a unix socket (no shared-memory BLOBs).
+    pub driver_pipes: Option<bool>,
 }
 
 enum Pending {
@@ -147,6 +149,7 @@ impl NativeServer {
             max_restarts: options.max_restarts.unwrap_or(defaults.max_restarts),
             fifo: options.fifo.map(Into::into),
             log_dir: options.log_dir.map(Into::into),
+            driver_pipes: options.driver_pipes.unwrap_or(defaults.driver_pipes),
             ..defaults
         };
         if let Some(max) = options.max_message {
@@ -177,10 +180,11 @@ impl NativeServer {
         });
     }
 
-    /// Adds a driver process (started with the server, restarted when it dies).
+    /// Adds a driver process (started with the server, restarted when it dies); `pipes` gives it
+    /// pipes instead of a unix socket.
     #[napi]
-    pub fn add_exdriver(&self, program: String, args: Vec<String>) {
-        self.start(Pending::Driver(DriverSpec { program, args, env: Vec::new() }));
+    pub fn add_exdriver(&self, program: String, args: Vec<String>, pipes: Option<bool>) {
+        self.start(Pending::Driver(DriverSpec { program, args, env: Vec::new(), pipes: pipes.unwrap_or(false) }));
     }
 
     /// Links to another INDI server; its devices are served here too.

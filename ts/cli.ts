@@ -24,6 +24,7 @@ Options of indi-node:
  --host h            : interface to listen on, default all interfaces
  --maxconnections n  : refuse clients beyond n, default ${DEFAULTS.serveMaxconnections}
  --max-message bytes : largest element accepted, default ${DEFAULTS.maxMessage}
+ --pipes             : give driver programs pipes, not a unix socket (no shared-memory BLOBs)
 driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs, not
          executable) run in-process: its default export is a driver (export default driver) or a
          function returning one; a module that fails ends alone and is restarted per -r`;
@@ -57,6 +58,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     if (arg === '--host') options.host = value();
     else if (arg === '--maxconnections') maxconnections = integer(arg, value(), 1);
     else if (arg === '--max-message') options.maxMessage = integer(arg, value(), 1024);
+    else if (arg === '--pipes') options.pipes = true;
     else if (arg === '--help' || arg === '-h') throw new HelpRequest();
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else if (arg.startsWith('-') && arg.length > 1) {

@@ -44,6 +44,17 @@ export interface IPyServerOptions {
   unixSocket?: string;
   /** With `unixSocket`: a socket another server holds is logged and skipped, not an error. */
   unixSocketOptional?: boolean;
+  /**
+   * Give driver programs pipes for stdin and stdout instead of one unix socket (as indiserver
+   * ≥ 1.9.7 gives them), which turns off libindi's shared-memory BLOBs; default false.
+   */
+  pipes?: boolean;
+}
+
+/** Options of `addExdriver`, given after the arguments. */
+export interface ExdriverOptions {
+  /** Pipes for this driver instead of a unix socket (see `IPyServerOptions.pipes`). */
+  pipes?: boolean;
 }
 
 /**
@@ -117,6 +128,7 @@ export class IPyServer {
       maxMessage: options.maxMessage,
       unixSocket: options.unixSocket,
       unixSocketOptional: options.unixSocketOptional,
+      driverPipes: options.pipes,
     });
   }
 
@@ -125,9 +137,16 @@ export class IPyServer {
     return this.#port;
   }
 
-  /** Adds a driver executable (e.g. `indi_simulator_ccd`), restarted if it dies. */
-  addExdriver(program: string, ...args: string[]): void {
-    this.#native.addExdriver(checkText(program, 'program'), args.map((a) => checkText(a, 'argument')));
+  /**
+   * Adds a driver executable (e.g. `indi_simulator_ccd`), restarted if it dies. Its stdin and
+   * stdout are one unix socket, as indiserver gives them (libindi drivers then send BLOBs as
+   * shared memory), unless options `{ pipes: true }` follow the arguments.
+   */
+  addExdriver(program: string, ...args: string[] | [...args: string[], options: ExdriverOptions]): void {
+    const list: unknown[] = [...args];
+    const last = list.at(-1);
+    const options = typeof last === 'object' && last !== null ? (list.pop() as ExdriverOptions) : {};
+    this.#native.addExdriver(checkText(program, 'program'), list.map((a) => checkText(a, 'argument')), options.pipes ?? false);
   }
 
   /** Links to another INDI server; its devices are served here too. Reconnects if it goes away. */

@@ -27,6 +27,7 @@ mod readbuf;
 pub mod remote;
 pub mod router;
 pub mod server;
+pub mod shm;
 pub mod socket;
 pub mod traffic_log;
 pub mod unixsock;

@@ -140,7 +140,7 @@ impl Server {
                     .into_iter()
                     .filter_map(|(key, value)| Some((key.to_owned(), value?)))
                     .collect();
-                self.add_driver(DriverSpec { program: driver, args: Vec::new(), env });
+                self.add_driver(DriverSpec { program: driver, args: Vec::new(), env, pipes: false });
             }
             Command::Stop { driver, name } => self.stop_driver(&driver, name.as_deref()),
         }
