@@ -11,6 +11,25 @@ afterEach(stopAll);
 const TARGET = join(ROOT, '__test__', 'drivers', 'target.mjs');
 const haveSocat = peersAvailable('socat');
 
+/** A local client that asks for BLOBs, then prints the first setBLOBVector and its buffer. */
+const ATTACHMENT_READER = `
+import mmap, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect('\\0' + sys.argv[1])
+s.sendall(b'<getProperties version="1.7"/><enableBLOB device="Target">Also</enableBLOB><pingRequest uid="r"/>')
+text, fds, deadline = b'', [], time.time() + 10
+while b'pingReply' not in text and time.time() < deadline:
+    text += s.recv(65536)
+print('ready', flush=True)
+text = b''
+while b'</setBLOBVector>' not in text and time.time() < deadline:
+    data, got, _, _ = socket.recv_fds(s, 65536, 4)
+    text, fds = text + data, fds + got
+print(text[text.find(b'<setBLOBVector'):].decode())
+view = mmap.mmap(fds[0], 0, prot=mmap.PROT_READ) if fds else b''
+print('fds=%d bytes=%s' % (len(fds), bytes(view[:6]).decode()))
+`;
+
 /** A client of the abstract socket `name` (socat between its stdin/stdout and the socket). */
 function local(name: string): Proc & { send: (text: string) => void } {
   const proc = start('socat', ['-', `ABSTRACT-CONNECT:${name}`]);
@@ -30,6 +49,24 @@ describe.runIf(haveSocat)('indi-node serve -u', () => {
     await tcp.waitFor('device="Target"');
     client.send('<newTextVector device="Target" name="T"><oneText name="t">from the local socket</oneText></newTextVector>\n');
     await tcp.waitFor('from the local socket');
+    tcp.destroy();
+  });
+
+  it('sends BLOBs to local clients as shared-memory attachments, as indiserver: attached="true" and a memfd', async () => {
+    const name = `/tmp/indi-node-test-blob-${process.pid}-${await freePort()}`;
+    const { port } = await serve(['-u', name, TARGET]);
+    // Python reads the descriptor (socket.recv_fds) and maps it: what a libindi client does.
+    const reader = start('python3', ['-c', ATTACHMENT_READER, name]);
+    await until(() => reader.stdout().includes('ready'), 10_000, 'the local client to ask for BLOBs');
+    const tcp = await RawClient.open(port);
+    await tcp.send('<enableBLOB device="Target">Also</enableBLOB>\n');
+    await tcp.ping('enabled');
+    // An upload from a TCP client, echoed by Target: inline from the driver, attached for the local client.
+    await tcp.send('<newBLOBVector device="Target" name="B"><oneBLOB name="b" size="6" format=".bin">bG9jYWwh</oneBLOB></newBLOBVector>\n');
+    await tcp.waitFor('bG9jYWwh</oneBLOB>');
+    expect(await reader.exited).toBe(0);
+    expect(reader.stdout()).toMatch(/<oneBLOB name="b" size="6" format="\.bin" attached="true"\/>/);
+    expect(reader.stdout()).toContain('fds=1 bytes=local!');
     tcp.destroy();
   });
 

@@ -215,6 +215,23 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, mut slices: &
     Ok(())
 }
 
+/// Writes `batch` in one vectored write, or, when frames carry attachments for a local client,
+/// in pieces with each frame's descriptors passed just before it.
+async fn write_batch<W: AsyncWrite + Unpin>(endpoint: &Endpoint, writer: &mut W, batch: &[Arc<Frame>]) -> std::io::Result<()> {
+    let mut start = 0;
+    for (at, frame) in batch.iter().enumerate() {
+        if let Some(shared) = frame.attachments() {
+            let mut slices: Vec<IoSlice<'_>> = batch[start..at].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+            write_all_vectored(writer, &mut slices).await?;
+            let socket = endpoint.direct.get().ok_or(std::io::ErrorKind::Unsupported)?;
+            socket.send_attachments(shared).await?;
+            start = at;
+        }
+    }
+    let mut slices: Vec<IoSlice<'_>> = batch[start..].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+    write_all_vectored(writer, &mut slices).await
+}
+
 /// Writes `endpoint`'s queue until it is closed and drained, many elements per system call.
 pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: W) {
     let mut batch: Vec<Arc<Frame>> = Vec::new();
@@ -227,9 +244,8 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: 
         if !more {
             break;
         }
-        let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|frame| IoSlice::new(frame.bytes())).collect();
         let written = tokio::select! {
-            result = write_all_vectored(&mut writer, &mut slices) => result,
+            result = write_batch(endpoint, &mut writer, &batch) => result,
             _ = endpoint.cancel.cancelled() => break,
         };
         if let Err(error) = written {

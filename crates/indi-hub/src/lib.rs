@@ -20,6 +20,7 @@ pub mod frame;
 pub mod hub;
 pub mod io;
 pub mod local;
+pub mod localblob;
 pub mod logging;
 mod memory;
 pub mod outbox;

@@ -73,6 +73,18 @@ impl ClientSocket {
         }
     }
 
+    /// A client of the local socket, which gets BLOBs as attachments (see [`crate::localblob`]).
+    pub fn takes_attachments(&self) -> bool {
+        matches!(self, ClientSocket::Unix(_))
+    }
+
+    /// Passes the buffers of `shared` as descriptors, ahead of the element they belong to.
+    pub async fn send_attachments(&self, shared: &crate::shm::Shared) -> std::io::Result<()> {
+        let ClientSocket::Unix(half) = self else { return Err(std::io::ErrorKind::Unsupported.into()) };
+        let fds: Vec<_> = shared.blobs.iter().map(|blob| blob.fd()).collect();
+        crate::localblob::send_fds(half.as_ref(), &fds).await
+    }
+
     fn raw_fd(&self) -> std::os::fd::RawFd {
         match self {
             ClientSocket::Tcp(half) => AsRef::<TcpStream>::as_ref(half).as_raw_fd(),
