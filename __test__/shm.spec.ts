@@ -6,7 +6,20 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, freePort, nodeDriver, peersAvailable, pythonModuleAvailable, run, startIndiserver, start as spawnTracked, stopAll, tempDir, until, type Proc } from './helpers.js';
+import {
+  ROOT,
+  freePort,
+  nodeDriver,
+  peersAvailable,
+  pythonModuleAvailable,
+  run,
+  startIndiserver,
+  start as spawnTracked,
+  stopAll,
+  tempDir,
+  until,
+  type Proc,
+} from './helpers.js';
 import { CLI, RawClient, serve } from './rawclient.js';
 
 const HEADERS = '/usr/include/libindi/indidevapi.h';
@@ -48,10 +61,19 @@ function blobs(client: RawClient): Blob[] {
 
 /** Descriptor 1 of each child process of `pid`: `socket:[…]` or `pipe:[…]`. */
 function childStdouts(pid: number): string[] {
-  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean),
-  );
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean));
   return children.map((child) => readlinkSync(`/proc/${child}/fd/1`));
+}
+
+/** Shared-memory buffers process `pid` holds open. */
+function memfds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('/memfd:');
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
 }
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -88,6 +110,17 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
       expect(blob.attrs).toEqual({ name: 'DATA', size: String(size), format: '.fits', len: String(size) });
     }
     await until(() => (ours.proc.stderr().match(/BLOB of 1000003 bytes from shared memory/g) ?? []).length === 2, 5000, 'two log lines');
+    // Each buffer is released once written to every client that queued it.
+    await until(() => memfds(ours.proc.child.pid!) === 0, 5000, 'the server to close the shared buffers');
+  });
+
+  it('a chained server gets the frames in base64 (attachments never cross TCP)', async () => {
+    const upstream = await start('indi-node', [BENCH_DRIVER]);
+    const downstream = await start('indi-node', [`Bench@127.0.0.1:${upstream.port}`]);
+    const got = await benchFrames(downstream.port, 2, 200_000);
+    const direct = await benchFrames(upstream.port, 1, 200_000);
+    expect(got.map((blob) => sha(blob.data))).toEqual([sha(direct[0].data), sha(direct[0].data)]);
+    expect(got[0].attrs).toEqual({ name: 'DATA', size: '200000', format: '.fits', len: '200000' });
   });
 
   it('--pipes gives drivers pipes: the same bytes, encoded by the driver', async () => {
@@ -109,7 +142,9 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
       await server.listen();
       const waiting = server.wait();
       await until(() => childStdouts(process.pid).length === 2, 10_000, 'two driver processes');
-      const found = childStdouts(process.pid).map((fd) => fd.split(':')[0]).sort();
+      const found = childStdouts(process.pid)
+        .map((fd) => fd.split(':')[0])
+        .sort();
       server.shutdown();
       await waiting;
       return found;
@@ -124,7 +159,7 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     expect(await kinds(piped)).toEqual(['pipe', 'pipe']);
   });
 
-  it('indi_simulator_ccd sends its FITS as an attachment; the FITS matches indiserver\'s in size and header', async () => {
+  it("indi_simulator_ccd sends its FITS as an attachment; the FITS matches indiserver's in size and header", async () => {
     const exposure = async (kind: Kind) => {
       const { port, proc } = await start(kind, ['indi_simulator_ccd']);
       const client = await RawClient.open(port);
@@ -155,11 +190,13 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     expect(ours.log).toMatch(new RegExp(`Driver indi_simulator_ccd: BLOB of ${ours.fits.data.length} bytes from shared memory`));
   }, 60_000);
 
-  it.skipIf(!indipydriver)('Python (indipydriver) and TypeScript drivers still work on the socket beside a libindi one', async () => {
-    const python = join(dir.path, 'py_echo');
-    writeFileSync(
-      python,
-      `#!/usr/bin/env python3
+  it.skipIf(!indipydriver)(
+    'Python (indipydriver) and TypeScript drivers still work on the socket beside a libindi one',
+    async () => {
+      const python = join(dir.path, 'py_echo');
+      writeFileSync(
+        python,
+        `#!/usr/bin/env python3
 import asyncio
 import indipydriver as ipd
 
@@ -174,24 +211,26 @@ member = ipd.NumberMember(name="X", format="%.0f", membervalue=1)
 vector = ipd.NumberVector(name="ECHO", label="Echo", group="Main", perm="rw", state="Ok", numbermembers=[member])
 asyncio.run(Echo(ipd.Device(devicename="Py Echo", properties=[vector])).asyncrun())
 `,
-    );
-    chmodSync(python, 0o755);
-    const typescript = nodeDriver(dir.path, 'ts_alltypes', join(ROOT, '__test__', 'drivers', 'alltypes.mjs'));
-    const { port, proc } = await start('indi-node', [BENCH_DRIVER, python, typescript]);
-    expect(childStdouts(proc.child.pid!).filter((fd) => fd.startsWith('socket:'))).toHaveLength(3);
-    const client = await RawClient.open(port);
-    await client.send('<getProperties version="1.7"/>\n<enableBLOB device="AllTypes">Also</enableBLOB>\n');
-    await client.waitFor(/<defNumberVector[^>]*name=["']ECHO/);
-    await client.send('<newNumberVector device="Py Echo" name="ECHO"><oneNumber name="X">42</oneNumber></newNumberVector>\n');
-    await client.waitFor(/<setNumberVector[^>]*name=["']ECHO[\s\S]*?42/);
-    // The TypeScript driver's BLOBs (base64 it wrote itself) arrive whole.
-    await until(() => client.count('</oneBLOB>') >= 1, 10_000, 'a BLOB from the TypeScript driver');
-    const { blobBytes } = await import('./drivers/blob.mjs');
-    expect(sha(blobs(client)[0].data)).toBe(sha(blobBytes()));
-    client.destroy();
-    const bench = await benchFrames(port, 1, 50_000);
-    expect(bench[0].data.length).toBe(50_000);
-  }, 40_000);
+      );
+      chmodSync(python, 0o755);
+      const typescript = nodeDriver(dir.path, 'ts_alltypes', join(ROOT, '__test__', 'drivers', 'alltypes.mjs'));
+      const { port, proc } = await start('indi-node', [BENCH_DRIVER, python, typescript]);
+      expect(childStdouts(proc.child.pid!).filter((fd) => fd.startsWith('socket:'))).toHaveLength(3);
+      const client = await RawClient.open(port);
+      await client.send('<getProperties version="1.7"/>\n<enableBLOB device="AllTypes">Also</enableBLOB>\n');
+      await client.waitFor(/<defNumberVector[^>]*name=["']ECHO/);
+      await client.send('<newNumberVector device="Py Echo" name="ECHO"><oneNumber name="X">42</oneNumber></newNumberVector>\n');
+      await client.waitFor(/<setNumberVector[^>]*name=["']ECHO[\s\S]*?42/);
+      // The TypeScript driver's BLOBs (base64 it wrote itself) arrive whole.
+      await until(() => client.count('</oneBLOB>') >= 1, 10_000, 'a BLOB from the TypeScript driver');
+      const { blobBytes } = await import('./drivers/blob.mjs');
+      expect(sha(blobs(client)[0].data)).toBe(sha(blobBytes()));
+      client.destroy();
+      const bench = await benchFrames(port, 1, 50_000);
+      expect(bench[0].data.length).toBe(50_000);
+    },
+    40_000,
+  );
 });
 
 describe.skipIf(!available)('an attached BLOB without its buffer (issue 20, point 2)', () => {

@@ -160,7 +160,7 @@ fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>) -> Result<Option<(Bytes, Vec<
         // `.fits.z` is the decompressed length and would take the buffer's page padding too.
         let blob = SharedBlob::map(fd, number(b"len").or_else(|| number(b"size"))).map_err(|e| format!("shared buffer unreadable: {e}"))?;
         let out = out.get_or_insert_with(|| BytesMut::with_capacity(raw.len() + 4 * blob.bytes().len().div_ceil(3) + 64));
-        out.extend_from_slice(&raw[copied..at]);
+        extend_flat(out, &raw[copied..at]);
         start_tag_without(tag, &[b"attached", b"enclen"], out);
         out.extend_from_slice(b">");
         indi_codec::blob::encode_into(blob.bytes(), out);
@@ -174,7 +174,11 @@ fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>) -> Result<Option<(Bytes, Vec<
         blobs.push(blob);
     }
     Ok(out.map(|mut out| {
-        out.extend_from_slice(&raw[copied..]);
+        // The line break that ends the element stays.
+        let tail = &raw[copied..];
+        let end = tail.strip_suffix(b"\n").unwrap_or(tail);
+        extend_flat(&mut out, end);
+        out.extend_from_slice(&tail[end.len()..]);
         (out.freeze(), blobs)
     }))
 }
@@ -185,10 +189,23 @@ fn start_tag_without(tag: &[u8], drop: &[&[u8]], out: &mut BytesMut) {
     spans.sort_by_key(|span| span.start);
     let mut from = 0;
     for span in spans {
-        out.extend_from_slice(&tag[from..span.start]);
+        extend_flat(out, &tag[from..span.start]);
         from = span.end;
     }
-    out.extend_from_slice(tag[from..].trim_ascii_end());
+    extend_flat(out, tag[from..].trim_ascii_end());
+}
+
+/// Appends markup with its line breaks as spaces (XML reads them so in attribute values, and
+/// they are insignificant between elements): the element is then one line, which a chained
+/// indi-node relays as it is, `len` included, instead of re-encoding it.
+fn extend_flat(out: &mut BytesMut, markup: &[u8]) {
+    let start = out.len();
+    out.extend_from_slice(markup);
+    for byte in &mut out[start..] {
+        if matches!(byte, b'\n' | b'\r') {
+            *byte = b' ';
+        }
+    }
 }
 
 /// Most descriptors taken with one read (libindi sends at most 16 per message).
@@ -300,7 +317,7 @@ mod tests {
         let mut fds = VecDeque::from([memfd(b"ABC", 4096)]);
         let (inline, blobs) = inline(ATTACHED.as_bytes(), &mut fds).unwrap().unwrap();
         let text = std::str::from_utf8(&inline).unwrap();
-        assert_eq!(text, "<setBLOBVector device='d' name='b' state='Ok'>\n  <oneBLOB\n    name='i'\n    size='3'\n    format='.fits'\n    len='3'>QUJD</oneBLOB>\n</setBLOBVector>\n");
+        assert_eq!(text, "<setBLOBVector device='d' name='b' state='Ok'>   <oneBLOB     name='i'     size='3'     format='.fits'     len='3'>QUJD</oneBLOB> </setBLOBVector>\n");
         assert_eq!(blobs[0].bytes(), b"ABC");
         assert!(fds.is_empty());
     }
