@@ -42,7 +42,11 @@ describe.runIf(haveSocat)('indi-node serve -u', () => {
     const { port } = await serve(['-u', name, TARGET]);
     const client = local(name);
     client.send('<getProperties version="1.7"/>\n<pingRequest uid="u1"/>\n');
-    await until(() => client.stdout().includes('device="Target"') && client.stdout().includes('<pingReply uid="u1"/>'), 10_000, 'definitions on the local socket');
+    await until(
+      () => client.stdout().includes('device="Target"') && client.stdout().includes('<pingReply uid="u1"/>'),
+      10_000,
+      'definitions on the local socket',
+    );
     // A TCP client watching sees what the local client asks the driver to change (echoed by Target).
     const tcp = await RawClient.open(port);
     await tcp.send('<getProperties version="1.7"/>\n');
@@ -82,7 +86,11 @@ describe.runIf(haveSocat)('indi-node serve -u', () => {
   it('without -u, a second server goes on without the default local socket', async () => {
     const first = await serve(['-v', TARGET]);
     // The first holds /tmp/indiserver, unless another server on this machine already does.
-    await until(() => /local socket \/tmp\/indiserver( not served: |$)|listening to local socket \/tmp\/indiserver/m.test(first.proc.stderr()), 10_000, 'the first server to try the default local socket');
+    await until(
+      () => /local socket \/tmp\/indiserver( not served: |$)|listening to local socket \/tmp\/indiserver/m.test(first.proc.stderr()),
+      10_000,
+      'the first server to try the default local socket',
+    );
     const second = await serve(['-v', TARGET]);
     await until(() => second.proc.stderr().includes('local socket /tmp/indiserver not served: '), 10_000, 'the second server to skip it');
     for (const { port } of [first, second]) {
@@ -90,5 +98,5 @@ describe.runIf(haveSocat)('indi-node serve -u', () => {
       await tcp.ping('both');
       tcp.destroy();
     }
-});
+  });
 });
