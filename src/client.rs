@@ -1,0 +1,139 @@
+//! The client side of INDI: a TCP connection to a server whose stream Rust decodes (BLOBs
+//! decoded from base64 here) and hands to JS in batches; requests built in JS are encoded here.
+
+use crate::wire::{from_wire, to_wire, WireElement};
+use bytes::{Bytes, BytesMut};
+use indi_codec::IndiCodec;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi_derive::napi;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, Notify};
+use tokio_util::codec::Decoder;
+
+/// JS callback receiving batches of decoded elements. Weak: it never keeps Node alive.
+type ElementsCallback = ThreadsafeFunction<Vec<WireElement>, (), Vec<WireElement>, Status, false, true>;
+
+/// Bytes read per call: one syscall per 256 KiB of BLOB.
+const READ_CHUNK: usize = 256 << 10;
+/// A batch handed to JS closes at this many decoded bytes, so memory stays bounded whatever
+/// the server sends: the next read waits until JS has taken the batch.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// One connection of an `IndiClient` to an INDI server.
+#[napi]
+pub struct ClientLink {
+    on_elements: Arc<ElementsCallback>,
+    tx: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
+    reader: Mutex<Option<tokio::net::tcp::OwnedReadHalf>>,
+    stop: Arc<Notify>,
+    closed: Arc<AtomicBool>,
+}
+
+#[napi]
+impl ClientLink {
+    /// `onElements` receives every batch of elements decoded from the server's stream.
+    #[napi(constructor, ts_args_type = "onElements: (elements: WireElement[]) => void")]
+    pub fn new(on_elements: ElementsCallback) -> Self {
+        ClientLink {
+            on_elements: Arc::new(on_elements),
+            tx: Mutex::new(None),
+            reader: Mutex::new(None),
+            stop: Arc::new(Notify::new()),
+            closed: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Connects to `host:port` (rejects with the OS error when nobody listens).
+    #[napi]
+    pub async fn connect(&self, host: String, port: u32) -> Result<()> {
+        let port = u16::try_from(port).map_err(|_| Error::new(Status::InvalidArg, format!("port {port} is not 0..65535")))?;
+        let stream =
+            tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| Error::from_reason(format!("cannot connect to {host}:{port}: {e}")))?;
+        stream.set_nodelay(true).ok();
+        let (read, mut write) = stream.into_split();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+        let closed = self.closed.clone();
+        tokio::spawn(async move {
+            while let Some(bytes) = rx.recv().await {
+                if bytes.is_empty() || write.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+            closed.store(true, Ordering::Release);
+            write.shutdown().await.ok();
+        });
+        *self.tx.lock().unwrap() = Some(tx);
+        *self.reader.lock().unwrap() = Some(read);
+        Ok(())
+    }
+
+    /// Encodes `element` (a request: `getProperties`, `enableBLOB`, `new*Vector`) and queues
+    /// it for the server. False when the connection is gone.
+    #[napi]
+    pub fn send(&self, element: WireElement) -> Result<bool> {
+        let element = from_wire(element).map_err(Error::from_reason)?;
+        let tx = self.tx.lock().unwrap();
+        let Some(tx) = tx.as_ref() else { return Ok(false) };
+        Ok(!self.closed.load(Ordering::Acquire) && tx.send(indi_codec::to_bytes(&element)).is_ok())
+    }
+
+    /// Reads the server's stream until it ends or `close()`. Resolves with the reason it ended
+    /// (`""` for a clean end of stream or `close()`).
+    #[napi]
+    pub async fn run(&self) -> Result<String> {
+        let reader = self.reader.lock().unwrap().take().ok_or_else(|| Error::from_reason("not connected, or already running"))?;
+        let ended = read_stream(reader, &self.on_elements, &self.stop).await;
+        Ok(ended.err().map(|e| e.to_string()).unwrap_or_default())
+    }
+
+    /// Ends the connection: stops reading and closes the socket after what is queued.
+    #[napi]
+    pub fn close(&self) {
+        self.stop.notify_one();
+        self.closed.store(true, Ordering::Release);
+        if let Some(tx) = self.tx.lock().unwrap().take() {
+            tx.send(Bytes::new()).ok();
+        }
+    }
+}
+
+/// Decodes `reader` into batches for `on_elements`, each awaited before reading on (so a slow
+/// JS consumer slows the socket, and the server's queue for us grows instead of our memory).
+async fn read_stream<R: AsyncRead + Unpin>(mut reader: R, on_elements: &ElementsCallback, stop: &Notify) -> std::io::Result<()> {
+    let mut codec = IndiCodec::default();
+    let mut buf = BytesMut::new();
+    loop {
+        buf.reserve(READ_CHUNK);
+        let read = tokio::select! {
+            read = reader.read_buf(&mut buf) => read,
+            _ = stop.notified() => return Ok(()),
+        };
+        let eof = matches!(read, Ok(0) | Err(_));
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        loop {
+            let item = if eof { codec.decode_eof(&mut buf) } else { codec.decode(&mut buf) };
+            match item {
+                Ok(Some(Ok(element))) => {
+                    bytes += indi_codec::size_hint(&element);
+                    batch.push(to_wire(element));
+                }
+                Ok(Some(Err(error))) => batch.push(crate::wire::error_element(&error.to_string())),
+                Ok(None) | Err(_) => break,
+            }
+            if bytes >= BATCH_BYTES {
+                let _ = on_elements.call_async_catch(std::mem::take(&mut batch)).await;
+                bytes = 0;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = on_elements.call_async_catch(batch).await;
+        }
+        if eof {
+            return read.map(|_| ());
+        }
+    }
+}
