@@ -28,6 +28,7 @@ pub struct ClientLink {
     on_elements: Arc<ElementsCallback>,
     tx: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
     reader: Mutex<Option<tokio::net::tcp::OwnedReadHalf>>,
+    writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     stop: Arc<Notify>,
     closed: Arc<AtomicBool>,
 }
@@ -41,6 +42,7 @@ impl ClientLink {
             on_elements: Arc::new(on_elements),
             tx: Mutex::new(None),
             reader: Mutex::new(None),
+            writer: Mutex::new(None),
             stop: Arc::new(Notify::new()),
             closed: Arc::new(AtomicBool::new(false)),
         }
@@ -56,7 +58,7 @@ impl ClientLink {
         let (read, mut write) = stream.into_split();
         let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
         let closed = self.closed.clone();
-        tokio::spawn(async move {
+        let writer = tokio::spawn(async move {
             while let Some(bytes) = rx.recv().await {
                 if bytes.is_empty() || write.write_all(&bytes).await.is_err() {
                     break;
@@ -65,6 +67,7 @@ impl ClientLink {
             closed.store(true, Ordering::Release);
             write.shutdown().await.ok();
         });
+        *self.writer.lock().unwrap() = Some(writer);
         *self.tx.lock().unwrap() = Some(tx);
         *self.reader.lock().unwrap() = Some(read);
         Ok(())
@@ -97,6 +100,18 @@ impl ClientLink {
         if let Some(tx) = self.tx.lock().unwrap().take() {
             tx.send(Bytes::new()).ok();
         }
+    }
+
+    /// `close()`, resolving once what was queued before it has been written (the CLI tools exit
+    /// right after their last request).
+    #[napi]
+    pub async fn finish(&self) -> Result<()> {
+        self.close();
+        let writer = self.writer.lock().unwrap().take();
+        if let Some(writer) = writer {
+            writer.await.ok();
+        }
+        Ok(())
     }
 }
 
