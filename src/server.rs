@@ -214,7 +214,7 @@ impl NativeServer {
     #[napi(ts_args_type = "onClient: (client: NativeClient) => void")]
     pub fn read_clients_here(&self, on_client: ClientCallback) -> bool {
         let on_client = Arc::new(on_client);
-        self.server.hub().host_clients(Arc::new(move |feed, fd| {
+        self.server.host_clients(Arc::new(move |feed, fd| {
             let client = NativeClient { fd, feed: Mutex::new(feed) };
             if on_client.call(client, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
                 // SAFETY: the duplicate was never handed over; closing it is ours to do.

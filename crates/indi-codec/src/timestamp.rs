@@ -24,6 +24,12 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// The current time as an INDI timestamp.
+pub fn now() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format_timestamp(now.as_millis() as i64)
+}
+
 /// Formats milliseconds since the Unix epoch; the fraction is written only when non-zero.
 pub fn format_timestamp(epoch_ms: i64) -> String {
     let (days, ms_of_day) = (epoch_ms.div_euclid(86_400_000), epoch_ms.rem_euclid(86_400_000));

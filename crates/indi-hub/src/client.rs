@@ -1,17 +1,23 @@
-//! TCP clients: the accept loop and one read/write task pair per connection.
+//! TCP clients: the accept loop and one connection per client.
 
+use crate::connection::Connection;
+use crate::endpoint::Role;
 use crate::feed::{ClientFeed, ClientHost};
-use crate::hub::{Endpoint, Hub, Role};
-use crate::io::{read_loop, write_loop, ClientSocket, ReadEnd, SharedSocket};
+use crate::hub::Hub;
+use crate::io::ReadEnd;
+use crate::socket::ClientSocket;
 use std::os::fd::{AsRawFd, IntoRawFd};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
+/// Who reads new clients when not tokio (see [`crate::feed`]); set at most once.
+pub type HostSlot = Arc<OnceLock<ClientHost>>;
+
 /// Accepts clients until the server stops.
-pub async fn serve(hub: Hub, listener: TcpListener) {
+pub async fn serve(hub: Hub, listener: TcpListener, host: HostSlot) {
     let stop = hub.stopping();
     loop {
         let accepted = tokio::select! {
@@ -20,8 +26,8 @@ pub async fn serve(hub: Hub, listener: TcpListener) {
         };
         match accepted {
             Ok((stream, address)) => {
-                let hub = hub.clone();
-                tokio::spawn(async move { connection(hub, stream, address.to_string()).await });
+                let (hub, host) = (hub.clone(), host.get().cloned());
+                tokio::spawn(async move { connection(hub, stream, address.to_string(), host).await });
             }
             Err(error) => {
                 // Out of descriptors and the like: back off briefly instead of spinning.
@@ -32,53 +38,55 @@ pub async fn serve(hub: Hub, listener: TcpListener) {
     }
 }
 
-async fn connection(hub: Hub, stream: TcpStream, address: String) {
-    let Some(endpoint) = hub.register(Role::Client, |id| format!("Client {id}")) else {
-        warn!("Client {address}: refused, {} connections already", hub.client_count());
-        return; // dropping the stream closes it
-    };
-    debug!("{}: new arrival from {address}", endpoint.name);
+async fn connection(hub: Hub, stream: TcpStream, address: String, host: Option<ClientHost>) {
     let _ = stream.set_nodelay(true);
-    if let Some(host) = hub.client_host().cloned() {
-        if let Err(error) = hosted(&hub, &endpoint, stream, host).await {
-            warn!("{}: cannot hand the connection to its reader: {error}", endpoint.name);
-            hub.unregister(endpoint.id);
+    let name = |id| format!("Client {id}");
+    let opened = match host {
+        Some(host) => hosted(&hub, stream, &address, host).await,
+        None => {
+            let (reader, writer) = stream.into_split();
+            match Connection::open_socket(&hub, Role::Client, name, ClientSocket::Tcp(writer)) {
+                Some(connection) => {
+                    debug!("{}: new arrival from {address}", connection.name);
+                    let end = connection.read(reader).await;
+                    debug!("{}: closed ({end:?})", connection.name);
+                    connection.close().await;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
         }
-        return;
+    };
+    match opened {
+        Ok(true) => {}
+        Ok(false) => warn!("Client {address}: refused, {} connections already", hub.client_count()),
+        Err(error) => warn!("Client {address}: cannot hand the connection to its reader: {error}"),
     }
-    let (reader, writer) = stream.into_split();
-    let writing = spawn_writer(&endpoint, ClientSocket::Tcp(writer));
-    let end = read_loop(&hub, &endpoint, reader).await;
-    debug!("{}: closed ({end:?})", endpoint.name);
-    hub.unregister(endpoint.id);
-    let _ = writing.await;
-}
-
-/// Starts the writer of a client; direct writers share its socket.
-fn spawn_writer(endpoint: &Endpoint, socket: ClientSocket) -> tokio::task::JoinHandle<()> {
-    let socket = Arc::new(socket);
-    let _ = endpoint.direct.set(socket.clone());
-    let endpoint = endpoint.clone();
-    tokio::spawn(async move { write_loop(&endpoint, SharedSocket(socket)).await })
 }
 
 /// A client read by the host (see [`crate::feed`]): it gets a duplicate of the socket to read
-/// and the feed; tokio only writes, so what the client sends wakes no tokio thread.
-async fn hosted(hub: &Hub, endpoint: &Endpoint, stream: TcpStream, host: ClientHost) -> std::io::Result<()> {
+/// and the feed; tokio only writes, so what the client sends wakes no tokio thread. False when
+/// the client was refused.
+async fn hosted(hub: &Hub, stream: TcpStream, address: &str, host: ClientHost) -> std::io::Result<bool> {
     let stream = stream.into_std()?;
     let copy = stream.try_clone()?;
     let fd = stream.as_raw_fd();
     // SAFETY: the std stream owns its descriptor for as long as the AsyncFd holds it.
     let writable = unsafe { AsyncFd::register_with_interest(stream, Interest::WRITABLE) }.map_err(|e| e.into_parts().1)?;
-    let writing = spawn_writer(endpoint, ClientSocket::WriteOnly(writable));
-    let (feed, ended) = ClientFeed::new(hub.clone(), endpoint.clone());
+    let Some(connection) = Connection::open_socket(hub, Role::Client, |id| format!("Client {id}"), ClientSocket::WriteOnly(writable)) else {
+        return Ok(false);
+    };
+    debug!("{}: new arrival from {address}", connection.name);
+    // The feed holds the registration: the client is unregistered the moment its reader ends it.
+    let (registration, writing) = connection.into_parts();
+    let endpoint = (*registration).clone();
+    let (feed, ended) = ClientFeed::new(hub.clone(), registration);
     host(feed, copy.into_raw_fd());
     endpoint.cancel.cancelled().await;
     // However the client ended, its reader must see the end too.
     // SAFETY: shutdown(2) on a descriptor still open: `endpoint.direct` holds its socket.
     unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
     debug!("{}: closed ({:?})", endpoint.name, ended.get().copied().unwrap_or(ReadEnd::Cancelled));
-    hub.unregister(endpoint.id);
     let _ = writing.await;
-    Ok(())
+    Ok(true)
 }

@@ -14,7 +14,7 @@ pub fn append(dir: &Path, element: &Element) {
         _ => return,
     };
     let Some(message) = message.filter(|m| !m.is_empty()) else { return };
-    let timestamp = timestamp.map_or_else(crate::hub::now_timestamp, str::to_owned);
+    let timestamp = timestamp.map_or_else(indi_codec::timestamp::now, str::to_owned);
     let day: String = timestamp.chars().take(10).collect();
     let path = dir.join(format!("{day}.islog"));
     if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {

@@ -1,9 +1,9 @@
 //! Driver processes: started with pipes for stdin, stdout and stderr, sent
 //! `getProperties` at start, logged, and restarted up to `-r` times when they die.
 
-use crate::frame::Frame;
-use crate::hub::{Hub, Role};
-use crate::io::{read_loop, write_loop};
+use crate::connection::Connection;
+use crate::endpoint::Role;
+use crate::hub::Hub;
 use indi_codec::{Element, GetProperties};
 use std::os::fd::AsRawFd;
 use std::process::Stdio;
@@ -62,7 +62,6 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
             return;
         }
     };
-    let endpoint = hub.register(Role::Driver, |_| format!("Driver {name}")).expect("drivers are never refused");
     debug!("Driver {name}: pid={}", child.id().unwrap_or(0));
     let (stdin, stdout, stderr) = (child.stdin.take().unwrap(), child.stdout.take().unwrap(), child.stderr.take().unwrap());
     // 1 MiB pipes instead of 64 KiB: a BLOB crosses in a few reads and writes, not dozens.
@@ -71,25 +70,24 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
         unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20) };
     }
     let get = GetProperties { version: Some("1.7".into()), device: None, name: None };
-    endpoint.outbox.push(Frame::new(Element::GetProperties(get)));
-    let writing = {
-        let endpoint = endpoint.clone();
-        tokio::spawn(async move { write_loop(&endpoint, stdin).await })
-    };
+    let connection =
+        Connection::open(hub, Role::Driver, |_| format!("Driver {name}"), stdin, vec![Element::GetProperties(get)]).expect("drivers are never refused");
     let logging = tokio::spawn(log_stderr(name.to_owned(), stderr));
     // The driver's end is its exit, as for indiserver, or the end of its output: a process it
     // started may hold its pipes open for long after.
-    let mut reading = std::pin::pin!(read_loop(hub, &endpoint, stdout));
-    let exited = tokio::select! {
-        _ = &mut reading => false,
-        _ = child.wait() => true,
-        _ = stop.cancelled() => false,
-    };
-    if exited {
-        // What it wrote last may still be in the pipe.
-        let _ = tokio::time::timeout(LAST_WORDS, &mut reading).await;
+    {
+        let mut reading = std::pin::pin!(connection.read(stdout));
+        let exited = tokio::select! {
+            _ = &mut reading => false,
+            _ = child.wait() => true,
+            _ = stop.cancelled() => false,
+        };
+        if exited {
+            // What it wrote last may still be in the pipe.
+            let _ = tokio::time::timeout(LAST_WORDS, &mut reading).await;
+        }
     }
-    hub.unregister(endpoint.id);
+    connection.unregister();
     // Its stdin is closed now: a well-behaved driver exits on its own.
     let exited = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
     if exited.is_err() {
@@ -99,7 +97,7 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
         Ok(status) => debug!("Driver {name}: {status}"),
         Err(error) => debug!("Driver {name}: wait failed: {error}"),
     }
-    let _ = writing.await;
+    connection.close().await;
     // Its last lines are logged before any restart; a process it left behind keeps the rest.
     let _ = tokio::time::timeout(LAST_WORDS, logging).await;
 }

@@ -4,7 +4,8 @@
 //! thus wakes one thread, not a tokio worker and then the JavaScript thread (round trips).
 //! Replies and everything else a client is sent are still written by tokio.
 
-use crate::hub::{Endpoint, Hub};
+use crate::endpoint::Registration;
+use crate::hub::Hub;
 use crate::io::{bad_input, next_item, ReadEnd};
 use crate::outbox::host_takes_next;
 use crate::readbuf::ReadBuffer;
@@ -19,9 +20,9 @@ pub type ClientHost = Arc<dyn Fn(ClientFeed, RawFd) + Send + Sync>;
 /// The reading side of one client, fed by the host.
 pub struct ClientFeed {
     hub: Hub,
-    /// While the client is connected. Dropped at once when it ends, not when the host lets go of
-    /// the feed (JavaScript's garbage collector, maybe much later): it holds the socket's write
-    /// side (through the endpoint) and a read buffer.
+    /// While the client is connected. Dropped at once when it ends (which unregisters it), not
+    /// when the host lets go of the feed (JavaScript's garbage collector, maybe much later): it
+    /// holds the socket's write side (through the endpoint) and a read buffer.
     open: Option<Reading>,
     /// Why reading ended, for the connection's log line.
     ended: Arc<OnceLock<ReadEnd>>,
@@ -29,14 +30,14 @@ pub struct ClientFeed {
 
 /// What reading a connected client takes.
 struct Reading {
-    endpoint: Endpoint,
+    endpoint: Registration,
     codec: IndiCodec,
     read: ReadBuffer,
 }
 
 impl ClientFeed {
     /// The feed, and where it records why reading ended.
-    pub(crate) fn new(hub: Hub, endpoint: Endpoint) -> (ClientFeed, Arc<OnceLock<ReadEnd>>) {
+    pub(crate) fn new(hub: Hub, endpoint: Registration) -> (ClientFeed, Arc<OnceLock<ReadEnd>>) {
         let codec = IndiCodec::new(hub.config().limits);
         let ended = Arc::new(OnceLock::new());
         let open = Some(Reading { endpoint, codec, read: ReadBuffer::new() });
@@ -86,9 +87,8 @@ impl ClientFeed {
     }
 
     fn close(&mut self, why: ReadEnd) {
-        if let Some(reading) = self.open.take() {
+        if self.open.take().is_some() {
             let _ = self.ended.set(why);
-            self.hub.unregister(reading.endpoint.id);
         }
     }
 }
@@ -102,7 +102,8 @@ impl Drop for ClientFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::{HubConfig, Role};
+    use crate::endpoint::Role;
+    use crate::hub::HubConfig;
     use crate::local::LocalDriver;
     use indi_codec::Tag;
 
@@ -118,7 +119,9 @@ mod tests {
         let driver = LocalDriver::attach(&hub, "echo");
         assert_eq!(taken(&driver), [Tag::GetProperties], "the server's own getProperties");
         let client = hub.register(Role::Client, |id| format!("Client {id}")).unwrap();
-        let (mut feed, ended) = ClientFeed::new(hub.clone(), client.clone());
+        let endpoint = (*client).clone();
+        let (mut feed, ended) = ClientFeed::new(hub.clone(), client);
+        let client = endpoint;
         // Pieces that split elements: what is unfinished waits for the rest.
         let input = "<getProperties version='1.7'/>\n<pingRequest uid='a'/><getProp";
         assert!(feed.feed(input.as_bytes()));

@@ -151,3 +151,11 @@ fn streams(raw: &[u8]) -> bool {
         crate::readbuf::attribute_value(tag, b"format").is_some_and(|format| memchr::memmem::find(format, b"stream").is_some())
     })
 }
+
+/// The frame of one element as the server reads it (for tests).
+#[cfg(test)]
+pub(crate) fn parsed(text: &str) -> Arc<Frame> {
+    let mut codec = indi_codec::IndiCodec::default();
+    let (raw, head) = codec.next_checked(&mut bytes::BytesMut::from(text)).unwrap().unwrap();
+    Frame::received(raw, head).unwrap()
+}

@@ -1,14 +1,18 @@
 //! The INDI server core: routes elements between TCP clients, in-process drivers, driver
 //! processes and remote servers. Used by `IPyServer` and `indi-node serve` through napi.
 //!
-//! Data path: socket → [`io::read_loop`] (decode once) → [`hub::Hub::deliver`] ([`router`]
+//! Data path: socket → [`io::read_loop`] (decode once) → [`hub::Hub::deliver`] (in [`delivery`]) ([`router`]
 //! decides) → each destination's [`outbox::Outbox`] (the same encoded bytes shared) →
 //! [`io::write_loop`] (many elements per vectored write). A driver's consecutive updates of one
 //! vector that arrive together travel as one frame (a run, see [`frame::Frame::singles`]); an
 //! idle client is written to by the sender itself.
 
 pub mod client;
+pub mod config;
+pub mod connection;
+pub mod delivery;
 mod driverlog;
+pub mod endpoint;
 pub mod exdriver;
 pub mod feed;
 pub mod fifo;
@@ -17,11 +21,17 @@ pub mod hub;
 pub mod io;
 pub mod local;
 pub mod logging;
+mod memory;
 pub mod outbox;
 mod readbuf;
 pub mod remote;
 pub mod router;
 pub mod server;
+pub mod socket;
+pub mod traffic_log;
 
-pub use hub::{Hub, HubConfig, DEFAULT_PORT};
+pub use config::{HubConfig, DEFAULT_PORT};
+pub use connection::{run_connection, Connection};
+pub use endpoint::{Endpoint, Registration, Role};
+pub use hub::Hub;
 pub use server::Server;

@@ -1,15 +1,17 @@
 //! In-process drivers (TypeScript drivers of `IPyServer`): they exchange decoded elements with
 //! the hub directly, with no XML in between.
 
+use crate::delivery::Pace;
+use crate::endpoint::{Registration, Role};
 use crate::frame::Frame;
-use crate::hub::{Endpoint, Hub, Pace, Role};
+use crate::hub::Hub;
 use indi_codec::{Element, GetProperties};
 use std::sync::Arc;
 
 /// A driver living in this process.
 pub struct LocalDriver {
     hub: Hub,
-    endpoint: Endpoint,
+    endpoint: Registration,
     pace: std::sync::Mutex<Option<Pace>>,
 }
 
@@ -66,7 +68,7 @@ impl LocalDriver {
     /// Disconnects the driver: its devices are deleted for clients.
     pub fn detach(&self) {
         if !self.endpoint.cancel.is_cancelled() {
-            self.hub.unregister(self.endpoint.id);
+            self.endpoint.unregister();
             if !self.hub.stopping().is_cancelled() {
                 self.hub.driver_gone();
             }

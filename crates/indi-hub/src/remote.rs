@@ -1,9 +1,9 @@
 //! Links to other INDI servers (`[device]@host[:port]`): their devices are served here as if
 //! from a driver. A lost link is retried with backoff and never stops this server.
 
-use crate::frame::Frame;
-use crate::hub::{Hub, Role};
-use crate::io::{read_loop, write_loop};
+use crate::connection::Connection;
+use crate::endpoint::Role;
+use crate::hub::Hub;
 use indi_codec::{BlobEnable, Element, EnableBlob, GetProperties};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -69,23 +69,17 @@ pub async fn link(hub: Hub, spec: RemoteSpec) {
 
 async fn run_connected(hub: &Hub, spec: &RemoteSpec, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
-    let endpoint = hub.register(Role::Remote(spec.key()), |_| format!("Remote {}", spec.name())).expect("links are never refused");
-    if let Some(device) = &spec.device {
-        hub.chain_device(endpoint.id, device);
-    }
     // "*" marks us as a chained server upstream (indiserver's convention).
     let device = Some(spec.device.clone().unwrap_or_else(|| "*".into()));
-    endpoint.outbox.push(Frame::new(Element::GetProperties(GetProperties { version: Some("1.7".into()), device, name: None })));
+    let mut greeting = vec![Element::GetProperties(GetProperties { version: Some("1.7".into()), device, name: None })];
     if spec.blob_enable {
-        let enable = EnableBlob { device: spec.device.clone(), name: None, mode: Some(BlobEnable::Also) };
-        endpoint.outbox.push(Frame::new(Element::EnableBlob(enable)));
+        greeting.push(Element::EnableBlob(EnableBlob { device: spec.device.clone(), name: None, mode: Some(BlobEnable::Also) }));
     }
     let (reader, writer) = stream.into_split();
-    let writing = {
-        let endpoint = endpoint.clone();
-        tokio::spawn(async move { write_loop(&endpoint, writer).await })
-    };
-    read_loop(hub, &endpoint, reader).await;
-    hub.unregister(endpoint.id);
-    let _ = writing.await;
+    let connection = Connection::open(hub, Role::Remote(spec.key()), |_| format!("Remote {}", spec.name()), writer, greeting).expect("links are never refused");
+    if let Some(device) = &spec.device {
+        hub.chain_device(connection.id, device);
+    }
+    connection.read(reader).await;
+    connection.close().await;
 }

@@ -1,8 +1,11 @@
 //! A whole INDI server: a hub plus its listener, driver processes, remote links and FIFO.
 
+use crate::client::HostSlot;
+use crate::config::HubConfig;
 use crate::exdriver::{supervise, DriverSpec};
+use crate::feed::ClientHost;
 use crate::fifo::{self, Command};
-use crate::hub::{Hub, HubConfig};
+use crate::hub::Hub;
 use crate::remote::{link, RemoteSpec};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -22,12 +25,14 @@ pub struct Server {
     drivers: Mutex<Vec<Supervised>>,
     /// The driver supervisors, awaited on the way out (they stop their processes).
     supervisors: TaskTracker,
+    /// Who reads clients instead of tokio, if anyone (see [`crate::feed`]).
+    client_host: HostSlot,
 }
 
 impl Server {
     /// A server with the given settings and nothing running yet.
     pub fn new(config: HubConfig) -> Arc<Server> {
-        Arc::new(Server { hub: Hub::new(config), drivers: Mutex::new(Vec::new()), supervisors: TaskTracker::new() })
+        Arc::new(Server { hub: Hub::new(config), drivers: Mutex::new(Vec::new()), supervisors: TaskTracker::new(), client_host: HostSlot::default() })
     }
 
     /// The hub, for in-process drivers.
@@ -35,12 +40,18 @@ impl Server {
         &self.hub
     }
 
+    /// From now on, new clients are handed to `host`, which reads them (see [`crate::feed`]).
+    /// Set once; false if it was already set.
+    pub fn host_clients(&self, host: ClientHost) -> bool {
+        self.client_host.set(host).is_ok()
+    }
+
     /// Binds the client port and starts accepting clients.
     pub async fn listen(&self, host: &str, port: u16) -> std::io::Result<SocketAddr> {
         let listener = TcpListener::bind((host, port)).await?;
         let address = listener.local_addr()?;
         info!("listening to port {} on {}", address.port(), address.ip());
-        tokio::spawn(crate::client::serve(self.hub.clone(), listener));
+        tokio::spawn(crate::client::serve(self.hub.clone(), listener, self.client_host.clone()));
         Ok(address)
     }
 
