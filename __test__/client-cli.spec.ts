@@ -1,11 +1,11 @@
-// `indi-node getprop`/`setprop` against libindi's indi_getprop/indi_setprop on the same server:
+// `indi-node getprop`/`setprop`/`eval` against libindi's indi_getprop/indi_setprop/indi_eval on one server:
 // same stdout (sorted), same stderr, same exit status, same BLOB files.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST, freePort, peersAvailable, run, start, startIndiserver, stopAll, tempDir, until } from './helpers.js';
 
-const available = peersAvailable('indiserver', 'indi_getprop', 'indi_setprop', 'indi_simulator_telescope', 'indi_simulator_ccd');
+const available = peersAvailable('indiserver', 'indi_getprop', 'indi_setprop', 'indi_eval', 'indi_simulator_telescope', 'indi_simulator_ccd');
 const SCOPE = 'Telescope Simulator';
 const lines = (text: string) => text.split('\n').filter(Boolean).sort();
 
@@ -21,10 +21,10 @@ describe.skipIf(!available)('getprop and setprop as libindi', () => {
     dir.remove();
   });
 
-  const ours = (name: 'getprop' | 'setprop', args: string[], cwd: string) => run(process.execPath, [join(DIST, 'cli.js'), name, ...args], { cwd });
+  const ours = (name: 'getprop' | 'setprop' | 'eval', args: string[], cwd: string) => run(process.execPath, [join(DIST, 'cli.js'), name, ...args], { cwd });
   // One after the other: indiserver sends the definitions a client asked for to every client
   // interested in the device, so two at once would each see the other's.
-  const tool = async (name: 'getprop' | 'setprop', args: string[], sub: string) => [
+  const tool = async (name: 'getprop' | 'setprop' | 'eval', args: string[], sub: string) => [
     await run(`indi_${name}`, args, { cwd: join(dir.path, 'libindi', sub) }),
     await ours(name, args, join(dir.path, 'ours', sub)),
   ];
@@ -117,6 +117,44 @@ describe.skipIf(!available)('getprop and setprop as libindi', () => {
       expect(readBack.exec(read.stdout)![1]).toBe(values[1]);
     });
   }
+
+  const evals: [string, string[]][] = [
+    ['true, -f', ['-f', `"${SCOPE}.CONNECTION.CONNECT"==0`]],
+    ['false (status 1), -o -v', ['-o', '-v', `"${SCOPE}.CONNECTION._STATE"`]],
+    ['functions and operators, -e', ['-e', `sin(pi/2)*3 + pow(2,3) - "${SCOPE}.POLLING_PERIOD.PERIOD_MS" > -1e9 && !0 || atan2(1,2) != abs(-1)`]],
+    ['a timestamp operand', ['-f', `"${SCOPE}.CONNECTION._TS" > 1e9`]],
+    ['an operand never seen (timeout, status 2)', ['-t', '1', `"Nope.X.Y">1 || "${SCOPE}.CONNECTION.CONNECT"`]],
+    ['-w that times out (status 2)', ['-w', '-t', '1', `"${SCOPE}.CONNECTION.CONNECT"==1`]],
+    ['a compile error (status 2)', ['1+']],
+    ['a bad field (status 2)', ['"a.b"==1']],
+    ['unbalanced parens (status 2)', ['((1)']],
+    ['an unknown flag (usage, status 1)', ['-q', '1']],
+    ['two expressions (usage, status 1)', ['1', '2']],
+  ];
+  for (const [what, args] of evals) {
+    it(`eval: ${what}`, async () => {
+      await mk('e');
+      const [theirs, mine] = await tool('eval', ['-p', String(port), ...args], 'e');
+      expect(mine.code).toBe(theirs.code);
+      expect(mine.stdout).toBe(theirs.stdout);
+      if (theirs.stderr.includes('Usage')) expect(mine.stderr).toContain('Usage: indi-node eval');
+      else expect(mine.stderr).toBe(theirs.stderr);
+    });
+  }
+
+  it('eval -w waits until the expression holds (both tools see the same update)', async () => {
+    const period = `${SCOPE}.POLLING_PERIOD.PERIOD_MS`;
+    expect((await run('indi_setprop', ['-p', String(port), `${period}=1776`])).code).toBe(0);
+    const args = ['-v', '-w', '-f', '-t', '10', '-p', String(port), `"${period}"==1777`];
+    const theirs = start('indi_eval', args);
+    const mine = start(process.execPath, [join(DIST, 'cli.js'), 'eval', ...args]);
+    for (const proc of [theirs, mine]) await until(() => proc.stderr().includes('sending getProperties'), 10_000, 'getProperties');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await run('indi_setprop', ['-p', String(port), `${period}=1777`])).code).toBe(0);
+    expect(await Promise.all([theirs.exited, mine.exited])).toEqual([0, 0]);
+    expect(mine.stderr()).toBe(theirs.stderr());
+    expect(theirs.stderr()).toMatch(/\n1\n$/);
+  });
 
   it('setprop sets what it is given (read back with indi_getprop), and reports a refused connection as indi_setprop', async () => {
     for (const [who, value] of [['libindi', '1234'], ['ours', '1235']] as const) {
