@@ -1,15 +1,17 @@
 //! The client side of INDI: a TCP connection to a server whose stream Rust decodes (BLOBs
 //! decoded from base64 here) and hands to JS in batches; requests built in JS are encoded here.
 
+use crate::server::NativeServer;
 use crate::wire::{from_wire, to_wire, WireElement};
 use bytes::{Bytes, BytesMut};
 use indi_codec::IndiCodec;
+use indi_hub::Role;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::codec::Decoder;
 
@@ -21,13 +23,15 @@ const READ_CHUNK: usize = 256 << 10;
 /// A batch handed to JS closes at this many decoded bytes, so memory stays bounded whatever
 /// the server sends: the next read waits until JS has taken the batch.
 const BATCH_BYTES: usize = 4 << 20;
+/// Bytes in flight each way between an in-process client and the hub.
+const IN_PROCESS_BUFFER: usize = 1 << 20;
 
 /// One connection of an `IndiClient` to an INDI server.
 #[napi]
 pub struct ClientLink {
     on_elements: Arc<ElementsCallback>,
     tx: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
-    reader: Mutex<Option<tokio::net::tcp::OwnedReadHalf>>,
+    reader: Mutex<Option<Box<dyn AsyncRead + Send + Unpin>>>,
     writer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     stop: Arc<Notify>,
     closed: Arc<AtomicBool>,
@@ -55,7 +59,31 @@ impl ClientLink {
         let stream =
             tokio::net::TcpStream::connect((host.as_str(), port)).await.map_err(|e| Error::from_reason(format!("cannot connect to {host}:{port}: {e}")))?;
         stream.set_nodelay(true).ok();
-        let (read, mut write) = stream.into_split();
+        let (read, write) = stream.into_split();
+        self.start(read, write);
+        Ok(())
+    }
+
+    /// Connects to an in-process server (`IPyServer`) through memory: the hub runs this
+    /// connection as any client's, without TCP.
+    #[napi]
+    pub async fn attach(&self, server: &NativeServer) -> Result<()> {
+        let hub = server.hub().clone();
+        let (ours, theirs) = tokio::io::duplex(IN_PROCESS_BUFFER);
+        let (hub_read, hub_write) = tokio::io::split(theirs);
+        tokio::spawn(
+            async move { indi_hub::run_connection(&hub, Role::Client, |id| format!("Client {id} (in-process)"), hub_read, hub_write, Vec::new()).await },
+        );
+        let (read, write) = tokio::io::split(ours);
+        self.start(read, write);
+        Ok(())
+    }
+
+    fn start<R, W>(&self, read: R, mut write: W)
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
         let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
         let closed = self.closed.clone();
         let writer = tokio::spawn(async move {
@@ -69,8 +97,7 @@ impl ClientLink {
         });
         *self.writer.lock().unwrap() = Some(writer);
         *self.tx.lock().unwrap() = Some(tx);
-        *self.reader.lock().unwrap() = Some(read);
-        Ok(())
+        *self.reader.lock().unwrap() = Some(Box::new(read));
     }
 
     /// Encodes `element` (a request: `getProperties`, `enableBLOB`, `new*Vector`) and queues

@@ -5,6 +5,7 @@ import { extname } from 'node:path';
 import { ClientDevices, ClientVector, kindOf, type VectorSnapshot } from './client-model.js';
 import { buildNew, type SendValues } from './client-send.js';
 import { native, type WireElement } from './native.js';
+import type { IPyServer } from './server.js';
 
 /** Options of {@link IndiClient}. */
 export interface IndiClientOptions {
@@ -22,6 +23,11 @@ export interface IndiClientOptions {
   device?: string;
   /** See `device`. */
   property?: string;
+  /**
+   * An in-process server to attach to through memory instead of TCP (`host` and `port` are then
+   * only names in messages). Its drivers start with `listen()`, as for TCP clients.
+   */
+  server?: IPyServer;
 }
 
 /** A `message` element from a device or the server, or the client's own note (`source: 'client'`). */
@@ -89,8 +95,8 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
 
   constructor(private readonly options: IndiClientOptions = {}) {
     super();
-    this.host = options.host ?? 'localhost';
-    this.port = options.port ?? 7624;
+    this.host = options.host ?? (options.server ? 'in-process' : 'localhost');
+    this.port = options.port ?? (options.server ? 0 : 7624);
   }
 
   /** Whether a connection is up. */
@@ -114,7 +120,8 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
 
   private async open(): Promise<void> {
     const link = new native.ClientLink((batch) => this.receive(batch));
-    await link.connect(this.host, this.port);
+    if (this.options.server) await link.attach(this.options.server.nativeServer);
+    else await link.connect(this.host, this.port);
     if (this.closed) return link.close();
     this.link = link;
     this.attempt = 0;
