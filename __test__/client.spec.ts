@@ -86,6 +86,7 @@ describe.skipIf(!available)('IndiClient against real servers', () => {
     const client = new IndiClient({ host: '127.0.0.1', port, reconnect: false });
     await client.connect();
     await client.waitFor(SCOPE, 'CONNECTION', undefined, { timeout: 10_000 });
+    await client.waitFor(SCOPE, 'DRIVER_INFO', undefined, { timeout: 10_000 });
     // Unknown members, read-only vectors and bad numbers are refused before anything is sent.
     expect(() => client.send(SCOPE, 'CONNECTION', { PLUG: 'On' })).toThrow(/no member "PLUG"/);
     expect(() => client.send(SCOPE, 'DRIVER_INFO', { DRIVER_NAME: 'x' })).toThrow(/read-only/);

@@ -3,8 +3,8 @@
 
 use crate::server::NativeServer;
 use crate::wire::{from_wire, to_wire, WireElement};
-use bytes::{Bytes, BytesMut};
-use indi_codec::IndiCodec;
+use bytes::{BufMut, Bytes, BytesMut};
+use indi_codec::{Element, IndiCodec, OneValue, VectorKind};
 use indi_hub::Role;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
@@ -12,17 +12,23 @@ use napi_derive::napi;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_util::codec::Decoder;
 
 /// JS callback receiving batches of decoded elements. Weak: it never keeps Node alive.
-type ElementsCallback = ThreadsafeFunction<Vec<WireElement>, (), Vec<WireElement>, Status, false, true>;
+type ElementsCallback = ThreadsafeFunction<Vec<Delivered>, (), Vec<Delivered>, Status, false, true>;
+
+/// An element for JS: a `set*Vector` of values as one string (see [`flat_update`]), anything
+/// else as a [`WireElement`].
+type Delivered = Either<String, WireElement>;
 
 /// Bytes read per call: one syscall per 256 KiB of BLOB.
 const READ_CHUNK: usize = 256 << 10;
 /// A batch handed to JS closes at this many decoded bytes, so memory stays bounded whatever
 /// the server sends: the next read waits until JS has taken the batch.
 const BATCH_BYTES: usize = 4 << 20;
+/// Decoded elements (in KiB) queued for JS at most: beyond it, reading waits.
+const QUEUE_KIB: usize = 16 << 10;
 /// Bytes in flight each way between an in-process client and the hub.
 const IN_PROCESS_BUFFER: usize = 1 << 20;
 
@@ -40,7 +46,7 @@ pub struct ClientLink {
 #[napi]
 impl ClientLink {
     /// `onElements` receives every batch of elements decoded from the server's stream.
-    #[napi(constructor, ts_args_type = "onElements: (elements: WireElement[]) => void")]
+    #[napi(constructor, ts_args_type = "onElements: (elements: Array<string | WireElement>) => void")]
     pub fn new(on_elements: ElementsCallback) -> Self {
         ClientLink {
             on_elements: Arc::new(on_elements),
@@ -115,7 +121,7 @@ impl ClientLink {
     #[napi]
     pub async fn run(&self) -> Result<String> {
         let reader = self.reader.lock().unwrap().take().ok_or_else(|| Error::from_reason("not connected, or already running"))?;
-        let ended = read_stream(reader, &self.on_elements, &self.stop).await;
+        let ended = read_stream(reader, &self.on_elements, self.stop.clone()).await;
         Ok(ended.err().map(|e| e.to_string()).unwrap_or_default())
     }
 
@@ -142,15 +148,55 @@ impl ClientLink {
     }
 }
 
-/// Decodes `reader` into batches for `on_elements`, each awaited before reading on (so a slow
-/// JS consumer slows the socket, and the server's queue for us grows instead of our memory).
-async fn read_stream<R: AsyncRead + Unpin>(mut reader: R, on_elements: &ElementsCallback, stop: &Notify) -> std::io::Result<()> {
+/// Decodes `reader` into batches for `on_elements`. Decoding runs ahead of JS by at most
+/// [`QUEUE_KIB`] of decoded elements (then reading waits: a slow consumer slows the socket and
+/// the server's queue for us grows, not our memory); whatever is queued when JS is ready goes in
+/// one call, so a burst of small updates costs one thread hop per batch, not per read.
+async fn read_stream<R: AsyncRead + Send + Unpin + 'static>(reader: R, on_elements: &ElementsCallback, stop: Arc<Notify>) -> std::io::Result<()> {
+    let budget = Arc::new(Semaphore::new(QUEUE_KIB));
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Vec<Delivered>, usize)>();
+    // Its own task: decoding goes on (on another thread) while JS takes the previous batch.
+    let reading = tokio::spawn(decode_into(reader, tx, budget.clone(), stop));
+    while let Some((mut batch, mut cost)) = rx.recv().await {
+        while let Ok((more, more_cost)) = rx.try_recv() {
+            batch.extend(more);
+            cost += more_cost;
+        }
+        let _ = on_elements.call_async_catch(batch).await;
+        budget.add_permits(cost);
+    }
+    reading.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
+/// Reads and decodes `reader` into `tx`, each batch taking its size from `budget` first.
+async fn decode_into<R: AsyncRead + Unpin>(
+    mut reader: R,
+    tx: mpsc::UnboundedSender<(Vec<Delivered>, usize)>,
+    budget: Arc<Semaphore>,
+    stop: Arc<Notify>,
+) -> std::io::Result<()> {
     let mut codec = IndiCodec::default();
     let mut buf = BytesMut::new();
+    let queue = |batch: Vec<Delivered>, bytes: usize| {
+        let (tx, budget) = (&tx, &budget);
+        async move {
+            // A BLOB larger than the whole budget waits for an empty queue.
+            let cost = (bytes / 1024 + 1).min(QUEUE_KIB);
+            if let Ok(permit) = budget.acquire_many(cost as u32).await {
+                permit.forget();
+            }
+            let _ = tx.send((batch, cost));
+            // The deliverer, woken here, waits in this thread's LIFO slot (which other threads
+            // do not steal) until this task yields: let it hand the batch to JS now.
+            tokio::task::yield_now().await;
+        }
+    };
     loop {
         buf.reserve(READ_CHUNK);
+        // At most a chunk per read, so JS gets the first elements of a burst while the rest decode.
+        let mut room = (&mut buf).limit(READ_CHUNK);
         let read = tokio::select! {
-            read = reader.read_buf(&mut buf) => read,
+            read = reader.read_buf(&mut room) => read,
             _ = stop.notified() => return Ok(()),
         };
         let eof = matches!(read, Ok(0) | Err(_));
@@ -161,21 +207,48 @@ async fn read_stream<R: AsyncRead + Unpin>(mut reader: R, on_elements: &Elements
             match item {
                 Ok(Some(Ok(element))) => {
                     bytes += indi_codec::size_hint(&element);
-                    batch.push(to_wire(element));
+                    batch.push(match flat_update(&element) {
+                        Some(flat) => Either::A(flat),
+                        None => Either::B(to_wire(element)),
+                    });
                 }
-                Ok(Some(Err(error))) => batch.push(crate::wire::error_element(&error.to_string())),
+                Ok(Some(Err(error))) => batch.push(Either::B(crate::wire::error_element(&error.to_string()))),
                 Ok(None) | Err(_) => break,
             }
             if bytes >= BATCH_BYTES {
-                let _ = on_elements.call_async_catch(std::mem::take(&mut batch)).await;
+                queue(std::mem::take(&mut batch), bytes).await;
                 bytes = 0;
             }
         }
         if !batch.is_empty() {
-            let _ = on_elements.call_async_catch(batch).await;
+            queue(batch, bytes).await;
         }
         if eof {
             return read.map(|_| ());
         }
     }
+}
+
+/// A `set*Vector` of values (no BLOB) as one string, the bulk of a server's stream: `tag device
+/// name state timeout timestamp message name1 value1 name2 value2 ...` joined by NUL (which XML
+/// cannot carry), absent fields empty. napi builds one string far quicker than an object field by
+/// field (`unflatten` in ts/client-flat.ts reads it back).
+fn flat_update(element: &Element) -> Option<String> {
+    let Element::Set(v) = element else { return None };
+    if v.kind == VectorKind::Blob {
+        return None;
+    }
+    let state = v.state.map_or("", |s| s.as_str());
+    fn text(t: &Option<String>) -> &str {
+        t.as_deref().unwrap_or("")
+    }
+    let mut pieces = vec![element.tag(), &v.device, &v.name, state, text(&v.timeout), text(&v.timestamp), text(&v.message)];
+    for one in &v.members {
+        let OneValue::Text(value) = &one.value else { return None };
+        pieces.extend([one.name.as_str(), value]);
+    }
+    if pieces.iter().any(|piece| piece.contains('\0')) {
+        return None;
+    }
+    Some(pieces.join("\0"))
 }

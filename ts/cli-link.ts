@@ -25,7 +25,8 @@ function osText(message: string): string {
  */
 export async function openLink(host: string, port: number, onElement: (e: WireElement) => void, onEnd: (error: string) => void): Promise<ToolLink | null> {
   const { native } = await import('./native.js');
-  const link = new native.ClientLink((batch) => batch.forEach(onElement));
+  const { unflatten } = await import('./client-flat.js');
+  const link = new native.ClientLink((batch) => batch.forEach((item) => onElement(unflatten(item))));
   try {
     await link.connect(host, port);
   } catch (error) {

@@ -93,11 +93,13 @@ class Keyed<T> implements Iterable<[string, T]> {
   }
 }
 
-const KINDS: Record<string, ClientVectorKind> = { Text: 'Text', Number: 'Number', Switch: 'Switch', Light: 'Light', BLOB: 'BLOB' };
+const KINDS = new Map<string, ClientVectorKind>(
+  (['Text', 'Number', 'Switch', 'Light', 'BLOB'] as const).flatMap((kind) => ['def', 'set', 'new'].map((verb) => [`${verb}${kind}Vector`, kind] as const)),
+);
 
 /** The kind of a `def*Vector`/`set*Vector`/`new*Vector` tag, or undefined. */
 export function kindOf(tag: string): ClientVectorKind | undefined {
-  return KINDS[tag.replace(/^(def|set|new)/, '').replace(/Vector$/, '')];
+  return KINDS.get(tag);
 }
 
 /** One property vector as defined by its device, kept current by its updates. */
@@ -165,7 +167,6 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
   const label = m.label ?? old?.label ?? m.name;
   if (kind === 'Number') {
     const prev = old as ClientNumberMember | undefined;
-    const format = m.format ?? prev?.format ?? '%g';
     const raw = m.value ?? '0';
     let value: number;
     try {
@@ -173,14 +174,36 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
     } catch {
       value = Number.NaN;
     }
-    const text = Number.isFinite(value) ? formatNumber(format, value) : raw;
-    return { name: m.name, label, value, text, raw, format, min: m.min ?? prev?.min ?? 0, max: m.max ?? prev?.max ?? 0, step: m.step ?? prev?.step ?? 0 };
+    return new NumberValue(m.name, label, value, raw, m.format ?? prev?.format ?? '%g', m.min ?? prev?.min ?? 0, m.max ?? prev?.max ?? 0, m.step ?? prev?.step ?? 0);
   }
   if (kind === 'BLOB') {
     const prev = old as ClientBLOBMember | undefined;
     return { name: m.name, label, value: m.blob ?? prev?.value ?? null, format: m.format ?? prev?.format ?? '', size: m.size ?? m.blob?.length ?? 0 };
   }
   return { name: m.name, label, value: m.value ?? '' };
+}
+
+/** A number member; its text is formatted when first read (a burst of updates mostly is not). */
+class NumberValue implements ClientNumberMember {
+  #text?: string;
+  constructor(
+    readonly name: string,
+    readonly label: string,
+    readonly value: number,
+    readonly raw: string,
+    readonly format: string,
+    readonly min: number,
+    readonly max: number,
+    readonly step: number,
+  ) {}
+  get text(): string {
+    this.#text ??= Number.isFinite(this.value) ? formatNumber(this.format, this.value) : this.raw;
+    return this.#text;
+  }
+  toJSON(): object {
+    const { name, label, value, text, raw, format, min, max, step } = this;
+    return { name, label, value, text, raw, format, min, max, step };
+  }
 }
 
 /** One device: its vectors by name. */

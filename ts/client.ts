@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ClientDevices, ClientVector, kindOf, type VectorSnapshot } from './client-model.js';
+import { unflatten } from './client-flat.js';
 import { buildNew, type SendValues } from './client-send.js';
 import { native, type WireElement } from './native.js';
 import type { IPyServer } from './server.js';
@@ -163,10 +164,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     this.emit('message', { message, timestamp: new Date().toISOString().slice(0, 19), source: 'client' });
   }
 
-  private receive(batch: WireElement[]): void {
-    for (const element of batch) {
+  private receive(batch: Array<string | WireElement>): void {
+    for (const item of batch) {
       try {
-        this.apply(element);
+        this.apply(unflatten(item));
       } catch (error) {
         this.emit('protocolError', error instanceof Error ? error : new Error(String(error)));
       }
