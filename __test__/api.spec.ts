@@ -378,8 +378,8 @@ describe('the napi boundary', () => {
       // As a driver does: each getProperties (the server's own, the client's) is answered with the definitions.
       const answer = () => {
         for (const item of link.take()) {
-          if (typeof item === 'string' || Array.isArray(item) || item.tag !== 'getProperties') continue;
-          for (const [kind, value] of [['Number', '0'], ['Text', ''], ['Switch', 'Off'], ['Light', 'Idle']]) {
+          if (typeof item === 'string' || 'error' in item || item.tag !== 'getProperties') continue;
+          for (const [kind, value] of [['Number', '0'], ['Text', ''], ['Switch', 'Off'], ['Light', 'Idle']] as const) {
             const perm = kind === 'Light' ? {} : { perm: 'rw' };
             link.send({ tag: `def${kind}Vector`, device: 'd', name: kind, state: 'Idle', ...perm, rule: kind === 'Switch' ? 'AnyOfMany' : undefined, members: [{ name: 'a', value }, { name: 'b', value }] });
           }
@@ -407,6 +407,14 @@ describe('the napi boundary', () => {
           ['setLightVector', 'd', 'Light', 'Alert', undefined, undefined, undefined, [], undefined, undefined],
         ],
       ];
+      const { setFieldsOf, fromFlat } = await import('../ts/wire.js');
+      // The TypeScript encoder of the fast form (ts/wire.ts) gives the fields the Rust side reads.
+      for (const [element, fields] of sets) expect(setFieldsOf(element), element.tag).toEqual(fields);
+      // What it leaves as objects: labels, ranges, BLOBs, and numbers mixed with texts.
+      expect(setFieldsOf({ tag: 'setTextVector', device: 'd', name: 'T', members: [{ name: 'a', value: 'x', label: 'A' }] })).toBeUndefined();
+      expect(setFieldsOf({ tag: 'setNumberVector', device: 'd', name: 'N', members: [{ name: 'a', number: 1 }, { name: 'b', value: '2' }] })).toBeUndefined();
+      expect(setFieldsOf({ tag: 'setBLOBVector', device: 'd', name: 'B', members: [] })).toBeUndefined();
+      expect(setFieldsOf({ tag: 'defTextVector', device: 'd', name: 'T', members: [] })).toBeUndefined();
       for (const [element, fields] of sets) {
         const start = client.text.length;
         link.send(element);
@@ -428,8 +436,16 @@ describe('the napi boundary', () => {
         ['newSwitchVector', 'd', 'Switch', '', 'a', 'On'],
         ['newTextVector', 'd', 'Text', '', 'a', 'z'], // timestamp="" is no timestamp, as libindi reads it
       ]);
+      // ... and the TypeScript decoder of that form gives back the elements the client sent.
+      expect(taken.map((item) => fromFlat(item as string))).toEqual([
+        { tag: 'newTextVector', device: 'd', name: 'Text', timestamp: '2026-11-28T06:00:01', members: [{ name: 'a', value: 'x & y' }, { name: 'b', value: '' }] },
+        { tag: 'newSwitchVector', device: 'd', name: 'Switch', members: [{ name: 'a', value: 'On' }] },
+        { tag: 'newTextVector', device: 'd', name: 'Text', members: [{ name: 'a', value: 'z' }] },
+      ]);
       // Refused alike: a bad state, and BLOBs (which go as objects).
       expect(() => link.sendSet('setNumberVector', 'd', 'Number', 'Weird', undefined, undefined, undefined, [], undefined, undefined)).toThrow(/invalid state/);
+      // Typed: an element that cannot be sent is an InvalidArg error.
+      expect(() => link.send({ tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Weird', members: [] })).toThrow(expect.objectContaining({ code: 'InvalidArg' }));
       expect(() => link.send({ tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Weird', members: [] })).toThrow(/invalid state/);
       expect(() => link.sendSet('setBLOBVector', 'd', 'B', 'Ok', undefined, undefined, undefined, [], undefined, undefined)).toThrow(/not a set vector of values/);
     } finally {

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod client;
+mod driverlink;
 mod fdio;
 mod gpio;
 mod server;

@@ -1,7 +1,7 @@
 //! napi handles over the Rust INDI server (`crates/indi-hub`): the server itself, and the
 //! link of each in-process TypeScript driver.
 
-use crate::wire::{flat_request, from_wire, set_from_fields, to_wire, SetFields, WireElement};
+use crate::driverlink::{HubBackend, NativeDriverLink, ReadyCallback};
 use indi_hub::exdriver::DriverSpec;
 use indi_hub::feed::ClientFeed;
 use indi_hub::local::LocalDriver;
@@ -12,10 +12,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
 
-/// JS callback told that an in-process driver has elements waiting. Weak: never keeps Node alive.
-type ReadyCallback = ThreadsafeFunction<bool, (), bool, Status, false, true>;
 /// JS callback given each new client to read. Weak as well.
 type ClientCallback = ThreadsafeFunction<NativeClient, (), NativeClient, Status, false, true>;
 /// JS callback given each log line. Weak as well.
@@ -185,27 +182,8 @@ impl NativeServer {
     /// Connects an in-process driver. `onReady` is called when elements are routed to it from
     /// elsewhere than a client fed on this thread; it takes them with `take()`.
     #[napi(ts_args_type = "name: string, onReady: () => void")]
-    pub fn add_driver(&self, name: String, on_ready: ReadyCallback) -> NativeLocalDriver {
-        let driver = Arc::new(LocalDriver::attach(self.server.hub(), &name));
-        let pump = driver.clone();
-        within_runtime_if_available(|| {
-            tokio::spawn(async move {
-                // One call at a time: the next only once JavaScript has looked.
-                let looked = Arc::new(Notify::new());
-                while pump.wait_for_elements().await {
-                    let done = looked.clone();
-                    let status = on_ready.call_with_return_value(true, ThreadsafeFunctionCallMode::NonBlocking, move |_, _| {
-                        done.notify_one();
-                        Ok(())
-                    });
-                    if status != Status::Ok {
-                        break;
-                    }
-                    looked.notified().await;
-                }
-            });
-        });
-        NativeLocalDriver { driver }
+    pub fn add_driver(&self, name: String, on_ready: ReadyCallback) -> NativeDriverLink {
+        NativeDriverLink::new(Arc::new(HubBackend(LocalDriver::attach(self.server.hub(), &name))), on_ready)
     }
 
     /// From now on, clients are read by JavaScript: `onClient` gets each one's socket
@@ -288,72 +266,5 @@ impl NativeClient {
     #[napi]
     pub fn end(&self) {
         self.feed.lock().unwrap().end();
-    }
-}
-
-/// The link of one in-process driver to the server.
-#[napi]
-pub struct NativeLocalDriver {
-    driver: Arc<LocalDriver>,
-}
-
-#[napi]
-impl NativeLocalDriver {
-    /// The elements routed to the driver since the last call, in order.
-    /// Requests of values come as strings (see `flat_request`), the rest as elements.
-    #[napi(ts_return_type = "Array<WireElement | string>")]
-    pub fn take(&self) -> Vec<Either<WireElement, String>> {
-        let mut batch = Vec::new();
-        self.driver.take(&mut batch);
-        // Members are parsed here, once, only for in-process drivers.
-        batch
-            .into_iter()
-            .map(|frame| match frame.element() {
-                Ok(element) => flat_request(element).map_or_else(|| Either::A(to_wire(element.clone())), Either::B),
-                Err(error) => Either::A(crate::wire::error_element(&error.to_string())),
-            })
-            .collect()
-    }
-
-    /// Routes an element from the driver. False asks the driver to await `drained()`.
-    #[napi]
-    pub fn send(&self, element: WireElement) -> Result<bool> {
-        let element = from_wire(element).map_err(Error::from_reason)?;
-        Ok(self.driver.send(element))
-    }
-
-    /// `send` of a `set*Vector` of values, its fields passed one by one (much quicker across
-    /// the boundary than an element object).
-    #[napi]
-    #[allow(clippy::too_many_arguments, reason = "positional on purpose: see SetFields")]
-    pub fn send_set(
-        &self,
-        tag: String,
-        device: String,
-        name: String,
-        state: Option<String>,
-        timeout: Option<f64>,
-        timestamp: Option<String>,
-        message: Option<String>,
-        names: Vec<String>,
-        values: Option<Vec<String>>,
-        numbers: Option<Vec<f64>>,
-    ) -> Result<bool> {
-        let fields = SetFields { tag, device, name, state, timeout, timestamp, message, names, values, numbers };
-        let element = set_from_fields(fields).map_err(Error::from_reason)?;
-        Ok(self.driver.send(element))
-    }
-
-    /// Resolves when the readers of the driver's BLOBs have caught up (within a second).
-    #[napi]
-    pub async fn drained(&self) -> Result<()> {
-        self.driver.drained().await;
-        Ok(())
-    }
-
-    /// Disconnects the driver (clients are told its devices are gone).
-    #[napi]
-    pub fn close(&self) {
-        self.driver.detach();
     }
 }

@@ -11,6 +11,10 @@ use napi_derive::napi;
 /// fields that do not apply to a tag are absent.
 #[napi(object)]
 pub struct WireElement {
+    /// The element's tag: one of indi-codec's `Tag`s (a string-literal union in TypeScript).
+    #[napi(
+        ts_type = "'getProperties' | 'enableBLOB' | 'message' | 'delProperty' | 'pingRequest' | 'pingReply' | 'defTextVector' | 'defNumberVector' | 'defSwitchVector' | 'defLightVector' | 'defBLOBVector' | 'setTextVector' | 'setNumberVector' | 'setSwitchVector' | 'setLightVector' | 'setBLOBVector' | 'newTextVector' | 'newNumberVector' | 'newSwitchVector' | 'newBLOBVector'"
+    )]
     pub tag: String,
     pub device: Option<String>,
     pub name: Option<String>,
@@ -315,8 +319,8 @@ pub fn flat_request(element: &Element) -> Option<String> {
 }
 
 /// The members of a `set*Vector` passed positionally: reading a `WireElement` from JS probes
-/// every one of its fields by name (about 0.1 µs each), which made a driver's updates cost
-/// microseconds before any work was done.
+/// every one of its fields by name, which made a driver's updates cost more than the work
+/// (measured in `bench/README.md`, "The napi boundary").
 pub struct SetFields {
     pub tag: String,
     pub device: String,
@@ -348,9 +352,85 @@ pub fn set_from_fields(f: SetFields) -> Result<Element> {
     from_wire(out)
 }
 
-/// A decode error reported to JS in the element stream (`tag: "error"`).
-pub fn error_element(message: &str) -> WireElement {
-    let mut out = empty_element("error");
-    out.message = Some(message.to_owned());
-    out
+/// An element that arrived but could not be read, in the order it came.
+#[napi(object)]
+pub struct WireError {
+    /// What was wrong with it.
+    pub error: String,
+}
+
+/// One item of a driver's inbound batch (see `NativeDriverLink.take`).
+pub type Inbound = napi::bindgen_prelude::Either3<WireElement, String, WireError>;
+
+/// The inbound form of an element: a request of values as its flat string, the rest as objects.
+pub fn inbound(item: std::result::Result<&Element, String>) -> Inbound {
+    match item {
+        Ok(element) => flat_request(element).map_or_else(|| napi::bindgen_prelude::Either3::A(to_wire(element.clone())), napi::bindgen_prelude::Either3::B),
+        Err(error) => napi::bindgen_prelude::Either3::C(WireError { error }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_fields(tag: &str, names: &[&str], values: Option<Vec<&str>>, numbers: Option<Vec<f64>>) -> SetFields {
+        SetFields {
+            tag: tag.into(),
+            device: "d".into(),
+            name: "v".into(),
+            state: Some("Ok".into()),
+            timeout: Some(3.0),
+            timestamp: Some("2026-12-01T00:00:00".into()),
+            message: Some("m & <n>".into()),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            values: values.map(|v| v.into_iter().map(String::from).collect()),
+            numbers,
+        }
+    }
+
+    fn as_object(f: &SetFields) -> WireElement {
+        let mut out = empty_element(&f.tag);
+        (out.device, out.name, out.state, out.timeout) = (Some(f.device.clone()), Some(f.name.clone()), f.state.clone(), f.timeout);
+        (out.timestamp, out.message) = (f.timestamp.clone(), f.message.clone());
+        let members = f.names.iter().enumerate().map(|(i, name)| WireMember {
+            value: f.values.as_ref().map(|v| v[i].clone()),
+            number: f.numbers.as_ref().map(|n| n[i]),
+            ..member(name.clone())
+        });
+        out.members = Some(members.collect());
+        out
+    }
+
+    #[test]
+    fn positional_fields_encode_as_the_same_element_sent_as_an_object() {
+        let cases = [
+            set_fields("setNumberVector", &["a", "b"], None, Some(vec![1.5, -0.25])),
+            set_fields("setTextVector", &["a", "b"], Some(vec!["x<&\"'é", ""]), None),
+            set_fields("setSwitchVector", &["a"], Some(vec!["On"]), None),
+            set_fields("setLightVector", &[], None, None),
+        ];
+        for fields in cases {
+            let object = to_bytes(&from_wire(as_object(&fields)).unwrap());
+            assert_eq!(to_bytes(&set_from_fields(fields).unwrap()), object);
+        }
+        assert!(set_from_fields(set_fields("setBLOBVector", &[], None, None)).is_err());
+        assert!(set_from_fields(set_fields("newTextVector", &[], None, None)).is_err());
+    }
+
+    #[test]
+    fn a_flat_request_splits_back_into_the_request() {
+        let text = "<newTextVector device='d' name='v' timestamp='2026-12-01T00:00:01'><oneText name='a'>x &amp; y</oneText><oneText name='b'></oneText></newTextVector>";
+        let element = parse_element(Bytes::from_static(text.as_bytes())).unwrap();
+        let flat = flat_request(&element).unwrap();
+        let parts: Vec<&str> = flat.split('\0').collect();
+        assert_eq!(parts, ["newTextVector", "d", "v", "T2026-12-01T00:00:01", "a", "x & y", "b", ""]);
+        // BLOBs and anything with a range stay objects.
+        let blob =
+            parse_element(Bytes::from_static(b"<newBLOBVector device='d' name='b'><oneBLOB name='i' size='1' format='.x'>QQ==</oneBLOB></newBLOBVector>"))
+                .unwrap();
+        assert!(flat_request(&blob).is_none());
+        let set = parse_element(Bytes::from_static(b"<setTextVector device='d' name='v'><oneText name='a'>x</oneText></setTextVector>")).unwrap();
+        assert!(flat_request(&set).is_none(), "only requests");
+    }
 }

@@ -15,30 +15,14 @@ import {
   type SnoopEvent,
 } from './events.js';
 import { describeError, logger } from './log.js';
+import { NativeLink, type DriverLink } from './link.js';
 import { IdentityMapView } from './mapview.js';
 import { native, type WireElement } from './native.js';
 import { screenNumberRequest } from './requests.js';
 import { redirectStdoutToStderr } from './stdout.js';
 import { checkName, checkText, timestampText } from './values.js';
+import { isElement, type Inbound } from './wire.js';
 import { BLOBVector, NumberVector, SwitchVector, TextVector, type Vector } from './vectors.js';
-
-/**
- * Where a driver's elements go and come from. Internal: `run()` and `IPyServer` provide it.
- * @internal
- */
-export interface DriverLink {
-  /** Queues an element; false asks the caller to await `drained()`. */
-  send(element: WireElement): boolean;
-  /** `send` of a `set*Vector` of values, field by field (quicker across the napi boundary). */
-  sendSet?(
-    tag: string, device: string, name: string, state: string | undefined, timeout: number | undefined, timestamp: string | undefined,
-    message: string | undefined, names: string[], values: string[] | undefined, numbers: number[] | undefined,
-  ): boolean;
-  /** Resolves when the queue is short again. */
-  drained(): Promise<void>;
-  /** Stops the link after what is already queued. */
-  close(): void;
-}
 
 interface SnoopTimer {
   timeout: number;
@@ -229,10 +213,10 @@ export class IPyDriver<Data extends object = Record<string, unknown>> extends Id
    */
   async run(): Promise<void> {
     redirectStdoutToStderr();
-    const link = new native.StdioLink((elements) => this.receive(elements));
+    const link: NativeLink = new NativeLink(native.NativeDriverLink.stdio(() => this.receive(link.take())));
     void this.attach(link);
     try {
-      await link.run();
+      await link.ended();
       // Let handlers of the last requests send their replies before closing stdout.
       await this.#settle(SETTLE_MS);
     } finally {
@@ -274,7 +258,7 @@ export class IPyDriver<Data extends object = Record<string, unknown>> extends Id
     const link = this.#link;
     if (link === null) throw new Error('the driver is not running: call run() (or serve it with IPyServer) first');
     if (this.debugEnable) logger().debug(`TX:: ${describeElement(element)}`);
-    if (!sendOn(link, element)) {
+    if (!link.send(element)) {
       await link.drained();
     } else if (++this.#sendsSinceYield >= 256) {
       // A tight send loop never leaves the microtask queue: let I/O and timers run.
@@ -287,8 +271,12 @@ export class IPyDriver<Data extends object = Record<string, unknown>> extends Id
    * Dispatches a batch of received elements.
    * @internal
    */
-  receive(elements: WireElement[]): void {
-    for (const element of elements) {
+  receive(items: Inbound[]): void {
+    for (const element of items) {
+      if (!isElement(element)) {
+        logger().warn(`ignored bad input: ${element.error}`);
+        continue;
+      }
       if (this.debugEnable) logger().debug(`RX:: ${describeElement(element)}`);
       try {
         this.#dispatch(element);
@@ -301,14 +289,10 @@ export class IPyDriver<Data extends object = Record<string, unknown>> extends Id
 
   #dispatch(element: WireElement): void {
     const tag = element.tag;
-    if (tag === 'getProperties') return this.#answerGetProperties(element);
-    if (tag.startsWith('new')) return this.#request(element);
-    if (isSnoopTag(tag)) return this.#snooped(element);
-    if (tag === 'pingRequest') {
-      void this.transmit({ tag: 'pingReply', uid: element.uid ?? '' }).catch(() => undefined);
-    } else if (tag === 'error') {
-      logger().warn(`ignored bad input: ${element.message ?? ''}`);
-    }
+    if (tag === 'getProperties') this.#answerGetProperties(element);
+    else if (tag.startsWith('new')) this.#request(element);
+    else if (isSnoopTag(tag)) this.#snooped(element);
+    else if (tag === 'pingRequest') void this.transmit({ tag: 'pingReply', uid: element.uid ?? '' }).catch(() => undefined);
   }
 
   #answerGetProperties(element: WireElement): void {
@@ -401,30 +385,6 @@ async function refuse(device: Device, vector: NumberVector, messages: string[], 
     logger().warn(`${device.devicename}.${vector.name}: ${rangeError}`);
     await vector.sendSetVector({ state: 'Alert', message: rangeError });
   }
-}
-
-/** Sends `element` on `link`, field by field when it is a `set*Vector` of plain values. */
-function sendOn(link: DriverLink, element: WireElement): boolean {
-  const { tag, device, name, members } = element;
-  if (link.sendSet === undefined || device == null || name == null || !members || !tag.startsWith('set') || tag === 'setBLOBVector') {
-    return link.send(element);
-  }
-  const names: string[] = [];
-  const values: string[] = [];
-  const numbers: number[] = [];
-  for (const m of members) {
-    if (m.label != null || m.format != null || m.min != null || m.max != null || m.step != null || m.blob != null || m.size != null) {
-      return link.send(element);
-    }
-    names.push(m.name);
-    if (m.number != null) numbers.push(m.number);
-    else if (m.value != null) values.push(m.value);
-  }
-  // Each member needs its value at its index: all numbers, or all texts.
-  if (numbers.length + values.length !== names.length || (numbers.length > 0 && values.length > 0)) return link.send(element);
-  const { state, timeout, timestamp, message } = element;
-  return link.sendSet(tag, device, name, state ?? undefined, timeout ?? undefined, timestamp ?? undefined, message ?? undefined, names,
-    values.length ? values : undefined, numbers.length ? numbers : undefined);
 }
 
 /** The client-request event of an element aimed at `vector`. */

@@ -4,7 +4,9 @@ import { DEFAULTS } from './defaults.js';
 import { IPyDriver } from './driver.js';
 import { native } from './native.js';
 import { checkText, timestampText } from './values.js';
-import type { NativeClient, NativeLocalDriver, NativeServer, WireElement, WireMember } from '../binding.cjs';
+import type { NativeClient, NativeServer } from '../binding.cjs';
+import { NativeLink } from './link.js';
+import type { Inbound } from './wire.js';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 
 /** Where clients' bytes land before the server copies them (reads are handled one at a time). */
@@ -177,15 +179,15 @@ export class IPyServer {
    */
   openSlot(name: string): DriverSlot {
     let driver: IPyDriver<object> | null = null;
-    let pending: WireElement[] = [];
+    const pending: Inbound[] = [];
     // Elements are taken on this thread only, so each driver gets them in order.
     const deliver = (): void => {
-      const elements = link.take();
-      if (elements.length === 0) return;
-      if (driver !== null) driver.receive(elements.map(fromFlat));
-      else for (const element of elements) pending.push(fromFlat(element));
+      const items = link.take();
+      if (items.length === 0) return;
+      if (driver !== null) driver.receive(items);
+      else pending.push(...items);
     };
-    const link: NativeLocalDriver = this.#native.addDriver(name, deliver);
+    const link = new NativeLink(this.#native.addDriver(name, deliver));
     this.#deliveries.push(deliver);
     const slot: DriverSlot = {
       attach: (next) => {
@@ -268,16 +270,4 @@ function withSystemCode(error: unknown): unknown {
   const found = SYSTEM_CODES.find(([pattern]) => pattern.test(error.message));
   if (found !== undefined) Object.assign(error, { code: found[1] });
   return error;
-}
-
-/** A request `take()` passed as text, `tag device name stamp name1 value1 ...` joined by NUL, as its element. */
-function fromFlat(item: WireElement | string): WireElement {
-  if (typeof item !== 'string') return item;
-  const parts = item.split('\0');
-  const members: WireMember[] = [];
-  for (let i = 4; i < parts.length; i += 2) members.push({ name: parts[i], value: parts[i + 1] });
-  const element: WireElement = { tag: parts[0], device: parts[1], name: parts[2], members };
-  // An empty stamp: no timestamp; else `T` and the timestamp.
-  if (parts[3] !== '') element.timestamp = parts[3].slice(1);
-  return element;
 }

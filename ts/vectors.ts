@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import type { Device } from './device.js';
 import { MapView } from './mapview.js';
 import type { BLOBValue } from './members.js';
-import { BLOBMember, LightMember, NumberMember, PropertyMember, SwitchMember, TextMember } from './members.js';
+import { BLOBMember, LightMember, NumberMember, type PropertyMember, SwitchMember, TextMember } from './members.js';
 import type { WireElement, WireMember } from './native.js';
 import {
   checkChoice,
@@ -176,7 +176,7 @@ export abstract class PropertyVector<V, M extends PropertyMember<V>> extends Map
    * Element attributes common to def and set, or null when the vector must stay silent.
    * @internal
    */
-  protected head(tag: string, options: { message?: string; timestamp?: Date }): WireElement | null {
+  protected head(tag: `def${VectorType}Vector` | `set${VectorType}Vector`, options: { message?: string; timestamp?: Date }): WireElement | null {
     if (!this.enable || this.device === null || !this.device.enable) return null;
     const element: WireElement = {
       tag,

@@ -11,6 +11,7 @@ use indi_codec::{DecodeError, Element, IndiCodec, Limits};
 use indi_hub::frame::Frame;
 use indi_hub::router::{EndpointId, Router};
 use std::collections::HashSet;
+use tokio_util::codec::Decoder;
 
 /// Small limits, so the fuzzer reaches them with small inputs.
 pub const LIMITS: Limits = Limits { max_element: 8 << 10, max_tag: 1 << 10, max_depth: 4 };
@@ -22,12 +23,12 @@ pub fn decode_chunked(input: &[u8], chunk: usize) -> Vec<Result<Element, DecodeE
     let mut items = Vec::new();
     for piece in input.chunks(chunk.max(1)) {
         buf.extend_from_slice(piece);
-        while let Some(item) = codec.decode_item(&mut buf) {
+        while let Some(item) = codec.decode(&mut buf).expect("decoding never fails with an I/O error") {
             items.push(item);
         }
         assert!(buf.len() <= LIMITS.max_element + piece.len() + 16, "decoder holds {} bytes", buf.len());
     }
-    while let Some(item) = codec.decode_eof_item(&mut buf) {
+    while let Some(item) = codec.decode_eof(&mut buf).expect("decoding never fails with an I/O error") {
         items.push(item);
     }
     assert!(buf.is_empty(), "bytes left after end of stream");

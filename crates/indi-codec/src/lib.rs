@@ -11,6 +11,30 @@
 //! assert!(matches!(codec.decode(&mut buf).unwrap(), Some(Ok(Element::GetProperties(_)))));
 //! assert_eq!(codec.decode(&mut buf).unwrap(), Some(Ok(Element::PingRequest("7".into()))));
 //! ```
+//!
+//! # Decoding: the API, the reference reader and the fast paths
+//!
+//! Elements: the `tokio-util` [`Decoder`] (`decode`, `decode_eof`) and [`decode_all`]. A relay,
+//! which needs only framing and heads: [`IndiCodec::next_checked_run`] (or
+//! [`IndiCodec::next_checked`] for one element), then [`IndiCodec::finish`] at end of stream;
+//! [`IndiCodec::next_frame`] frames without checking. [`parse_element`] and [`parse_head`]
+//! read one framed element.
+//!
+//! The reference reader is quick-xml: the scanner ([`IndiCodec::next_frame`], `scan.rs`)
+//! frames the stream and [`parse_element`] (`parse.rs`) builds the element. Every faster reader
+//! is held to it:
+//! - [`parse_head`] (`head.rs`, hand-written) checks an element and reads its head without
+//!   building members. Proven against `parse_element` (same tag, device and name wherever both
+//!   accept; everything our encoder writes accepted) by the `heads_agree` property tests on
+//!   generated elements, markup soup and the recorded peer samples (`tests/random_input.rs`),
+//!   and by the `decode` fuzz target.
+//! - The one-pass path of `next_checked`/`next_checked_run` (`fast.rs`: learnt element shapes,
+//!   and runs of updates) must give exactly the frames and heads of `next_frame` then
+//!   `parse_head` (the hidden `next_checked_in_two_passes`), at every read size: the
+//!   `one_pass` property tests and the `decode` fuzz target check it, and that runs are their
+//!   elements' frames joined.
+//! - [`is_plain`] (`plain.rs`) tells which received elements every INDI parser reads alike;
+//!   its tests hold it to our encoder's output and to lilxml's known misreadings.
 
 pub mod blob;
 mod element;
@@ -122,7 +146,8 @@ impl IndiCodec {
     }
 
     /// The reference for [`IndiCodec::next_checked`]: [`IndiCodec::next_frame`], then
-    /// [`parse_head`] on the frame.
+    /// [`parse_head`] on the frame. For equivalence tests and fuzzing.
+    #[doc(hidden)]
     pub fn next_checked_in_two_passes(&mut self, buf: &mut BytesMut) -> Option<Result<(Bytes, Head), DecodeError>> {
         self.next_frame(buf).map(|frame| frame.and_then(|raw| Ok((raw.clone(), parse_head(&raw)?))))
     }
@@ -205,7 +230,7 @@ impl IndiCodec {
 
 impl IndiCodec {
     /// The next element (or decode error) in `buf`; `None` when more input is needed.
-    pub fn decode_item(&mut self, buf: &mut BytesMut) -> Option<Result<Element, DecodeError>> {
+    fn decode_item(&mut self, buf: &mut BytesMut) -> Option<Result<Element, DecodeError>> {
         self.next_frame(buf).map(|frame| frame.and_then(parse_element))
     }
 
@@ -218,9 +243,9 @@ impl IndiCodec {
         truncated.then_some(DecodeError::Truncated)
     }
 
-    /// As [`IndiCodec::decode_item`], at end of stream: a partial element is reported as
+    /// As `decode_item`, at end of stream: a partial element is reported as
     /// [`DecodeError::Truncated`] and dropped.
-    pub fn decode_eof_item(&mut self, buf: &mut BytesMut) -> Option<Result<Element, DecodeError>> {
+    fn decode_eof_item(&mut self, buf: &mut BytesMut) -> Option<Result<Element, DecodeError>> {
         if let Some(item) = self.decode_item(buf) {
             return Some(item);
         }

@@ -3,6 +3,7 @@
 
 use bytes::BytesMut;
 use indi_codec::{DecodeError, Element, IndiCodec};
+use tokio_util::codec::Decoder;
 
 const NEXT: &str = "<setNumberVector device='d' name='n'><oneNumber name='x'>1</oneNumber></setNumberVector>\n";
 
@@ -13,11 +14,11 @@ fn decode(codec: IndiCodec, input: &[u8], chunk: usize) -> Vec<Result<Element, D
     let mut out = Vec::new();
     for piece in input.chunks(chunk) {
         buf.extend_from_slice(piece);
-        while let Some(item) = codec.decode_item(&mut buf) {
+        while let Some(item) = codec.decode(&mut buf).expect("decoding never fails with an I/O error") {
             out.push(item);
         }
     }
-    while let Some(item) = codec.decode_eof_item(&mut buf) {
+    while let Some(item) = codec.decode_eof(&mut buf).expect("decoding never fails with an I/O error") {
         out.push(item);
     }
     out

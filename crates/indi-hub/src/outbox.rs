@@ -21,8 +21,8 @@ pub struct QueueLimits {
 }
 
 /// What holding one queued element costs beyond its bytes (the frame, the decoded element and
-/// their allocations: about 1.5 KiB for a 90-byte update today). `max_backlog` counts it, so a
-/// stalled reader of small updates cannot pin many times `-m` of memory.
+/// their allocations; measured in `bench/README.md`, "Memory per queued element"). `max_backlog`
+/// counts it, so a stalled reader of small updates cannot pin many times `-m` of memory.
 pub const FRAME_COST: usize = 1024;
 
 impl QueueLimits {
