@@ -41,7 +41,18 @@ describe.skipIf(!available)('getprop and setprop as libindi', () => {
     ['-1 with a wildcard prints full names', (p) => ['-1', '-p', String(p), `${SCOPE}.CONNECTION.*`]],
     ['wildcard device', (p) => ['-p', String(p), '*.CONNECTION.*']],
     ['wildcard property', (p) => ['-p', String(p), `${SCOPE}.*.*`]],
-    ['attributes', (p) => ['-p', String(p), `${SCOPE}.CONNECTION._STATE`, `${SCOPE}.CONNECTION._LABEL`, `${SCOPE}.CONNECTION._GROUP`, `${SCOPE}.CONNECTION._PERM`, `${SCOPE}.CONNECTION._TO`]],
+    [
+      'attributes',
+      (p) => [
+        '-p',
+        String(p),
+        `${SCOPE}.CONNECTION._STATE`,
+        `${SCOPE}.CONNECTION._LABEL`,
+        `${SCOPE}.CONNECTION._GROUP`,
+        `${SCOPE}.CONNECTION._PERM`,
+        `${SCOPE}.CONNECTION._TO`,
+      ],
+    ],
     ['-1 of an attribute', (p) => ['-1', '-p', String(p), `${SCOPE}.DRIVER_INFO._PERM`]],
     ['a query that finds nothing (timeout, status 1)', (p) => ['-t', '1', '-p', String(p), `${SCOPE}.CONNECTION.CONNECT`, 'Nope.X.Y']],
     ['a bad spec (usage, status 2)', (p) => ['-p', String(p), 'nodots']],
@@ -157,7 +168,10 @@ describe.skipIf(!available)('getprop and setprop as libindi', () => {
   });
 
   it('setprop sets what it is given (read back with indi_getprop), and reports a refused connection as indi_setprop', async () => {
-    for (const [who, value] of [['libindi', '1234'], ['ours', '1235']] as const) {
+    for (const [who, value] of [
+      ['libindi', '1234'],
+      ['ours', '1235'],
+    ] as const) {
       const argv = ['-p', String(port), `${SCOPE}.POLLING_PERIOD.PERIOD_MS=${value}`];
       const set = who === 'libindi' ? await run('indi_setprop', argv) : await run(process.execPath, [join(DIST, 'cli.js'), 'setprop', ...argv]);
       expect(set.code).toBe(0);

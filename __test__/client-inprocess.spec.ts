@@ -5,8 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  BLOBMember, BLOBVector, Device, IndiClient, IPyDriver, NewBLOBVector, NewNumberVector, NewSwitchVector, NumberMember, NumberVector,
-  SwitchMember, SwitchVector, type RxEvent,
+  BLOBMember,
+  BLOBVector,
+  Device,
+  IndiClient,
+  IPyDriver,
+  NewBLOBVector,
+  NewNumberVector,
+  NewSwitchVector,
+  NumberMember,
+  NumberVector,
+  SwitchMember,
+  SwitchVector,
+  type RxEvent,
 } from '../dist/index.js';
 
 class Mount extends IPyDriver {
@@ -32,12 +43,39 @@ class Mount extends IPyDriver {
 function mount(): Mount {
   return new Mount([
     new Device('Mount', [
-      new NumberVector({ name: 'COORD', label: 'Coordinates', group: 'Main', perm: 'rw', state: 'Idle',
-        members: [new NumberMember({ name: 'DEC', label: 'Dec', format: '%010.6m', min: -90, max: 90, step: 0, membervalue: 12.5 })] }),
-      new SwitchVector({ name: 'MODE', label: 'Mode', group: 'Main', perm: 'rw', rule: 'OneOfMany', state: 'Idle',
-        members: ['A', 'B', 'C'].map((n) => new SwitchMember({ name: n, label: n, membervalue: n === 'A' ? 'On' : 'Off' })) }),
-      new BLOBVector({ name: 'IN', label: 'In', group: 'Main', perm: 'wo', state: 'Idle', members: [new BLOBMember({ name: 'UPLOAD', label: 'Upload', blobformat: '.bin' })] }),
-      new BLOBVector({ name: 'ECHO', label: 'Echo', group: 'Main', perm: 'ro', state: 'Idle', members: [new BLOBMember({ name: 'COPY', label: 'Copy', blobformat: '.bin' })] }),
+      new NumberVector({
+        name: 'COORD',
+        label: 'Coordinates',
+        group: 'Main',
+        perm: 'rw',
+        state: 'Idle',
+        members: [new NumberMember({ name: 'DEC', label: 'Dec', format: '%010.6m', min: -90, max: 90, step: 0, membervalue: 12.5 })],
+      }),
+      new SwitchVector({
+        name: 'MODE',
+        label: 'Mode',
+        group: 'Main',
+        perm: 'rw',
+        rule: 'OneOfMany',
+        state: 'Idle',
+        members: ['A', 'B', 'C'].map((n) => new SwitchMember({ name: n, label: n, membervalue: n === 'A' ? 'On' : 'Off' })),
+      }),
+      new BLOBVector({
+        name: 'IN',
+        label: 'In',
+        group: 'Main',
+        perm: 'wo',
+        state: 'Idle',
+        members: [new BLOBMember({ name: 'UPLOAD', label: 'Upload', blobformat: '.bin' })],
+      }),
+      new BLOBVector({
+        name: 'ECHO',
+        label: 'Echo',
+        group: 'Main',
+        perm: 'ro',
+        state: 'Idle',
+        members: [new BLOBMember({ name: 'COPY', label: 'Copy', blobformat: '.bin' })],
+      }),
     ]),
   ]);
 }

@@ -11,9 +11,15 @@ it('a consumer slower than the server: every BLOB arrives whole, memory stays bo
   const count = 150;
   const env = { ...process.env, BENCH_MODE: 'blob', BENCH_SIZE: String(1 << 20), BENCH_COUNT: String(count) };
   // -m 2000 -d 0: the server queues what the client does not take (it must not drop BLOBs here).
-  start(process.execPath, [join(DIST, 'cli.js'), 'serve', '--host', '127.0.0.1', '-p', String(port), '-m', '2000', '-d', '0', join(ROOT, 'bench', 'driver.mjs')], { env });
+  start(
+    process.execPath,
+    [join(DIST, 'cli.js'), 'serve', '--host', '127.0.0.1', '-p', String(port), '-m', '2000', '-d', '0', join(ROOT, 'bench', 'driver.mjs')],
+    { env },
+  );
   await waitForPort(port);
-  const script = await run(process.execPath, ['--expose-gc', join(ROOT, '__test__', 'clients', 'slow-consumer.mjs'), String(port), String(count)], { ms: 60_000 });
+  const script = await run(process.execPath, ['--expose-gc', join(ROOT, '__test__', 'clients', 'slow-consumer.mjs'), String(port), String(count)], {
+    ms: 60_000,
+  });
   expect(script.stderr).toBe('');
   const { seen, peakMB } = JSON.parse(script.stdout) as { seen: number; peakMB: number };
   expect(seen).toBe(count);

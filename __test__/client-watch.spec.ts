@@ -38,8 +38,9 @@ describe.skipIf(!available)('indi-node watch under tmux', () => {
     expect(rule).toBeGreaterThan(lines.findIndex((l) => l.includes('CONNECTION  CONNECT=On')));
     expect(lines.slice(rule).join('\n')).toContain(`${SCOPE}: [INFO] Telescope simulator is online.`);
     // Ok in green (SGR 32), Idle vectors in white (37).
-    await until(() => /\x1b\[32m\[Ok\s*\]/.test(screen()), 5000, 'a green Ok');
-    expect(screen()).toMatch(/\x1b\[37m\[Idle \]/);
+    const ESC = String.fromCharCode(27);
+    await until(() => screen().includes(`${ESC}[32m[Ok   ]`), 5000, 'a green Ok');
+    expect(screen()).toContain(`${ESC}[37m[Idle ]`);
     tmux('send-keys', '-t', 'watch', 'q');
     await until(() => tmux('has-session', '-t', 'watch').status !== 0, 5000, 'watch to quit');
   });

@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 import { IndiClient } from '../dist/index.js';
 
 const [mode, portText, ...rest] = process.argv.slice(2);
-const { values } = parseArgs({ args: rest, options: { kind: { type: 'string', default: 'blob' }, count: { type: 'string', default: '100' }, trigger: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  args: rest,
+  options: { kind: { type: 'string', default: 'blob' }, count: { type: 'string', default: '100' }, trigger: { type: 'boolean', default: false } },
+});
 if (mode !== 'receive') throw new Error(`tsclient.mjs: only 'receive' (got ${mode})`);
 const count = Number(values.count);
 const now = () => performance.timeOrigin + performance.now();

@@ -2,7 +2,7 @@
 //! decoded from base64 here) and hands to JS in batches; requests built in JS are encoded here.
 
 use crate::server::NativeServer;
-use crate::wire::{from_wire, to_wire, WireElement};
+use crate::wire::{from_wire, to_wire, WireElement, WireError};
 use bytes::{BufMut, Bytes, BytesMut};
 use indi_codec::{Element, IndiCodec, OneValue, VectorKind};
 use indi_hub::Role;
@@ -19,8 +19,8 @@ use tokio_util::codec::Decoder;
 type ElementsCallback = ThreadsafeFunction<Vec<Delivered>, (), Vec<Delivered>, Status, false, true>;
 
 /// An element for JS: a `set*Vector` of values as one string (see [`flat_update`]), anything
-/// else as a [`WireElement`].
-type Delivered = Either<String, WireElement>;
+/// else as a [`WireElement`], or why an element could not be read.
+type Delivered = Either3<WireElement, String, WireError>;
 
 /// Bytes read per call: one syscall per 256 KiB of BLOB.
 const READ_CHUNK: usize = 256 << 10;
@@ -46,7 +46,7 @@ pub struct ClientLink {
 #[napi]
 impl ClientLink {
     /// `onElements` receives every batch of elements decoded from the server's stream.
-    #[napi(constructor, ts_args_type = "onElements: (elements: Array<string | WireElement>) => void")]
+    #[napi(constructor, ts_args_type = "onElements: (elements: Array<WireElement | string | WireError>) => void")]
     pub fn new(on_elements: ElementsCallback) -> Self {
         ClientLink {
             on_elements: Arc::new(on_elements),
@@ -208,11 +208,11 @@ async fn decode_into<R: AsyncRead + Unpin>(
                 Ok(Some(Ok(element))) => {
                     bytes += indi_codec::size_hint(&element);
                     batch.push(match flat_update(&element) {
-                        Some(flat) => Either::A(flat),
-                        None => Either::B(to_wire(element)),
+                        Some(flat) => Either3::B(flat),
+                        None => Either3::A(to_wire(element)),
                     });
                 }
-                Ok(Some(Err(error))) => batch.push(Either::B(crate::wire::error_element(&error.to_string()))),
+                Ok(Some(Err(error))) => batch.push(Either3::C(WireError { error: error.to_string() })),
                 Ok(None) | Err(_) => break,
             }
             if bytes >= BATCH_BYTES {

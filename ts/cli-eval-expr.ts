@@ -18,8 +18,23 @@ const MAX_OPX = 64;
 const MAXFLDLEN = 64;
 // Longer names first, as compiler.c's symbol table orders them.
 const SYMBOLS: [string, number][] = [
-  ['abs', 0], ['floor', 1], ['acos', 6], ['asin', 5], ['atan2', ATAN2], ['atan', 7], ['cos', 3], ['degrad', 8], ['exp', 12],
-  ['log10', 11], ['log', 10], ['pi', PITOK], ['pow', POW], ['raddeg', 9], ['sin', 2], ['sqrt', 13], ['tan', 4],
+  ['abs', 0],
+  ['floor', 1],
+  ['acos', 6],
+  ['asin', 5],
+  ['atan2', ATAN2],
+  ['atan', 7],
+  ['cos', 3],
+  ['degrad', 8],
+  ['exp', 12],
+  ['log10', 11],
+  ['log', 10],
+  ['pi', PITOK],
+  ['pow', POW],
+  ['raddeg', 9],
+  ['sin', 2],
+  ['sqrt', 13],
+  ['tan', 4],
 ].map(([name, tok]) => [name as string, typeof tok === 'number' && tok < 100 ? FUNC_BASE + tok : (tok as number)]);
 
 /** Instruction: opcode, with the index of its constant or operand. */
@@ -88,20 +103,37 @@ export class Expression {
       return otherwise ?? this.fail('Illegal operator');
     };
     switch (c) {
-      case ',': return COMMA;
-      case '': this.pos--; return HALT;
-      case '+': return ADD;
-      case '-': return SUB;
-      case '*': return MULT;
-      case '/': return DIV;
-      case '(': this.parens++; return LPAREN;
-      case ')': if (--this.parens < 0) this.fail('Too many right parens'); return RPAREN;
-      case '|': return two('|', OR, null);
-      case '&': return two('&', AND, null);
-      case '=': return two('=', EQ, null);
-      case '!': return two('=', NE, NOT);
-      case '<': return two('=', LE, LT);
-      case '>': return two('=', GE, GT);
+      case ',':
+        return COMMA;
+      case '':
+        this.pos--;
+        return HALT;
+      case '+':
+        return ADD;
+      case '-':
+        return SUB;
+      case '*':
+        return MULT;
+      case '/':
+        return DIV;
+      case '(':
+        this.parens++;
+        return LPAREN;
+      case ')':
+        if (--this.parens < 0) this.fail('Too many right parens');
+        return RPAREN;
+      case '|':
+        return two('|', OR, null);
+      case '&':
+        return two('&', AND, null);
+      case '=':
+        return two('=', EQ, null);
+      case '!':
+        return two('=', NE, NOT);
+      case '<':
+        return two('=', LE, LT);
+      case '>':
+        return two('=', GE, GT);
     }
     if (/[0-9.]/.test(c)) {
       if (this.consts.length > MAX_OPX) this.fail(`More than ${MAX_OPX} constants`);
@@ -232,27 +264,66 @@ export class Expression {
     for (const { op, index } of this.program) {
       if (op === HALT) break;
       if (op >= FUNC_BASE && op < FUNC_BASE + FUNCS1.length) unary(FUNCTIONS[FUNCS1[op - FUNC_BASE]]);
-      else switch (op) {
-        case ADD: binary((a, b) => a + b); break;
-        case SUB: binary((a, b) => a - b); break;
-        case MULT: binary((a, b) => a * b); break;
-        case DIV: binary((a, b) => a / b); break;
-        case AND: binary((a, b) => truth(a !== 0 && b !== 0)); break;
-        case OR: binary((a, b) => truth(a !== 0 || b !== 0)); break;
-        case GT: binary((a, b) => truth(a > b)); break;
-        case GE: binary((a, b) => truth(a >= b)); break;
-        case EQ: binary((a, b) => truth(a === b)); break;
-        case NE: binary((a, b) => truth(a !== b)); break;
-        case LT: binary((a, b) => truth(a < b)); break;
-        case LE: binary((a, b) => truth(a <= b)); break;
-        case NEG: unary((a) => -a); break;
-        case NOT: unary((a) => truth(a === 0)); break;
-        case CONST: stack.push(this.consts[index!]); break;
-        case VAR: stack.push(this.operands[index!].v); break;
-        case PITOK: stack.push(4 * Math.atan(1)); break;
-        case POW: binary(Math.pow); break;
-        case ATAN2: binary(Math.atan2); break;
-      }
+      else
+        switch (op) {
+          case ADD:
+            binary((a, b) => a + b);
+            break;
+          case SUB:
+            binary((a, b) => a - b);
+            break;
+          case MULT:
+            binary((a, b) => a * b);
+            break;
+          case DIV:
+            binary((a, b) => a / b);
+            break;
+          case AND:
+            binary((a, b) => truth(a !== 0 && b !== 0));
+            break;
+          case OR:
+            binary((a, b) => truth(a !== 0 || b !== 0));
+            break;
+          case GT:
+            binary((a, b) => truth(a > b));
+            break;
+          case GE:
+            binary((a, b) => truth(a >= b));
+            break;
+          case EQ:
+            binary((a, b) => truth(a === b));
+            break;
+          case NE:
+            binary((a, b) => truth(a !== b));
+            break;
+          case LT:
+            binary((a, b) => truth(a < b));
+            break;
+          case LE:
+            binary((a, b) => truth(a <= b));
+            break;
+          case NEG:
+            unary((a) => -a);
+            break;
+          case NOT:
+            unary((a) => truth(a === 0));
+            break;
+          case CONST:
+            stack.push(this.consts[index!]);
+            break;
+          case VAR:
+            stack.push(this.operands[index!].v);
+            break;
+          case PITOK:
+            stack.push(4 * Math.atan(1));
+            break;
+          case POW:
+            binary(Math.pow);
+            break;
+          case ATAN2:
+            binary(Math.atan2);
+            break;
+        }
       if (stack.length > MAX_STACK) throw new Error('Runtime stack overflow');
     }
     if (stack.length !== 1) throw new Error(`Bug! stack has ${stack.length} items`);
@@ -261,8 +332,20 @@ export class Expression {
 }
 
 const FUNCTIONS: Record<(typeof FUNCS1)[number], (x: number) => number> = {
-  abs: Math.abs, floor: Math.floor, sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin, acos: Math.acos, atan: Math.atan,
-  degrad: (x) => x * (Math.atan(1) / 45), raddeg: (x) => x * (45 / Math.atan(1)), log: Math.log, log10: Math.log10, exp: Math.exp, sqrt: Math.sqrt,
+  abs: Math.abs,
+  floor: Math.floor,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  degrad: (x) => x * (Math.atan(1) / 45),
+  raddeg: (x) => x * (45 / Math.atan(1)),
+  log: Math.log,
+  log10: Math.log10,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
 };
 
 /** C's `atof`: the longest decimal prefix (after blanks), 0 when there is none. */

@@ -2,6 +2,7 @@
 // messages (all on stderr) and exit status (0 true, 1 false, 2 trouble; usage 1).
 import { atoi, openLink, type ToolLink } from './cli-link.js';
 import { atof, Expression } from './cli-eval-expr.js';
+import { isElement, type Inbound } from './wire.js';
 import type { WireElement } from './native.js';
 
 const USAGE = `Usage: indi-node eval [options] [exp]
@@ -115,7 +116,13 @@ export async function evaluate(argv: string[]): Promise<number> {
     };
     const onAlarm = (): void => {
       const unset = expr.operands.filter((o) => !o.set).map((o) => o.name);
-      if (unset.length > 0) process.stderr.write(`No values seen for${unset.reverse().map((n) => ` ${n}`).join('')}\n`);
+      if (unset.length > 0)
+        process.stderr.write(
+          `No values seen for${unset
+            .reverse()
+            .map((n) => ` ${n}`)
+            .join('')}\n`,
+        );
       else process.stderr.write('Timed out waiting for new values\n');
       exit(2);
     };
@@ -146,22 +153,25 @@ export async function evaluate(argv: string[]): Promise<number> {
         v = expr.evaluate();
       } catch (error) {
         process.stderr.write(`Eval: ${(error as Error).message}\n`);
-        return exit(2);
+        exit(2);
+        return;
       }
       if (flags.b && v) process.stderr.write('\x07');
       if (flags.e) process.stderr.write(`${g(v)}\n`);
       if (!flags.w || v !== 0) {
         clearTimeout(timer);
         if (!flags.e && flags.f) process.stderr.write(`${g(v)}\n`);
-        return exit(v === 0 ? 1 : 0);
+        exit(v === 0 ? 1 : 0);
+        return;
       }
       phase = 'wait';
     };
-    const onElement = (root: WireElement): void => {
+    const onElement = (root: Inbound): void => {
       if (done) return;
-      if (root.tag === 'error') {
-        process.stderr.write(`Bad XML from ${host}/${port}: ${root.message ?? ''}\n`);
-        return exit(2);
+      if (!isElement(root)) {
+        process.stderr.write(`Bad XML from ${host}/${port}: ${root.error}\n`);
+        exit(2);
+        return;
       }
       if (!setOp(root)) return;
       alarm();
@@ -173,7 +183,10 @@ export async function evaluate(argv: string[]): Promise<number> {
       exit(2);
     };
     void openLink(host, port, onElement, onEnd).then((opened) => {
-      if (!opened) return exit(2);
+      if (!opened) {
+        exit(2);
+        return;
+      }
       link = opened;
       if (flags.v) process.stderr.write(`Connected to ${host} on port ${port}\n`);
       const devices = [...new Set(expr.operands.map((o) => o.name.slice(0, o.name.indexOf('.'))))];

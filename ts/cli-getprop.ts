@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { atoi, openLink, usage, type ToolLink } from './cli-link.js';
+import { isElement, type Inbound } from './wire.js';
 import type { WireElement, WireMember } from './native.js';
 
 const KEYWORDS: Record<string, keyof WireElement> = { _LABEL: 'label', _GROUP: 'group', _STATE: 'state', _PERM: 'perm', _TO: 'timeout', _TS: 'timestamp' };
@@ -13,7 +14,9 @@ Usage: indi-node getprop [options] [device.property.element ...]
   Reports all properties if none specified.
   BLOBs are saved in file named device.property.element.format
   Set element to one of following to return property attribute:
-${Object.entries(KEYWORDS).map(([k, a]) => `    ${k.padStart(10)} to report ${a}\n`).join('')}Output format: output is fully qualified name=value one per line
+${Object.entries(KEYWORDS)
+  .map(([k, a]) => `    ${k.padStart(10)} to report ${a}\n`)
+  .join('')}Output format: output is fully qualified name=value one per line
   or just value if -1 and exactly one query without wildcards.
 Options:
   -1    : print just value if expecting exactly one response
@@ -122,13 +125,17 @@ export async function getprop(argv: string[]): Promise<number> {
       const attr = KEYWORDS[s.e];
       if (attr !== undefined) {
         const v = root[attr];
-        return printValue(s, dev, nam, s.e, v == null ? '' : String(v));
+        printValue(s, dev, nam, s.e, v == null ? '' : String(v));
+        return;
       }
       for (const m of root.members ?? []) {
         if (s.e[0] !== '*' && m.name !== s.e) continue;
         if (root.tag === 'setBLOBVector') {
           s.ok = true;
-          if (!saveBLOB(dev, nam, m, verbose)) return exit(2);
+          if (!saveBLOB(dev, nam, m, verbose)) {
+            exit(2);
+            return;
+          }
         } else printValue(s, dev, nam, m.name, m.value ?? '');
         if (onematch) return;
       }
@@ -152,12 +159,13 @@ export async function getprop(argv: string[]): Promise<number> {
         if (root.tag.startsWith('def')) alarm();
       }
     };
-    const onElement = (root: WireElement): void => {
+    const onElement = (root: Inbound): void => {
       if (done) return;
-      if (root.tag === 'error') {
+      if (!isElement(root)) {
         flush();
-        process.stderr.write(`Bad XML from ${host}/${port}: ${root.message ?? ''}\n`);
-        return exit(2);
+        process.stderr.write(`Bad XML from ${host}/${port}: ${root.error}\n`);
+        exit(2);
+        return;
       }
       findDPE(root);
       if (!done && !monitor && searches.every((s) => !s.wc && s.ok)) exit(0);
@@ -169,7 +177,10 @@ export async function getprop(argv: string[]): Promise<number> {
       exit(2);
     };
     void openLink(host, port, onElement, onEnd).then((opened) => {
-      if (!opened) return exit(2);
+      if (!opened) {
+        exit(2);
+        return;
+      }
       link = opened;
       if (verbose) process.stderr.write(`Connected to ${host} on port ${port}\n`);
       // One device for every query: ask for that device only.

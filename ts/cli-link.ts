@@ -1,5 +1,6 @@
 // The connection of the libindi-style CLI tools (getprop, setprop): raw elements in stream order.
 import type { WireElement } from './native.js';
+import type { Inbound } from './wire.js';
 
 /** A tool's connection to a server. */
 export interface ToolLink {
@@ -23,7 +24,7 @@ function osText(message: string): string {
  * Connects as libindi's tools do; on failure prints their message and resolves null (exit 2).
  * `onElement` gets each element; `onEnd` the end of the stream.
  */
-export async function openLink(host: string, port: number, onElement: (e: WireElement) => void, onEnd: (error: string) => void): Promise<ToolLink | null> {
+export async function openLink(host: string, port: number, onElement: (e: Inbound) => void, onEnd: (error: string) => void): Promise<ToolLink | null> {
   const { native } = await import('./native.js');
   const { unflatten } = await import('./client-flat.js');
   const link = new native.ClientLink((batch) => batch.forEach((item) => onElement(unflatten(item))));

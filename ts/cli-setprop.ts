@@ -1,6 +1,7 @@
 // `indi-node setprop`: libindi 1.9.9's indi_setprop (tools/setINDIproperty.c), same flags, spec
 // forms and exit status (0 all set, 1 a setting invalid or not found, 2 trouble).
 import { atoi, openLink, usage, type ToolLink } from './cli-link.js';
+import { isElement, type Inbound } from './wire.js';
 import type { WireElement } from './native.js';
 
 const USAGE = `Purpose: set one or more writable INDI properties
@@ -26,14 +27,14 @@ Exit status:
   2: real trouble, try repeating with -v
 `;
 
-const TYPES: Record<string, string> = { x: 'Text', n: 'Number', s: 'Switch' };
+const TYPES: Record<string, 'Text' | 'Number' | 'Switch'> = { x: 'Text', n: 'Number', s: 'Switch' };
 
 interface SetSpec {
   d: string;
   p: string;
   ev: { e: string; v: string; ok: boolean }[];
   /** Text, Number or Switch when typed on the command line. */
-  type?: string;
+  type?: 'Text' | 'Number' | 'Switch';
 }
 
 class Trouble extends Error {
@@ -54,7 +55,10 @@ function scanEV(spec: SetSpec, ev: string, verbose: number): void {
   if (eq < 0) throw new Trouble(`Malformed assignment: ${ev}`, 2, true);
   if (semi < 0 || semi < eq) {
     const es = ev.slice(0, eq).split(';').filter(Boolean);
-    const vs = ev.slice(eq + 1).split(';').filter(Boolean);
+    const vs = ev
+      .slice(eq + 1)
+      .split(';')
+      .filter(Boolean);
     if (vs.length > es.length) throw new Trouble(`More values than elements for ${spec.d}.${spec.p}`, 2);
     if (es.length > vs.length) throw new Trouble(`More elements than values for ${spec.d}.${spec.p}`, 2);
     es.forEach((e, i) => spec.ev.push({ e, v: vs[i], ok: false }));
@@ -90,7 +94,7 @@ function parse(argv: string[]): { host: string; port: number; timeout: number; v
   if (i >= argv.length) throw new Trouble('', 2, true);
   const sets: SetSpec[] = [];
   while (i < argv.length) {
-    let type: string | undefined;
+    let type: SetSpec['type'];
     if (argv[i].startsWith('-')) {
       type = TYPES[argv[i][1]];
       if (!type) throw new Trouble(`Bad property type: ${argv[i]}`, 2, true);
@@ -107,7 +111,7 @@ function parse(argv: string[]): { host: string; port: number; timeout: number; v
   return { host, port, timeout, verbose, sets };
 }
 
-function newVector(type: string, spec: SetSpec, verbose: number): WireElement {
+function newVector(type: 'Text' | 'Number' | 'Switch', spec: SetSpec, verbose: number): WireElement {
   if (verbose) for (const { e, v } of spec.ev) process.stderr.write(`  ${spec.d}.${spec.p}.${e} <- ${v}\n`);
   return { tag: `new${type}Vector`, device: spec.d, name: spec.p, members: spec.ev.map(({ e, v }) => ({ name: e, value: v })) };
 }
@@ -135,7 +139,7 @@ export async function setprop(argv: string[]): Promise<number> {
       void (link?.finish() ?? Promise.resolve()).then(() => resolve(code));
     };
     /** Sends one request; a value our encoder refuses (a number that is not one) is trouble. */
-    const sendNew = (type: string, spec: SetSpec): boolean => {
+    const sendNew = (type: NonNullable<SetSpec['type']>, spec: SetSpec): boolean => {
       try {
         link!.send(newVector(type, spec, verbose));
         return true;
@@ -154,7 +158,7 @@ export async function setprop(argv: string[]): Promise<number> {
       exit(1);
     };
     const findSet = (root: WireElement): void => {
-      const type = /^def(Text|Number|Switch)Vector$/.exec(root.tag)?.[1];
+      const type = /^def(Text|Number|Switch)Vector$/.exec(root.tag)?.[1] as SetSpec['type'];
       if (!type) return;
       alarm();
       const dev = root.device ?? '';
@@ -164,7 +168,8 @@ export async function setprop(argv: string[]): Promise<number> {
         if (dev !== spec.d || prop !== spec.p) continue;
         if (!(root.perm ?? '').includes('w')) {
           if (verbose) process.stderr.write(`${dev}.${prop} is read-only\n`);
-          return exit(1);
+          exit(1);
+          return;
         }
         const names = new Set((root.members ?? []).map((m) => m.name));
         for (const ev of spec.ev) {
@@ -174,11 +179,12 @@ export async function setprop(argv: string[]): Promise<number> {
         if (!sendNew(type, spec)) return;
       }
     };
-    const onElement = (root: WireElement): void => {
+    const onElement = (root: Inbound): void => {
       if (done) return;
-      if (root.tag === 'error') {
-        process.stderr.write(`Bad XML from ${host}/${port}: ${root.message ?? ''}\n`);
-        return exit(2);
+      if (!isElement(root)) {
+        process.stderr.write(`Bad XML from ${host}/${port}: ${root.error}\n`);
+        exit(2);
+        return;
       }
       findSet(root);
       if (!done && sets.every((s) => s.ev.every((ev) => ev.ok))) exit(0);
@@ -189,12 +195,16 @@ export async function setprop(argv: string[]): Promise<number> {
       exit(2);
     };
     void openLink(host, port, onElement, onEnd).then((opened) => {
-      if (!opened) return exit(2);
+      if (!opened) {
+        exit(2);
+        return;
+      }
       link = opened;
       if (verbose) process.stderr.write(`Connected to ${host} on port ${port}\n`);
       if (allspeced) {
         for (const spec of sets) if (!sendNew(spec.type!, spec)) return;
-        return exit(0);
+        exit(0);
+        return;
       }
       if (verbose) process.stderr.write('Querying for properties\n');
       link.send({ tag: 'getProperties', version: '1.7' });

@@ -12,12 +12,21 @@ const USAGE = `Usage: indi-node watch [-h host] [-p port] [device[.property]]
 
 const COLOURS: Record<string, string> = { Idle: '\x1b[37m', Ok: '\x1b[32m', Busy: '\x1b[33m', Alert: '\x1b[31m' };
 const RESET = '\x1b[0m';
+/** A colour code (SGR), kept whole when lines are cut. */
+const SGR = new RegExp(`(${String.fromCharCode(27)}\\[[0-9;]*m)`);
 const MESSAGE_LINES = 6;
 
 /** One vector as a line: coloured state, name, members `NAME=value` (numbers formatted). */
 function vectorLine(v: ClientVector): string {
   const members = [...v.values()].map((m) => {
-    const value = 'text' in m ? m.text.trim() : Buffer.isBuffer(m.value) ? `<${m.value.length} bytes ${(m as { format: string }).format}>` : m.value === null ? '<none>' : String(m.value);
+    const value =
+      'text' in m
+        ? m.text.trim()
+        : Buffer.isBuffer(m.value)
+          ? `<${m.value.length} bytes ${(m as { format: string }).format}>`
+          : m.value === null
+            ? '<none>'
+            : String(m.value);
     const coloured = v.kind === 'Light' ? `${COLOURS[value] ?? ''}${value}${RESET}` : value;
     return `${m.name}=${coloured}`;
   });
@@ -25,10 +34,10 @@ function vectorLine(v: ClientVector): string {
 }
 
 /** Cuts `line` to `width` visible columns, keeping colour codes (and resetting after). */
-function fit(line: string, width: number): string {
+function clip(line: string, width: number): string {
   let out = '';
   let visible = 0;
-  for (const part of line.split(/(\x1b\[[0-9;]*m)/)) {
+  for (const part of line.split(SGR)) {
     if (part.startsWith('\x1b[')) out += part;
     else {
       const room = width - visible;
@@ -40,7 +49,15 @@ function fit(line: string, width: number): string {
 }
 
 /** The screen's lines for `client` filtered to `device`/`property`. */
-export function screen(client: IndiClient, status: string, messages: ClientMessage[], device: string | undefined, property: string | undefined, rows: number, cols: number): string[] {
+export function screen(
+  client: IndiClient,
+  status: string,
+  messages: ClientMessage[],
+  device: string | undefined,
+  property: string | undefined,
+  rows: number,
+  cols: number,
+): string[] {
   const lines = [`indi-node watch  ${client.host}:${client.port}  ${status}`];
   for (const [name, d] of client.devices) {
     if (device !== undefined && name !== device) continue;
@@ -55,7 +72,7 @@ export function screen(client: IndiClient, status: string, messages: ClientMessa
   while (lines.length < room) lines.push('');
   lines.push('─── messages '.padEnd(cols, '─'));
   for (const m of messages.slice(-(MESSAGE_LINES - 1))) lines.push(`${m.timestamp ?? ''} ${m.device ? `${m.device}: ` : ''}${m.message}`);
-  return lines.map((l) => fit(l, cols));
+  return lines.map((l) => clip(l, cols));
 }
 
 /** Runs `watch` with `argv`; resolves with the exit status when the user quits. */
@@ -97,9 +114,13 @@ export async function watch(argv: string[]): Promise<number> {
     if (messages.length > 100) messages.shift();
     redraw();
   });
-  client.on('connect', () => ((status = 'connected'), redraw()));
-  client.on('disconnect', () => ((status = 'disconnected'), redraw()));
-  client.on('reconnecting', (attempt, delay) => ((status = `reconnecting (attempt ${attempt} in ${delay} ms)`), redraw()));
+  const show = (text: string): void => {
+    status = text;
+    redraw();
+  };
+  client.on('connect', () => show('connected'));
+  client.on('disconnect', () => show('disconnected'));
+  client.on('reconnecting', (attempt, delay) => show(`reconnecting (attempt ${attempt} in ${delay} ms)`));
   out.on('resize', redraw);
   // The alternate screen, as full-screen terminal programs use: the shell's screen comes back after.
   out.write('\x1b[?1049h\x1b[?25l');

@@ -7,7 +7,9 @@ export type ClientVectorKind = 'Text' | 'Number' | 'Switch' | 'Light' | 'BLOB';
 
 /** A member of a text, switch or light vector as the client sees it. */
 export interface ClientMember {
+  /** Member name. */
   readonly name: string;
+  /** Label for display. */
   readonly label: string;
   /** Text, `On`/`Off`, or a light state. */
   readonly value: string;
@@ -15,7 +17,9 @@ export interface ClientMember {
 
 /** A member of a number vector: the float and its text formatted with `format`. */
 export interface ClientNumberMember {
+  /** Member name. */
   readonly name: string;
+  /** Label for display. */
   readonly label: string;
   /** The value as a float (sexagesimal text on the wire is read as INDI does). */
   readonly value: number;
@@ -23,15 +27,21 @@ export interface ClientNumberMember {
   readonly text: string;
   /** The value as the server wrote it. */
   readonly raw: string;
+  /** INDI number format (printf style, `m` for sexagesimal). */
   readonly format: string;
+  /** Minimum. */
   readonly min: number;
+  /** Maximum. */
   readonly max: number;
+  /** Step (0: none). */
   readonly step: number;
 }
 
 /** A member of a BLOB vector: its last content (null until one arrives). */
 export interface ClientBLOBMember {
+  /** Member name. */
   readonly name: string;
+  /** Label for display. */
   readonly label: string;
   /** Bytes of the last BLOB received, decoded from base64 in Rust. */
   readonly value: Buffer | null;
@@ -43,25 +53,41 @@ export interface ClientBLOBMember {
 
 /** Member type of each vector kind. */
 export interface ClientMemberOf {
+  /** Text members. */
   Text: ClientMember;
+  /** Switch members. */
   Switch: ClientMember;
+  /** Light members. */
   Light: ClientMember;
+  /** Number members. */
   Number: ClientNumberMember;
+  /** BLOB members. */
   BLOB: ClientBLOBMember;
 }
 
 /** A plain-data copy of a vector, for UIs and JSON (see {@link IndiClient.snapshot}). */
 export interface VectorSnapshot {
+  /** Vector kind. */
   kind: ClientVectorKind;
+  /** Device name. */
   device: string;
+  /** Vector name. */
   name: string;
+  /** Label for display. */
   label: string;
+  /** Group (tab) for display. */
   group: string;
+  /** State. */
   state: PropertyState;
+  /** Client permission. */
   perm: Perm;
+  /** Switch rule (switch vectors). */
   rule?: SwitchRule;
+  /** Worst-case seconds the driver takes to answer. */
   timeout: number;
+  /** Timestamp of the last definition or update. */
   timestamp?: string;
+  /** Message of the last definition or update. */
   message?: string;
   /** Member values: text, `On`/`Off`, light state, float, or BLOB size in bytes. */
   members: Record<string, string | number | null>;
@@ -69,6 +95,7 @@ export interface VectorSnapshot {
 
 /** A read-only map view with the driver side's reading interface (`get`, `has`, iteration). */
 class Keyed<T> implements Iterable<[string, T]> {
+  /** @internal */
   protected readonly map = new Map<string, T>();
   /** The entry named `name`, or undefined. */
   get(name: string): T | undefined {
@@ -82,12 +109,15 @@ class Keyed<T> implements Iterable<[string, T]> {
   get size(): number {
     return this.map.size;
   }
+  /** Entry names. */
   keys(): IterableIterator<string> {
     return this.map.keys();
   }
+  /** Entries. */
   values(): IterableIterator<T> {
     return this.map.values();
   }
+  /** `[name, entry]` pairs. */
   [Symbol.iterator](): IterableIterator<[string, T]> {
     return this.map.entries();
   }
@@ -104,22 +134,35 @@ export function kindOf(tag: string): ClientVectorKind | undefined {
 
 /** One property vector as defined by its device, kept current by its updates. */
 export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends Keyed<ClientMemberOf[K]> {
+  /** Label for display. */
   label = '';
+  /** Group (tab) for display. */
   group = '';
+  /** State, as last defined or updated (Busy from `send` until the driver answers). */
   state: PropertyState = 'Idle';
+  /** Client permission. */
   perm: Perm = 'ro';
+  /** Switch rule (switch vectors). */
   rule?: SwitchRule;
+  /** Worst-case seconds the driver takes to answer. */
   timeout = 0;
+  /** Timestamp of the last definition or update. */
   timestamp?: string;
+  /** Message of the last definition or update. */
   message?: string;
+  /** Vector kind. */
+  readonly kind: K;
+  /** Device name. */
+  readonly device: string;
+  /** Vector name. */
+  readonly name: string;
 
   /** @internal */
-  constructor(
-    readonly kind: K,
-    readonly device: string,
-    readonly name: string,
-  ) {
+  constructor(kind: K, device: string, name: string) {
     super();
+    this.kind = kind;
+    this.device = device;
+    this.name = name;
   }
 
   /** Members with their value `On` (switch vectors). */
@@ -159,7 +202,20 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
     const members: Record<string, string | number | null> = {};
     for (const [name, m] of this.map) members[name] = Buffer.isBuffer(m.value) ? m.value.length : (m.value as string | number | null);
     const { kind, device, name, label, group, state, perm, rule, timeout, timestamp, message } = this;
-    return { kind, device, name, label, group, state, perm, ...(rule && { rule }), timeout, ...(timestamp && { timestamp }), ...(message && { message }), members };
+    return {
+      kind,
+      device,
+      name,
+      label,
+      group,
+      state,
+      perm,
+      ...(rule && { rule }),
+      timeout,
+      ...(timestamp && { timestamp }),
+      ...(message && { message }),
+      members,
+    };
   }
 }
 
@@ -174,7 +230,16 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
     } catch {
       value = Number.NaN;
     }
-    return new NumberValue(m.name, label, value, raw, m.format ?? prev?.format ?? '%g', m.min ?? prev?.min ?? 0, m.max ?? prev?.max ?? 0, m.step ?? prev?.step ?? 0);
+    return new NumberValue(
+      m.name,
+      label,
+      value,
+      raw,
+      m.format ?? prev?.format ?? '%g',
+      m.min ?? prev?.min ?? 0,
+      m.max ?? prev?.max ?? 0,
+      m.step ?? prev?.step ?? 0,
+    );
   }
   if (kind === 'BLOB') {
     const prev = old as ClientBLOBMember | undefined;
@@ -208,9 +273,12 @@ class NumberValue implements ClientNumberMember {
 
 /** One device: its vectors by name. */
 export class ClientDevice extends Keyed<ClientVector> {
+  /** Device name. */
+  readonly name: string;
   /** @internal */
-  constructor(readonly name: string) {
+  constructor(name: string) {
     super();
+    this.name = name;
   }
   /** @internal */
   set(vector: ClientVector): void {

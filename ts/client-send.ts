@@ -5,7 +5,9 @@ import { getfloat, type NumberLike, type SwitchValue } from './values.js';
 
 /** A BLOB to upload: its bytes and format (`.fits`, `.z` suffix for compressed). */
 export interface BLOBUpload {
+  /** The bytes. */
   data: Buffer;
+  /** Format such as `.fits`. */
   format: string;
 }
 
@@ -19,7 +21,8 @@ export function buildNew(vector: ClientVector, values: SendValues): WireElement 
   if (vector.kind === 'Light') throw new Error(`${where} is a light vector: clients cannot set lights`);
   const names = Object.keys(values);
   if (names.length === 0) throw new Error(`${where}: no member values given`);
-  for (const name of names) if (!vector.has(name)) throw new Error(`${where} has no member ${JSON.stringify(name)} (members: ${[...vector.keys()].join(', ')})`);
+  for (const name of names)
+    if (!vector.has(name)) throw new Error(`${where} has no member ${JSON.stringify(name)} (members: ${[...vector.keys()].join(', ')})`);
   let members: WireMember[];
   switch (vector.kind) {
     case 'Number':
@@ -39,7 +42,8 @@ export function buildNew(vector: ClientVector, values: SendValues): WireElement 
     case 'BLOB':
       members = names.map((name) => {
         const value = values[name] as BLOBUpload;
-        if (!value || !Buffer.isBuffer(value.data) || typeof value.format !== 'string') throw new TypeError(`${where}.${name} needs { data: Buffer, format: string }`);
+        if (!value || !Buffer.isBuffer(value.data) || typeof value.format !== 'string')
+          throw new TypeError(`${where}.${name} needs { data: Buffer, format: string }`);
         return { name, blob: value.data, format: value.format, size: value.data.length };
       });
       break;

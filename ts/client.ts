@@ -7,6 +7,7 @@ import { unflatten } from './client-flat.js';
 import { buildNew, type SendValues } from './client-send.js';
 import { native, type WireElement } from './native.js';
 import type { IPyServer } from './server.js';
+import { isElement, type Inbound } from './wire.js';
 
 /** Options of {@link IndiClient}. */
 export interface IndiClientOptions {
@@ -33,8 +34,11 @@ export interface IndiClientOptions {
 
 /** A `message` element from a device or the server, or the client's own note (`source: 'client'`). */
 export interface ClientMessage {
+  /** The device it is about; absent for the server's own. */
   device?: string;
+  /** INDI timestamp (UTC, `YYYY-MM-DDTHH:MM:SS`). */
   timestamp?: string;
+  /** The text. */
   message: string;
   /** `server` for messages that came on the wire, `client` for connection notes. */
   source: 'server' | 'client';
@@ -49,18 +53,24 @@ export interface ClientMessage {
  * - `update`: a vector's values or state changed (`set*Vector`).
  * - `delete`: a vector (`name` set) or a whole device was deleted.
  * - `message`: a message from a device or the server, or a note of the client about its connection.
- * - `element`: every decoded element, raw (for tools that need the wire form).
  * - `protocolError`: the server sent something that could not be decoded (the stream goes on).
  */
 export interface IndiClientEvents {
+  /** A connection is up; getProperties was sent. */
   connect: [];
+  /** The connection ended (`reason` empty for a clean end). */
   disconnect: [reason: string];
+  /** The next attempt and the delay before it, in ms. */
   reconnecting: [attempt: number, delay: number];
+  /** A vector was defined; the model holds it. */
   define: [vector: ClientVector];
+  /** A vector's values or state changed. */
   update: [vector: ClientVector];
+  /** A vector (`name`) or a whole device was deleted. */
   delete: [device: string, name: string | undefined];
+  /** A message from a device or the server, or the client's note about its connection. */
   message: [message: ClientMessage];
-  element: [element: WireElement];
+  /** Something from the server could not be decoded; the stream goes on. */
   protocolError: [error: Error];
 }
 
@@ -70,7 +80,8 @@ export interface WaitOptions {
   timeout?: number;
 }
 
-type BLOBMode = 'Never' | 'Also' | 'Only';
+/** What `enableBLOB` asks for: no BLOBs, BLOBs too, or BLOBs only. */
+export type BLOBMode = 'Never' | 'Also' | 'Only';
 
 /**
  * An INDI client: connects to a server, keeps a live model of its devices and sends requests.
@@ -85,7 +96,9 @@ type BLOBMode = 'Never' | 'Also' | 'Only';
 export class IndiClient extends EventEmitter<IndiClientEvents> {
   /** Devices, by name → vectors by name → members by name. */
   readonly devices = new ClientDevices();
+  /** Server host (`in-process` when attached to an IPyServer). */
   readonly host: string;
+  /** Server port (0 when attached to an IPyServer). */
   readonly port: number;
   private link?: InstanceType<typeof native.ClientLink>;
   private closed = false;
@@ -164,10 +177,15 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     this.emit('message', { message, timestamp: new Date().toISOString().slice(0, 19), source: 'client' });
   }
 
-  private receive(batch: Array<string | WireElement>): void {
+  private receive(batch: Array<Inbound | string>): void {
     for (const item of batch) {
+      const element = unflatten(item);
+      if (!isElement(element)) {
+        this.emit('protocolError', new Error(element.error));
+        continue;
+      }
       try {
-        this.apply(unflatten(item));
+        this.apply(element);
       } catch (error) {
         this.emit('protocolError', error instanceof Error ? error : new Error(String(error)));
       }
@@ -175,9 +193,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   }
 
   private apply(e: WireElement): void {
-    this.emit('element', e);
     const { tag, device, name } = e;
-    if (tag === 'error') return void this.emit('protocolError', new Error(e.message ?? 'undecodable element'));
     if (tag === 'message') {
       return void this.emit('message', { device: device ?? undefined, timestamp: e.timestamp ?? undefined, message: e.message ?? '', source: 'server' });
     }
