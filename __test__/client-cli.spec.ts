@@ -58,6 +58,7 @@ describe.skipIf(!available)('getprop and setprop as libindi', () => {
     ['a bad spec (usage, status 2)', (p) => ['-p', String(p), 'nodots']],
     ['an unknown flag (usage, status 2)', (p) => ['-q', '-p', String(p)]],
     ['nobody listening (status 2)', () => ['-p', '1', '-t', '1']],
+    ['-m: monitors until the timeout (status 0)', (p) => ['-m', '-t', '1', '-p', String(p), `${SCOPE}.CONNECTION.*`, `${SCOPE}.DEBUG._STATE`]],
     ['-h and combined flags', (p) => ['-1w', '-h', '127.0.0.1', '-p', String(p), `${SCOPE}.DEBUG.ENABLE`]],
   ];
   for (const [what, args] of getprops) {
@@ -93,6 +94,22 @@ describe.skipIf(!available)('getprop and setprop as libindi', () => {
     expect(file.length).toBeGreaterThan(2880);
     expect(file.equals(readFileSync(join(dir.path, 'libindi', 'blob', name)))).toBe(true);
   }, 40_000);
+
+  it('getprop -m prints the updates that come while it monitors, as indi_getprop', async () => {
+    const period = `${SCOPE}.POLLING_PERIOD.PERIOD_MS`;
+    const args = ['-v', '-m', '-t', '5', '-p', String(port), period];
+    const theirs = start('indi_getprop', args);
+    const mine = start(process.execPath, [join(DIST, 'cli.js'), 'getprop', ...args]);
+    // indi_getprop's stdout is a pipe here, written at exit: its stderr says when it has asked.
+    for (const proc of [theirs, mine]) await until(() => proc.stderr().includes('Queried properties'), 10_000, 'getProperties');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await run('indi_setprop', ['-p', String(port), `${period}=1888`])).code).toBe(0);
+    expect(await Promise.all([theirs.exited, mine.exited])).toEqual([0, 0]);
+    // Each also sees the definitions the other asked for: compare the distinct lines.
+    const distinct = (text: string) => [...new Set(text.split('\n'))];
+    expect(distinct(mine.stdout())).toEqual(distinct(theirs.stdout()));
+    expect(theirs.stdout()).toContain(`${period}=1888\n`);
+  });
 
   const setprops: [string, (v: string) => string[], RegExp | null][] = [
     ['e=v', (v) => [`${SCOPE}.POLLING_PERIOD.PERIOD_MS=${v}`], /PERIOD_MS=(\d+)/],
