@@ -133,6 +133,17 @@ describe('IndiClient in-process', () => {
     expect(snapshot.Mount.COORD).toMatchObject({ kind: 'Number', state: 'Alert', members: { DEC: -45 } });
     expect(snapshot.Mount.ECHO.members).toEqual({ COPY: 31 });
     expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
+    // A scoped client asks for one property only; connect() twice keeps one connection.
+    const scoped = new IndiClient({ server, device: 'Mount', property: 'MODE' });
+    cleanup.push(() => scoped.close());
+    let connects = 0;
+    scoped.on('connect', () => connects++);
+    await scoped.connect();
+    await scoped.connect();
+    expect(connects).toBe(1);
+    await scoped.waitFor('Mount', 'MODE', undefined, { timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect([...scoped.devices.get('Mount')!.keys()]).toEqual(['MODE']);
     await expect(client.waitFor('Mount', 'COORD', (v) => v.state === 'Busy', { timeout: 200 })).rejects.toThrow(
       'timed out after 200 ms waiting for Mount.COORD (state Alert)',
     );

@@ -120,6 +120,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
 
   /** Connects (rejects when the server cannot be reached) and asks for the properties. */
   async connect(): Promise<void> {
+    if (this.link) return;
     this.closed = false;
     await this.open();
   }
