@@ -244,7 +244,11 @@ fn flat_update(element: &Element) -> Option<String> {
     }
     let mut pieces = vec![element.tag(), &v.device, &v.name, state, text(&v.timeout), text(&v.timestamp), text(&v.message)];
     for one in &v.members {
+        // Ranges (min/max/step on a oneNumber) and BLOBs cross as objects.
         let OneValue::Text(value) = &one.value else { return None };
+        if one.range.is_some() {
+            return None;
+        }
         pieces.extend([one.name.as_str(), value]);
     }
     if pieces.iter().any(|piece| piece.contains('\0')) {
