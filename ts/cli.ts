@@ -15,7 +15,7 @@ Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
  -m m   : kill client if gets more than this many MB behind, default ${DEFAULTS.maxQueueMb}
  -d m   : replace a slow client's queued stream BLOBs past this many MB behind, default ${DEFAULTS.blobDropMb}. 0 to disable
- -u path: accepted for compatibility and ignored (no local unix socket)
+ -u path: alternate local socket path, default ${DEFAULTS.unixSocket}
  -p p   : alternate IP port, default ${DEFAULTS.port}
  -r r   : maximum driver restarts on error, default ${DEFAULTS.maxRestarts}
  -f path: Path to fifo for dynamic startup and shutdown of drivers.
@@ -26,6 +26,7 @@ Options of indi-node:
  --host h            : interface to listen on, default all interfaces
  --maxconnections n  : refuse clients beyond n, default ${DEFAULTS.serveMaxconnections}
  --max-message bytes : largest element accepted, default ${DEFAULTS.maxMessage}
+ --pipes             : give driver programs pipes, not a unix socket (no shared-memory BLOBs)
 driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs, not
          executable) run in-process: its default export is a driver (export default driver) or a
          function returning one; a module that fails ends alone and is restarted per -r`;
@@ -59,6 +60,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     if (arg === '--host') options.host = value();
     else if (arg === '--maxconnections') maxconnections = integer(arg, value(), 1);
     else if (arg === '--max-message') options.maxMessage = integer(arg, value(), 1024);
+    else if (arg === '--pipes') options.pipes = true;
     else if (arg === '--help' || arg === '-h') throw new HelpRequest();
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else if (arg.startsWith('-') && arg.length > 1) {
@@ -87,7 +89,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
             options.logDir = value();
             break;
           case 'u':
-            value();
+            options.unixSocket = value();
             break;
           default:
             throw new UsageError(`unknown option -${flag}`);
@@ -95,6 +97,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       }
     } else drivers.push(arg);
   }
+  // indiserver's default local socket; as it is one name per machine, a second server goes on without it.
+  if (options.unixSocket === undefined) Object.assign(options, { unixSocket: DEFAULTS.unixSocket, unixSocketOptional: true });
   // IPyServer's default is lower; the CLI serves more, as observatories run several clients.
   options.maxconnections = maxconnections ?? DEFAULTS.serveMaxconnections;
   if (drivers.length === 0 && options.fifo === undefined) throw new UsageError('no drivers and no -f FIFO');

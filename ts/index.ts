@@ -49,7 +49,7 @@ export {
 } from './gpio.js';
 export { describeError, logger, setLogger, type Logger } from './log.js';
 export { isMainModule, runDriver, type RunDriverOptions } from './rundriver.js';
-export { IPyServer, type IPyServerOptions, type RemoteOptions } from './server.js';
+export { IPyServer, type IPyServerOptions, type ExdriverOptions, type RemoteOptions } from './server.js';
 export {
   BLOBMember,
   LightMember,
