@@ -90,7 +90,7 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
         Some(socket) => {
             let (read, write) = socket.into_split();
             connection = Connection::open(hub, Role::Driver, label, write, get()).expect("drivers are never refused");
-            let reader = AttachingReader::new(read, connection.name.clone());
+            let reader = AttachingReader::new(read, connection.name.clone(), hub.config().limits.max_element);
             reading = Box::pin(read_loop_attached(hub, &connection, reader));
         }
         None => {
@@ -138,8 +138,8 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
 fn driver_socket(command: &mut Command) -> std::io::Result<UnixStream> {
     let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
     for fd in [ours.as_raw_fd(), theirs.as_raw_fd()] {
-        // As the pipes' 1 MiB, for drivers that write base64 (the kernel may cap it lower).
-        let size: libc::c_int = 1 << 20;
+        // 4 MiB, for drivers that write base64 (the kernel caps it at net.core.wmem_max).
+        let size: libc::c_int = 4 << 20;
         // SAFETY: setsockopt on sockets we own, with an int option; failure is harmless.
         unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, (&size as *const libc::c_int).cast(), 4) };
     }
