@@ -76,6 +76,12 @@ function memfds(pid: number): number {
   }).length;
 }
 
+/** [`childStdouts`] once `count` driver processes run (they start as the port opens). */
+async function driverStdouts(pid: number, count: number): Promise<string[]> {
+  await until(() => childStdouts(pid).length === count, 10_000, `${count} driver processes`);
+  return childStdouts(pid);
+}
+
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Has the benchmark driver send `count` BLOBs of `size` bytes to one client; returns them. */
@@ -99,7 +105,7 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     const expected = await benchFrames(reference.port, 2, size);
     await stopAll();
     const ours = await start('indi-node', [BENCH_DRIVER]);
-    expect(childStdouts(ours.proc.child.pid!)).toEqual([expect.stringMatching(/^socket:/)]);
+    expect(await driverStdouts(ours.proc.child.pid!, 1)).toEqual([expect.stringMatching(/^socket:/)]);
     const got = await benchFrames(ours.port, 2, size);
     expect(got).toHaveLength(2);
     for (const [i, blob] of got.entries()) {
@@ -128,7 +134,7 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     const expected = await benchFrames(reference.port, 1, 300_000);
     await stopAll();
     const piped = await start('indi-node --pipes', [BENCH_DRIVER]);
-    expect(childStdouts(piped.proc.child.pid!)).toEqual([expect.stringMatching(/^pipe:/)]);
+    expect(await driverStdouts(piped.proc.child.pid!, 1)).toEqual([expect.stringMatching(/^pipe:/)]);
     const got = await benchFrames(piped.port, 1, 300_000);
     expect(sha(got[0].data)).toBe(sha(expected[0].data));
     expect(got[0].attrs).toMatchObject({ size: '300000', format: '.fits' });
@@ -141,10 +147,7 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     const kinds = async (server: InstanceType<typeof IPyServer>) => {
       await server.listen();
       const waiting = server.wait();
-      await until(() => childStdouts(process.pid).length === 2, 10_000, 'two driver processes');
-      const found = childStdouts(process.pid)
-        .map((fd) => fd.split(':')[0])
-        .sort();
+      const found = (await driverStdouts(process.pid, 2)).map((fd) => fd.split(':')[0]).sort();
       server.shutdown();
       await waiting;
       return found;
@@ -215,7 +218,7 @@ asyncio.run(Echo(ipd.Device(devicename="Py Echo", properties=[vector])).asyncrun
       chmodSync(python, 0o755);
       const typescript = nodeDriver(dir.path, 'ts_alltypes', join(ROOT, '__test__', 'drivers', 'alltypes.mjs'));
       const { port, proc } = await start('indi-node', [BENCH_DRIVER, python, typescript]);
-      expect(childStdouts(proc.child.pid!).filter((fd) => fd.startsWith('socket:'))).toHaveLength(3);
+      expect((await driverStdouts(proc.child.pid!, 3)).filter((fd) => fd.startsWith('socket:'))).toHaveLength(3);
       const client = await RawClient.open(port);
       await client.send('<getProperties version="1.7"/>\n<enableBLOB device="AllTypes">Also</enableBLOB>\n');
       await client.waitFor(/<defNumberVector[^>]*name=["']ECHO/);
