@@ -59,10 +59,21 @@ function blobs(client: RawClient): Blob[] {
   }));
 }
 
-/** Descriptor 1 of each child process of `pid`: `socket:[…]` or `pipe:[…]`. */
+/**
+ * Descriptor 1 of each driver process of `pid`: `socket:[…]` or `pipe:[…]`. A child still
+ * between fork and exec has its parent's descriptor 1: it is not counted yet.
+ */
 function childStdouts(pid: number): string[] {
+  const stdout = (of: string | number) => {
+    try {
+      return readlinkSync(`/proc/${of}/fd/1`);
+    } catch {
+      return null; // gone meanwhile
+    }
+  };
+  const own = stdout(pid);
   const children = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean));
-  return children.map((child) => readlinkSync(`/proc/${child}/fd/1`));
+  return children.map(stdout).filter((fd): fd is string => fd !== null && fd !== own);
 }
 
 /** Shared-memory buffers process `pid` holds open. */
@@ -145,6 +156,8 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
   it('IPyServer: addExdriver(program, { pipes: true }) gives that driver pipes, others a socket; option pipes gives all pipes', async () => {
     const { IPyServer } = await import('../dist/index.js');
     const kinds = async (server: InstanceType<typeof IPyServer>) => {
+      // The drivers of a server that just stopped may not have been reaped yet.
+      await until(() => childStdouts(process.pid).length === 0, 10_000, 'no driver process left');
       await server.listen();
       const waiting = server.wait();
       const found = (await driverStdouts(process.pid, 2)).map((fd) => fd.split(':')[0]).sort();
