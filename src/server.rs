@@ -52,6 +52,10 @@ pub struct ServerOptions {
     pub verbosity: Option<u32>,
     /// Largest element accepted, in bytes (default 256 MiB).
     pub max_message: Option<f64>,
+    /// `-u`: local socket to listen on too (a Linux abstract name, as indiserver's).
+    pub unix_socket: Option<String>,
+    /// A local socket that cannot be bound is logged and skipped, not an error (the CLI's default one).
+    pub unix_socket_optional: Option<bool>,
     /// `--pipes`: driver processes get pipes, not a unix socket (no shared-memory BLOBs).
     pub driver_pipes: Option<bool>,
 }
@@ -67,6 +71,7 @@ pub struct NativeServer {
     server: Arc<Server>,
     host: String,
     port: u16,
+    unix_socket: Option<(String, bool)>,
     /// Drivers and remotes added before `listen()`; started there.
     pending: Mutex<Option<Vec<Pending>>>,
 }
@@ -90,6 +95,8 @@ pub struct ServerDefaults {
     pub max_restarts: u32,
     /// Largest element accepted, bytes.
     pub max_message: f64,
+    /// `-u`: indiserver's local socket name.
+    pub unix_socket: String,
 }
 
 /// The defaults of [`NativeServer`]'s options.
@@ -102,6 +109,7 @@ pub fn server_defaults() -> ServerDefaults {
         blob_drop_mb: mb(config.client_queue.blob_replace_after),
         max_queue_mb: mb(config.client_queue.max_backlog),
         max_restarts: config.max_restarts,
+        unix_socket: indi_hub::unixsock::DEFAULT_UNIX_SOCKET.into(),
         max_message: config.limits.max_element as f64,
     }
 }
@@ -153,7 +161,8 @@ impl NativeServer {
                 server.hub().finish(1);
             }
         });
-        Ok(NativeServer { server, host: options.host.unwrap_or_else(|| "localhost".into()), port, pending: Mutex::new(Some(Vec::new())) })
+        let unix_socket = options.unix_socket.map(|path| (path, options.unix_socket_optional.unwrap_or(false)));
+        Ok(NativeServer { server, host: options.host.unwrap_or_else(|| "localhost".into()), port, unix_socket, pending: Mutex::new(Some(Vec::new())) })
     }
 
     fn start(&self, item: Pending) {
@@ -211,11 +220,15 @@ impl NativeServer {
         self.server.hub().message_at(&message, timestamp);
     }
 
-    /// Binds the port and starts everything added so far; resolves with the port bound.
+    /// Binds the port (and the local socket) and starts everything added so far; resolves with the port bound.
     #[napi]
     pub async fn listen(&self) -> Result<u32> {
         let address =
             self.server.listen(&self.host, self.port).await.map_err(|e| Error::from_reason(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
+        if let Some((path, optional)) = &self.unix_socket {
+            // Before the drivers start, as indiserver: a client that saw a driver may connect.
+            self.server.listen_unix(path, *optional).map_err(|e| Error::from_reason(format!("cannot listen on local socket {path}: {e}")))?;
+        }
         let pending = self.pending.lock().unwrap().take().unwrap_or_default();
         for item in pending {
             match item {

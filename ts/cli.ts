@@ -13,7 +13,7 @@ Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
  -m m   : kill client if gets more than this many MB behind, default ${DEFAULTS.maxQueueMb}
  -d m   : replace a slow client's queued stream BLOBs past this many MB behind, default ${DEFAULTS.blobDropMb}. 0 to disable
- -u path: accepted for compatibility and ignored (no local unix socket)
+ -u path: alternate local socket path, default ${DEFAULTS.unixSocket}
  -p p   : alternate IP port, default ${DEFAULTS.port}
  -r r   : maximum driver restarts on error, default ${DEFAULTS.maxRestarts}
  -f path: Path to fifo for dynamic startup and shutdown of drivers.
@@ -87,7 +87,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
             options.logDir = value();
             break;
           case 'u':
-            value();
+            options.unixSocket = value();
             break;
           default:
             throw new UsageError(`unknown option -${flag}`);
@@ -95,6 +95,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       }
     } else drivers.push(arg);
   }
+  // indiserver's default local socket; as it is one name per machine, a second server goes on without it.
+  if (options.unixSocket === undefined) Object.assign(options, { unixSocket: DEFAULTS.unixSocket, unixSocketOptional: true });
   // IPyServer's default is lower; the CLI serves more, as observatories run several clients.
   options.maxconnections = maxconnections ?? DEFAULTS.serveMaxconnections;
   if (drivers.length === 0 && options.fifo === undefined) throw new UsageError('no drivers and no -f FIFO');

@@ -39,6 +39,14 @@ export interface IPyServerOptions {
   /** Largest element accepted, in bytes; default 256 MiB. */
   maxMessage?: number;
   /**
+   * indiserver's local socket (`-u`) to serve clients on too: on Linux an abstract unix socket of
+   * that name (indiserver's default is `/tmp/indiserver`). Unset: none. `listen()` rejects when it
+   * cannot be bound, unless `unixSocketOptional`.
+   */
+  unixSocket?: string;
+  /** With `unixSocket`: a socket another server holds is logged and skipped, not an error. */
+  unixSocketOptional?: boolean;
+  /**
    * Give driver programs pipes for stdin and stdout instead of one unix socket (as indiserver
    * ≥ 1.9.7 gives them), which turns off libindi's shared-memory BLOBs; default false.
    */
@@ -120,6 +128,8 @@ export class IPyServer {
       fifo: options.fifo,
       logDir: options.logDir,
       maxMessage: options.maxMessage,
+      unixSocket: options.unixSocket,
+      unixSocketOptional: options.unixSocketOptional,
       driverPipes: options.pipes,
     });
   }

@@ -63,6 +63,12 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
     // Drivers' and remote servers' bursts of updates are routed and written in runs; clients
     // send no updates.
     let max_run = if client { 1 } else { MAX_RUN };
+    if client {
+        // A new client's first request waits until what the drivers had already sent (woken in the
+        // same poll as its arrival) is routed: as with indiserver, a definition a driver sent before
+        // the client asked is not forwarded to it (libindi integs DontForwardUnaskedBlobDefToClient).
+        tokio::task::yield_now().await;
+    }
     // A driver on a unix socket may send shared-memory BLOBs, each encoded as it is read: the
     // next one is read and encoded while clients catch up, and waits to be delivered (one
     // frame of read-ahead, so encoding overlaps writing, as indiserver's writer threads do).
@@ -109,6 +115,9 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
             }
         }
         read.settle();
+        if endpoint.role == Role::Driver && frames.iter().any(|f| f.head().tag == Tag::PingRequest) {
+            hub.settled().await;
+        }
         if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {
             return end;
         }
@@ -206,6 +215,23 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, mut slices: &
     Ok(())
 }
 
+/// Writes `batch` in one vectored write, or, when frames carry attachments for a local client,
+/// in pieces with each frame's descriptors passed just before it.
+async fn write_batch<W: AsyncWrite + Unpin>(endpoint: &Endpoint, writer: &mut W, batch: &[Arc<Frame>]) -> std::io::Result<()> {
+    let mut start = 0;
+    for (at, frame) in batch.iter().enumerate() {
+        if let Some(shared) = frame.attachments() {
+            let mut slices: Vec<IoSlice<'_>> = batch[start..at].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+            write_all_vectored(writer, &mut slices).await?;
+            let socket = endpoint.direct.get().ok_or(std::io::ErrorKind::Unsupported)?;
+            socket.send_attachments(shared).await?;
+            start = at;
+        }
+    }
+    let mut slices: Vec<IoSlice<'_>> = batch[start..].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+    write_all_vectored(writer, &mut slices).await
+}
+
 /// Writes `endpoint`'s queue until it is closed and drained, many elements per system call.
 pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: W) {
     let mut batch: Vec<Arc<Frame>> = Vec::new();
@@ -218,9 +244,8 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: 
         if !more {
             break;
         }
-        let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|frame| IoSlice::new(frame.bytes())).collect();
         let written = tokio::select! {
-            result = write_all_vectored(&mut writer, &mut slices) => result,
+            result = write_batch(endpoint, &mut writer, &batch) => result,
             _ = endpoint.cancel.cancelled() => break,
         };
         if let Err(error) = written {
