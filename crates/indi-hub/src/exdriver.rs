@@ -86,11 +86,9 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
     let get = || vec![Element::GetProperties(GetProperties { version: Some("1.7".into()), device: None, name: None })];
     let label = |_| format!("Driver {name}");
     let (connection, reading): (Connection, Pin<Box<dyn Future<Output = ReadEnd> + Send + '_>>);
-    let input;
     match socket {
         Some(socket) => {
             let (read, write) = socket.into_split();
-            input = AsRef::<tokio::net::UnixStream>::as_ref(&read).as_raw_fd();
             connection = Connection::open(hub, Role::Driver, label, write, get()).expect("drivers are never refused");
             let reader = AttachingReader::new(read, connection.name.clone(), hub.config().limits.max_element);
             reading = Box::pin(read_loop_attached(hub, &connection, reader));
@@ -102,13 +100,10 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
                 // SAFETY: fcntl on descriptors we own; failure (an old kernel, a low limit) is harmless.
                 unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20) };
             }
-            input = stdout.as_raw_fd();
             connection = Connection::open(hub, Role::Driver, label, stdin, get()).expect("drivers are never refused");
             reading = Box::pin(connection.read(stdout));
         }
     }
-    // New clients' first requests wait for what it had sent before they came (see crate::settle).
-    let watched = hub.watch_input(input);
     let logging = tokio::spawn(log_stderr(name.to_owned(), stderr));
     // The driver's end is its exit, as for indiserver, or the end of its output: a process it
     // started may hold its pipes open for long after.
@@ -123,7 +118,6 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
             // What it wrote last may still be in the pipe.
             let _ = tokio::time::timeout(LAST_WORDS, &mut reading).await;
         }
-        drop(watched); // before the reader closes the descriptor
     }
     connection.unregister();
     // Its stdin is closed now: a well-behaved driver exits on its own.

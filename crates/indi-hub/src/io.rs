@@ -64,10 +64,11 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
     // send no updates.
     let max_run = if client { 1 } else { MAX_RUN };
     if client {
-        // A new client's first request waits until what the drivers had already sent is routed:
-        // as with indiserver, a definition a driver sent before the client asked is not
-        // forwarded to it (libindi integs DontForwardUnaskedBlobDefToClient).
-        hub.drivers_drained().await;
+        // A new client's first request waits until what the drivers had already sent (woken in the
+        // same poll as its arrival) is routed: as with indiserver, a definition a driver sent before
+        // the client asked is not forwarded to it (libindi integs DontForwardUnaskedBlobDefToClient).
+        // Not more: waiting for drivers' unread input delays every client while drivers are busy.
+        tokio::task::yield_now().await;
     }
     // A driver on a unix socket may send shared-memory BLOBs, each encoded as it is read: the
     // next one is read and encoded while clients catch up, and waits to be delivered (one

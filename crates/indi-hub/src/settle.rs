@@ -4,9 +4,6 @@
 //! a client that connected (a listener with a connection to accept) or left (a socket whose
 //! peer closed, or a connection still closing) before the ping is accepted or closed first.
 //! libindi's integs `DontLeakFds` counts the server's descriptors right after such a ping.
-//! Likewise a new client's first request waits until driver processes have no unread input, so
-//! a definition a driver sent before the client came is not forwarded to it (integs
-//! `DontForward*BlobDefToClient`).
 
 use crate::hub::Hub;
 use std::os::fd::RawFd;
@@ -24,13 +21,11 @@ pub(crate) struct Settle {
     closing: watch::Sender<usize>,
     /// Listening sockets (their descriptors live as long as the server).
     listeners: Mutex<Vec<RawFd>>,
-    /// Driver processes' input descriptors, while they are read.
-    inputs: Mutex<Vec<RawFd>>,
 }
 
 impl Default for Settle {
     fn default() -> Settle {
-        Settle { closing: watch::channel(0).0, listeners: Mutex::new(Vec::new()), inputs: Mutex::new(Vec::new()) }
+        Settle { closing: watch::channel(0).0, listeners: Mutex::new(Vec::new()) }
     }
 }
 
@@ -43,41 +38,7 @@ impl Drop for Closing {
     }
 }
 
-/// A driver's input being watched (see [`Hub::watch_input`]).
-pub(crate) struct WatchedInput(Hub, RawFd);
-
-impl Drop for WatchedInput {
-    fn drop(&mut self) {
-        self.0 .0.settle.inputs.lock().unwrap().retain(|&fd| fd != self.1);
-    }
-}
-
-/// Longest wait of [`Hub::drivers_drained`]: a driver paced by slow clients keeps unread input.
-const DRAIN_AT_MOST: Duration = Duration::from_millis(50);
-
 impl Hub {
-    /// Watches a driver's input descriptor until the guard is dropped (before it is closed).
-    pub(crate) fn watch_input(&self, fd: RawFd) -> WatchedInput {
-        self.0.settle.inputs.lock().unwrap().push(fd);
-        WatchedInput(self.clone(), fd)
-    }
-
-    /// Resolves once no driver process has unread input (bounded in time).
-    pub async fn drivers_drained(&self) {
-        tokio::task::yield_now().await;
-        let deadline = Instant::now() + DRAIN_AT_MOST;
-        loop {
-            let mut fds: Vec<libc::pollfd> =
-                self.0.settle.inputs.lock().unwrap().iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
-            // SAFETY: poll(2) on an array we own, without waiting.
-            let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
-            if ready <= 0 || !fds.iter().any(|p| p.revents & libc::POLLIN != 0) || Instant::now() >= deadline {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    }
-
     /// Counts a connection as closing until the guard is dropped, once its socket is closed.
     pub(crate) fn closing(&self) -> Closing {
         self.0.settle.closing.send_modify(|n| *n += 1);
