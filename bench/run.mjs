@@ -103,6 +103,8 @@ async function stop(child) {
 
 /** Starts `server` ('indi-node', 'indiserver', 'socat') with the driver, or chained to `upstream`. */
 async function startServer(server, env, options, upstream) {
+  // Client scenarios compare clients ("servers" names them) on one server.
+  if (options.clients) return startServer('indi-node', env, { ...options, clients: false }, upstream);
   const port = await freePort();
   const driver = upstream ? `@127.0.0.1:${upstream}` : options.libindi ? LIBINDI_DRIVER : DRIVER;
   // indiserver keeps -m in an unsigned int of bytes: 4096 MB would wrap to 0.
@@ -170,7 +172,7 @@ async function measure(scenario, server) {
       servers.push(front);
     }
     const timeout = setTimeout(() => servers.forEach((s) => s.child.kill('SIGKILL')), scenario.timeoutMs ?? 120_000);
-    const result = await scenario.run({ port: front.port, serverPid: front.child.pid, startClient, sleep, pingClient: PING_CLIENT });
+    const result = await scenario.run({ port: front.port, serverPid: front.child.pid, startClient, sleep, pingClient: PING_CLIENT, server });
     clearTimeout(timeout);
     result.rssMB = Math.max(...servers.map((s) => peakRss(s.child.pid) ?? 0));
     return result;
@@ -184,10 +186,11 @@ const median = (xs) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 
+const PYTHON_PEERS = { indipyserver: 'indipyserver, indipydriver', indipyclient: 'indipyclient', PyIndi: 'PyIndi' };
 const available = (server) =>
-  server === 'indipyserver'
-    ? spawnSync('python3', ['-c', 'import indipyserver, indipydriver']).status === 0
-    : server.startsWith('indi-node') || server === 'floor' || spawnSync('sh', ['-c', `command -v ${server}`]).status === 0;
+  PYTHON_PEERS[server]
+    ? spawnSync('python3', ['-c', `import ${PYTHON_PEERS[server]}`]).status === 0
+    : server.startsWith('indi-node') || server === 'bare socket' || server === 'floor' || spawnSync('sh', ['-c', `command -v ${server}`]).status === 0;
 const report = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores`, rounds, scenarios: {} };
 for (const [name, scenario] of chosen) {
   const servers = scenario.servers.filter(available);
@@ -224,6 +227,8 @@ for (const [name, scenario] of chosen) {
   const [ours, relay] = [summary['indi-node']?.[first.key], summary.socat?.[first.key]];
   const ceiling = ours && relay ? (first.lowerIsBetter ? relay / ours : ours / relay) : null;
   if (ceiling) console.log(`  indi-node reaches ${(ceiling * 100).toFixed(0)}% of the socat relay`);
+  const [client, bare] = [summary['indi-node client']?.[first.key], summary['bare socket']?.[first.key]];
+  if (client && bare) console.log(`  the indi-node client reaches ${((client / bare) * 100).toFixed(0)}% of the bare socket reader`);
   const floor = summary.floor?.[first.key];
   if (ours && floor) {
     const base = summary[scenario.baseline][first.key];

@@ -232,9 +232,55 @@ Object.assign(SCENARIOS, {
   },
 });
 
+// Client libraries receiving from one server (indi-node serve, the neutral driver): IndiClient
+// (decodes and models every element), PyPI's indipyclient, libindi's BaseClient through PyIndi,
+// and bench/client.mjs, a bare socket reader that only counts end tags (the ceiling).
+const HERE = new URL('.', import.meta.url).pathname;
+const CLIENTS = ['indi-node client', 'indipyclient', 'PyIndi', 'bare socket'];
+const CLIENT_COMMANDS = {
+  'indi-node client': [process.execPath, `${HERE}tsclient.mjs`],
+  indipyclient: ['python3', `${HERE}pyclient.py`],
+  PyIndi: ['python3', `${HERE}pyindiclient.py`],
+  'bare socket': undefined,
+};
+
+/** One client of the library under test counts `count` elements from the moment it sends GO. */
+function receiveWith(kind, count, size = 0) {
+  return async ({ port, startClient, server }) => {
+    const client = startClient(['receive', String(port), '--kind', kind, '--count', String(count), '--trigger'], CLIENT_COMMANDS[server]);
+    await client.ready;
+    client.child.stdin.write('go\n');
+    const r = await client.result;
+    const seconds = (r.last - r.first) / 1000;
+    return { mbps: (r.elements * size) / seconds / 1e6, msgps: r.elements / seconds, seconds };
+  };
+}
+
+Object.assign(SCENARIOS, {
+  clientblob: {
+    title: 'client libraries: 1 MiB BLOBs received (IndiClient vs indipyclient, PyIndi, a bare socket)',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: String(MiB), BENCH_COUNT: process.env.BENCH_CLIENT_BLOBS ?? '100' },
+    servers: CLIENTS,
+    clients: true,
+    baseline: 'indipyclient',
+    metrics: [mbps],
+    run: receiveWith('blob', Number(process.env.BENCH_CLIENT_BLOBS ?? 100), MiB),
+  },
+  clientburst: {
+    title: 'client libraries: burst of 30k setNumberVector received',
+    env: { BENCH_MODE: 'burst', BENCH_COUNT: process.env.BENCH_CLIENT_BURST ?? '30000' },
+    servers: CLIENTS,
+    clients: true,
+    baseline: 'indipyclient',
+    metrics: [msgps],
+    run: receiveWith('burst', Number(process.env.BENCH_CLIENT_BURST ?? 30000)),
+  },
+});
+
 /** Named groups of scenarios. */
 export const SUITES = {
   relay: ['blob1', 'burst'],
   api: ['tsblob', 'tsburst', 'tslatency'],
   shm: ['shm16', 'shm16x4', 'shm32latency'],
+  client: ['clientblob', 'clientburst'],
 };

@@ -214,6 +214,11 @@ impl NativeServer {
         }))
     }
 
+    /// The hub, for in-process clients (`ClientLink::attach`).
+    pub(crate) fn hub(&self) -> &indi_hub::Hub {
+        self.server.hub()
+    }
+
     /// Sends a message to every client (stamped now unless `timestamp` is given).
     #[napi]
     pub fn send_message(&self, message: String, timestamp: Option<String>) {

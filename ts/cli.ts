@@ -8,6 +8,8 @@ import { DEFAULTS } from './defaults.js';
 import type { IPyServerOptions } from './server.js';
 
 const USAGE = `Usage: indi-node serve [options] driver [driver ...]
+       indi-node getprop | setprop | eval [options] ...   (as indi_getprop, indi_setprop, indi_eval)
+       indi-node watch [-h host] [-p port] [device[.property]]   (a live view in the terminal)
        indi-node version | help
 Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
@@ -170,6 +172,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') return await serve(rest);
+    if (command === 'getprop') return await (await import('./cli-getprop.js')).getprop(rest);
+    if (command === 'setprop') return await (await import('./cli-setprop.js')).setprop(rest);
+    if (command === 'eval') return await (await import('./cli-eval.js')).evaluate(rest);
+    if (command === 'watch') return await (await import('./cli-watch.js')).watch(rest);
     if (command === 'version' || command === '--version' || command === '-V') {
       console.log(version());
       return 0;

@@ -89,3 +89,16 @@ export {
   type VectorType,
   type WritableVectorOptions,
 } from './vectors.js';
+export { IndiClient, type BLOBMode, type ClientMessage, type IndiClientEvents, type IndiClientOptions, type SendValues, type WaitOptions } from './client.js';
+export {
+  ClientDevice,
+  ClientDevices,
+  ClientVector,
+  type ClientBLOBMember,
+  type ClientMember,
+  type ClientMemberOf,
+  type ClientNumberMember,
+  type ClientVectorKind,
+  type VectorSnapshot,
+} from './client-model.js';
+export type { BLOBUpload } from './client-send.js';

@@ -102,6 +102,11 @@ export class IPyServer {
   /** The drivers connected through `openSlot` (the constructor's included). */
   readonly #slotted = new Set<IPyDriver<object>>();
 
+  /** @internal The native server, for in-process clients (`new IndiClient({ server })`). */
+  get nativeServer(): NativeServer {
+    return this.#native;
+  }
+
   constructor(drivers: IPyDriver<object> | IPyDriver<object>[] = [], options: IPyServerOptions = {}) {
     const list = Array.isArray(drivers) ? drivers : [drivers];
     const devices = new Set<string>();
