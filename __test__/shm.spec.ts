@@ -59,10 +59,21 @@ function blobs(client: RawClient): Blob[] {
   }));
 }
 
-/** Descriptor 1 of each child process of `pid`: `socket:[…]` or `pipe:[…]`. */
+/**
+ * Descriptor 1 of each driver process of `pid`: `socket:[…]` or `pipe:[…]`. A child still
+ * between fork and exec has its parent's descriptor 1: it is not counted yet.
+ */
 function childStdouts(pid: number): string[] {
+  const stdout = (of: string | number) => {
+    try {
+      return readlinkSync(`/proc/${of}/fd/1`);
+    } catch {
+      return null; // gone meanwhile
+    }
+  };
+  const own = stdout(pid);
   const children = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean));
-  return children.map((child) => readlinkSync(`/proc/${child}/fd/1`));
+  return children.map(stdout).filter((fd): fd is string => fd !== null && fd !== own);
 }
 
 /** Shared-memory buffers process `pid` holds open. */
@@ -74,6 +85,12 @@ function memfds(pid: number): number {
       return false; // closed meanwhile
     }
   }).length;
+}
+
+/** [`childStdouts`] once `count` driver processes run (they start as the port opens). */
+async function driverStdouts(pid: number, count: number): Promise<string[]> {
+  await until(() => childStdouts(pid).length === count, 10_000, `${count} driver processes`);
+  return childStdouts(pid);
 }
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -99,7 +116,7 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     const expected = await benchFrames(reference.port, 2, size);
     await stopAll();
     const ours = await start('indi-node', [BENCH_DRIVER]);
-    expect(childStdouts(ours.proc.child.pid!)).toEqual([expect.stringMatching(/^socket:/)]);
+    expect(await driverStdouts(ours.proc.child.pid!, 1)).toEqual([expect.stringMatching(/^socket:/)]);
     const got = await benchFrames(ours.port, 2, size);
     expect(got).toHaveLength(2);
     for (const [i, blob] of got.entries()) {
@@ -128,7 +145,7 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
     const expected = await benchFrames(reference.port, 1, 300_000);
     await stopAll();
     const piped = await start('indi-node --pipes', [BENCH_DRIVER]);
-    expect(childStdouts(piped.proc.child.pid!)).toEqual([expect.stringMatching(/^pipe:/)]);
+    expect(await driverStdouts(piped.proc.child.pid!, 1)).toEqual([expect.stringMatching(/^pipe:/)]);
     const got = await benchFrames(piped.port, 1, 300_000);
     expect(sha(got[0].data)).toBe(sha(expected[0].data));
     expect(got[0].attrs).toMatchObject({ size: '300000', format: '.fits' });
@@ -139,12 +156,11 @@ describe.skipIf(!buildable)('shared-memory BLOBs from libindi drivers', () => {
   it('IPyServer: addExdriver(program, { pipes: true }) gives that driver pipes, others a socket; option pipes gives all pipes', async () => {
     const { IPyServer } = await import('../dist/index.js');
     const kinds = async (server: InstanceType<typeof IPyServer>) => {
+      // The drivers of a server that just stopped may not have been reaped yet.
+      await until(() => childStdouts(process.pid).length === 0, 10_000, 'no driver process left');
       await server.listen();
       const waiting = server.wait();
-      await until(() => childStdouts(process.pid).length === 2, 10_000, 'two driver processes');
-      const found = childStdouts(process.pid)
-        .map((fd) => fd.split(':')[0])
-        .sort();
+      const found = (await driverStdouts(process.pid, 2)).map((fd) => fd.split(':')[0]).sort();
       server.shutdown();
       await waiting;
       return found;
@@ -215,7 +231,7 @@ asyncio.run(Echo(ipd.Device(devicename="Py Echo", properties=[vector])).asyncrun
       chmodSync(python, 0o755);
       const typescript = nodeDriver(dir.path, 'ts_alltypes', join(ROOT, '__test__', 'drivers', 'alltypes.mjs'));
       const { port, proc } = await start('indi-node', [BENCH_DRIVER, python, typescript]);
-      expect(childStdouts(proc.child.pid!).filter((fd) => fd.startsWith('socket:'))).toHaveLength(3);
+      expect((await driverStdouts(proc.child.pid!, 3)).filter((fd) => fd.startsWith('socket:'))).toHaveLength(3);
       const client = await RawClient.open(port);
       await client.send('<getProperties version="1.7"/>\n<enableBLOB device="AllTypes">Also</enableBLOB>\n');
       await client.waitFor(/<defNumberVector[^>]*name=["']ECHO/);

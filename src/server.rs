@@ -228,12 +228,13 @@ impl NativeServer {
     /// Binds the port (and the local socket) and starts everything added so far; resolves with the port bound.
     #[napi]
     pub async fn listen(&self) -> Result<u32> {
-        let address =
-            self.server.listen(&self.host, self.port).await.map_err(|e| Error::from_reason(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
         if let Some((path, optional)) = &self.unix_socket {
-            // Before the drivers start, as indiserver: a client that saw a driver may connect.
+            // Before the drivers start (a client that saw a driver may connect), and before the
+            // port: once that accepts, the startup lines are written.
             self.server.listen_unix(path, *optional).map_err(|e| Error::from_reason(format!("cannot listen on local socket {path}: {e}")))?;
         }
+        let address =
+            self.server.listen(&self.host, self.port).await.map_err(|e| Error::from_reason(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
         let pending = self.pending.lock().unwrap().take().unwrap_or_default();
         for item in pending {
             match item {

@@ -90,7 +90,7 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
         Some(socket) => {
             let (read, write) = socket.into_split();
             connection = Connection::open(hub, Role::Driver, label, write, get()).expect("drivers are never refused");
-            let reader = AttachingReader::new(read, connection.name.clone());
+            let reader = AttachingReader::new(read, connection.name.clone(), hub.config().limits.max_element);
             reading = Box::pin(read_loop_attached(hub, &connection, reader));
         }
         None => {

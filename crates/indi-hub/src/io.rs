@@ -67,6 +67,7 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
         // A new client's first request waits until what the drivers had already sent (woken in the
         // same poll as its arrival) is routed: as with indiserver, a definition a driver sent before
         // the client asked is not forwarded to it (libindi integs DontForwardUnaskedBlobDefToClient).
+        // Not more: waiting for drivers' unread input delays every client while drivers are busy.
         tokio::task::yield_now().await;
     }
     // A driver on a unix socket may send shared-memory BLOBs, each encoded as it is read: the

@@ -28,6 +28,7 @@ mod readbuf;
 pub mod remote;
 pub mod router;
 pub mod server;
+mod settle;
 pub mod shm;
 pub mod socket;
 pub mod traffic_log;

@@ -51,6 +51,7 @@ impl Server {
         let listener = TcpListener::bind((host, port)).await?;
         let address = listener.local_addr()?;
         info!("listening to port {} on {}", address.port(), address.ip());
+        self.hub.watch_listener(std::os::fd::AsRawFd::as_raw_fd(&listener));
         tokio::spawn(crate::client::serve(self.hub.clone(), listener, self.client_host.clone()));
         Ok(address)
     }
@@ -67,6 +68,7 @@ impl Server {
             Err(error) => return Err(error),
         };
         debug!("listening to local socket {path}");
+        self.hub.watch_listener(std::os::fd::AsRawFd::as_raw_fd(&listener));
         tokio::spawn(crate::unixsock::serve(self.hub.clone(), listener));
         Ok(())
     }

@@ -94,6 +94,8 @@ pub struct Attachments(Arc<Mutex<AttachmentState>>);
 struct AttachmentState {
     /// The driver's name, for log lines.
     name: Arc<str>,
+    /// Largest element accepted (`--max-message`), inline.
+    max_element: usize,
     fds: VecDeque<OwnedFd>,
     /// Why the driver is to be dropped (an attached BLOB without its buffer).
     broken: Option<String>,
@@ -111,18 +113,21 @@ impl Attachments {
 
     /// The frame for `raw` (one element or a run of `count`, a `setBLOBVector` that may have
     /// attached BLOBs): their buffers taken in order and inlined. A BLOB without its buffer
-    /// marks the driver broken (see [`Attachments::broken`]).
+    /// marks the driver broken (see [`Attachments::broken`]); an element that would be larger
+    /// than the element limit once inlined is an error alone (its buffers are dropped).
     pub fn frame(&self, raw: Bytes, head: Head, count: usize) -> Result<Arc<Frame>, String> {
         let mut state = self.0.lock().unwrap();
-        match inline(&raw, &mut state.fds) {
+        let max = state.max_element;
+        match inline(&raw, &mut state.fds, max) {
             Ok(None) => Frame::received_run(raw, head, count).map_err(|e| e.to_string()),
+            Err(Inline::TooLarge) => Err(format!("attached BLOBs larger than the element limit of {max} bytes once encoded; dropped")),
             Ok(Some((inline, blobs))) => {
                 for blob in &blobs {
                     tracing::trace!("{}: BLOB of {} bytes from shared memory", state.name, blob.bytes().len());
                 }
                 Ok(Frame::with_shared(inline, head, count, Shared { attached: raw, blobs }))
             }
-            Err(reason) => {
+            Err(Inline::Broken(reason)) => {
                 state.broken = Some(reason.clone());
                 Err(reason)
             }
@@ -135,12 +140,29 @@ pub fn may_attach(raw: &[u8]) -> bool {
     memchr::memmem::find(raw, b"attached").is_some()
 }
 
+/// Why attached BLOBs could not be inlined.
+#[derive(Debug, PartialEq)]
+enum Inline {
+    /// The driver misbehaved (indiserver closes it).
+    Broken(String),
+    /// The inline element would exceed the element limit.
+    TooLarge,
+}
+
+impl From<&str> for Inline {
+    fn from(reason: &str) -> Inline {
+        Inline::Broken(reason.to_owned())
+    }
+}
+
 /// Rewrites the attached `oneBLOB`s of `raw` inline: `attached` and `enclen` dropped, `len`
 /// kept, content the base64 of the buffer (taken from `fds`). `None` when none is attached.
-fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>) -> Result<Option<(Bytes, Vec<SharedBlob>)>, String> {
+/// Past `max` bytes, the element's remaining buffers are taken and dropped.
+fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<(Bytes, Vec<SharedBlob>)>, Inline> {
     let mut out: Option<BytesMut> = None;
     let mut blobs = Vec::new();
     let mut copied = 0;
+    let mut encoded = raw.len();
     for at in memchr::memmem::find_iter(raw, b"<oneBLOB") {
         if at < copied {
             continue;
@@ -158,7 +180,11 @@ fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>) -> Result<Option<(Bytes, Vec<
         let number = |name: &[u8]| attribute_value(tag, name).and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok());
         // `len` (the bytes sent, compressed or not) rather than indiserver's `size`, which for
         // `.fits.z` is the decompressed length and would take the buffer's page padding too.
-        let blob = SharedBlob::map(fd, number(b"len").or_else(|| number(b"size"))).map_err(|e| format!("shared buffer unreadable: {e}"))?;
+        let blob = SharedBlob::map(fd, number(b"len").or_else(|| number(b"size"))).map_err(|e| Inline::Broken(format!("shared buffer unreadable: {e}")))?;
+        encoded = encoded.saturating_add(4 * blob.bytes().len().div_ceil(3));
+        if encoded > max {
+            continue;
+        }
         let out = out.get_or_insert_with(|| BytesMut::with_capacity(raw.len() + 4 * blob.bytes().len().div_ceil(3) + 64));
         extend_flat(out, &raw[copied..at]);
         start_tag_without(tag, &[b"attached", b"enclen"], out);
@@ -172,6 +198,9 @@ fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>) -> Result<Option<(Bytes, Vec<
             close + end + b"</oneBLOB>".len()
         };
         blobs.push(blob);
+    }
+    if encoded > max {
+        return Err(Inline::TooLarge);
     }
     Ok(out.map(|mut out| {
         // The line break that ends the element stays.
@@ -296,9 +325,10 @@ pub struct AttachingReader {
 }
 
 impl AttachingReader {
-    /// Reads `socket`, the link of the driver called `name` in log lines.
-    pub fn new(socket: OwnedReadHalf, name: Arc<str>) -> AttachingReader {
-        let state = AttachmentState { name, ..AttachmentState::default() };
+    /// Reads `socket`, the link of the driver called `name` in log lines, whose elements may be
+    /// `max_element` bytes once their BLOBs are inlined.
+    pub fn new(socket: OwnedReadHalf, name: Arc<str>, max_element: usize) -> AttachingReader {
+        let state = AttachmentState { name, max_element, ..AttachmentState::default() };
         AttachingReader { socket, attachments: Attachments(Arc::new(Mutex::new(state))) }
     }
 
@@ -351,7 +381,7 @@ mod tests {
     #[test]
     fn attached_blobs_are_inlined_as_indiserver_writes_them() {
         let mut fds = VecDeque::from([memfd(b"ABC", 4096)]);
-        let (inline, blobs) = inline(ATTACHED.as_bytes(), &mut fds).unwrap().unwrap();
+        let (inline, blobs) = inline(ATTACHED.as_bytes(), &mut fds, usize::MAX).unwrap().unwrap();
         let text = std::str::from_utf8(&inline).unwrap();
         assert_eq!(text, "<setBLOBVector device='d' name='b' state='Ok'>   <oneBLOB     name='i'     size='3'     format='.fits'     len='3'>QUJD</oneBLOB> </setBLOBVector>\n");
         assert_eq!(blobs[0].bytes(), b"ABC");
@@ -362,7 +392,7 @@ mod tests {
     fn self_closed_attached_blobs_and_enclen_are_handled() {
         let raw = "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='2' enclen='4' format='.x' attached=\"true\"/><oneBLOB name='j' size='1' format='.y'>QQ==</oneBLOB></setBLOBVector>";
         let mut fds = VecDeque::from([memfd(b"hi", 2)]);
-        let (inline, _) = inline(raw.as_bytes(), &mut fds).unwrap().unwrap();
+        let (inline, _) = inline(raw.as_bytes(), &mut fds, usize::MAX).unwrap().unwrap();
         assert_eq!(
             std::str::from_utf8(&inline).unwrap(),
             "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='2' format='.x'>aGk=</oneBLOB><oneBLOB name='j' size='1' format='.y'>QQ==</oneBLOB></setBLOBVector>"
@@ -372,9 +402,20 @@ mod tests {
     #[test]
     fn a_blob_without_its_buffer_is_an_error() {
         let mut fds = VecDeque::new();
-        assert_eq!(inline(ATTACHED.as_bytes(), &mut fds).unwrap_err(), "Missing shared buffer");
+        assert_eq!(inline(ATTACHED.as_bytes(), &mut fds, usize::MAX).unwrap_err(), Inline::Broken("Missing shared buffer".into()));
         let plain = "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='1' format='.y'>QQ==</oneBLOB></setBLOBVector>";
-        assert!(inline(plain.as_bytes(), &mut fds).unwrap().is_none());
+        assert!(inline(plain.as_bytes(), &mut fds, usize::MAX).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_element_over_the_limit_once_inlined_is_dropped_with_its_buffers() {
+        let two =
+            "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='4000' attached='true'/><oneBLOB name='j' size='4000' attached='true'/></setBLOBVector>";
+        let mut fds = VecDeque::from([memfd(&[1; 4000], 4000), memfd(&[2; 4000], 4000), memfd(b"next", 4)]);
+        assert_eq!(inline(two.as_bytes(), &mut fds, 6000).unwrap_err(), Inline::TooLarge);
+        // Both of its buffers were taken: the next element gets its own.
+        assert_eq!(fds.len(), 1);
+        assert!(inline(two.as_bytes(), &mut VecDeque::from([memfd(&[1; 4000], 4000), memfd(&[2; 4000], 4000)]), 20_000).unwrap().is_some());
     }
 
     #[test]

@@ -85,7 +85,7 @@ impl ClientSocket {
         crate::localblob::send_fds(half.as_ref(), &fds).await
     }
 
-    fn raw_fd(&self) -> std::os::fd::RawFd {
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
         match self {
             ClientSocket::Tcp(half) => AsRef::<TcpStream>::as_ref(half).as_raw_fd(),
             ClientSocket::Unix(half) => AsRef::<tokio::net::UnixStream>::as_ref(half).as_raw_fd(),
