@@ -27,12 +27,17 @@ impl Connection {
     where
         W: AsyncWrite + Unpin + Send + 'static,
     {
+        // A client's writer may hold the last of its frames: memory is given back once it ends.
+        let writer_of_client = (role == Role::Client).then(crate::memory::ClientWriter::start);
         let registration = hub.register(role, name)?;
         for element in greeting {
             registration.outbox.push(Frame::new(element));
         }
         let endpoint = (*registration).clone();
-        let writing = tokio::spawn(async move { write_loop(&endpoint, writer).await });
+        let writing = tokio::spawn(async move {
+            write_loop(&endpoint, writer).await;
+            drop(writer_of_client);
+        });
         Some(Connection { registration, writing })
     }
 

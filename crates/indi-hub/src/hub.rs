@@ -117,8 +117,7 @@ impl Hub {
         };
         endpoint.cancel.cancel();
         // Nothing more goes out: free what was queued (a dead client's BLOBs) at once.
-        let last_client = endpoint.role == Role::Client && self.client_count() == 0;
-        crate::memory::freed(endpoint.outbox.abandon(), last_client);
+        crate::memory::freed(endpoint.outbox.abandon());
         for (element, targets) in gone {
             debug!("{}: {}", endpoint.name, String::from_utf8_lossy(&indi_codec::to_bytes(&element)).trim_end());
             self.push_all(Frame::new(element), &targets);

@@ -10,12 +10,36 @@ pub(crate) const RETURN_AFTER: usize = 16 << 20;
 static FREED_SINCE_RETURN: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts `bytes` a departed connection's queue freed, and gives memory back once enough has
-/// been freed, or when the last client has gone.
-pub(crate) fn freed(bytes: usize, last_client: bool) {
+/// been freed (the rest goes back when the last client's writer ends, see [`ClientWriter`]).
+pub(crate) fn freed(bytes: usize) {
     let total = FREED_SINCE_RETURN.fetch_add(bytes, Ordering::AcqRel) + bytes;
-    if total > RETURN_AFTER || (last_client && total > 0) {
+    if total > RETURN_AFTER {
         FREED_SINCE_RETURN.store(0, Ordering::Release);
         return_freed_memory();
+    }
+}
+
+/// Client writer tasks running.
+static CLIENT_WRITERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A running client writer. Its batch in flight may hold the last references to frames queued
+/// for a client that left, so when the last one ends, what departed clients freed goes back
+/// (not at their unregistration, which comes before their writers wake up and let go).
+pub(crate) struct ClientWriter(());
+
+impl ClientWriter {
+    pub(crate) fn start() -> ClientWriter {
+        CLIENT_WRITERS.fetch_add(1, Ordering::AcqRel);
+        ClientWriter(())
+    }
+}
+
+impl Drop for ClientWriter {
+    fn drop(&mut self) {
+        let last = CLIENT_WRITERS.fetch_sub(1, Ordering::AcqRel) == 1;
+        if last && FREED_SINCE_RETURN.swap(0, Ordering::AcqRel) > 0 {
+            return_freed_memory();
+        }
     }
 }
 
