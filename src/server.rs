@@ -223,6 +223,20 @@ impl NativeServer {
         Ok(u32::from(address.port()))
     }
 
+    /// Starts the web panel beside the server, and whatever was added but not started yet
+    /// (a panel-only server never listens for INDI clients); resolves with where it listens.
+    #[napi]
+    pub async fn web(&self, options: crate::web::WebOptions) -> Result<crate::web::WebStarted> {
+        let started = crate::web::start(&self.server, options).await?;
+        for item in self.pending.lock().unwrap().take().unwrap_or_default() {
+            match item {
+                Pending::Driver(spec) => self.server.add_driver(spec),
+                Pending::Remote(spec) => self.server.add_remote(spec),
+            }
+        }
+        Ok(started)
+    }
+
     /// Resolves with the exit status when the server stops (1: every driver is gone).
     #[napi]
     pub async fn wait(&self) -> i32 {
