@@ -150,6 +150,17 @@ export class IPyServer {
     return code;
   }
 
+  /**
+   * Starts the web control panel beside the server (crates/indi-web), and anything added but
+   * not started yet: a server used only for its panel need not `listen()`. Login is required
+   * unless `host` is loopback; the first run with an empty user database creates `admin` and
+   * returns its password (shown once).
+   */
+  async web(options: { host?: string; port: number; users?: string; login?: boolean }): Promise<{ port: number; login: boolean; adminPassword?: string }> {
+    const started = await this.#native.web({ host: options.host, port: checkPort(options.port, 'web port'), users: options.users, login: options.login });
+    return { port: started.port, login: started.login, adminPassword: started.adminPassword ?? undefined };
+  }
+
   /** Connects the drivers and binds the port; resolves with the port. `run()` calls it. */
   async listen(): Promise<number> {
     if (this.#running) throw new Error('this server is already running');
