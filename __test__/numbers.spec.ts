@@ -9,7 +9,7 @@ import {
   Device,
   getfloat,
   IPyDriver,
-  NewNumberVector,
+  type NewNumberVector,
   NumberMember,
   NumberVector,
   setLogger,

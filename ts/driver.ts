@@ -289,12 +289,10 @@ export class IPyDriver<Data extends object = Record<string, unknown>> extends Id
 
   #dispatch(element: WireElement): void {
     const tag = element.tag;
-    if (tag === 'getProperties') return this.#answerGetProperties(element);
-    if (tag.startsWith('new')) return this.#request(element);
-    if (isSnoopTag(tag)) return this.#snooped(element);
-    if (tag === 'pingRequest') {
-      void this.transmit({ tag: 'pingReply', uid: element.uid ?? '' }).catch(() => undefined);
-    }
+    if (tag === 'getProperties') this.#answerGetProperties(element);
+    else if (tag.startsWith('new')) this.#request(element);
+    else if (isSnoopTag(tag)) this.#snooped(element);
+    else if (tag === 'pingRequest') void this.transmit({ tag: 'pingReply', uid: element.uid ?? '' }).catch(() => undefined);
   }
 
   #answerGetProperties(element: WireElement): void {

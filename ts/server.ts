@@ -185,7 +185,7 @@ export class IPyServer {
    */
   openSlot(name: string): DriverSlot {
     let driver: IPyDriver<object> | null = null;
-    let pending: Inbound[] = [];
+    const pending: Inbound[] = [];
     // Elements are taken on this thread only, so each driver gets them in order.
     const deliver = (): void => {
       const items = link.take();

@@ -168,7 +168,7 @@ export class ModuleDrivers {
     }
     if (best !== null) return { entry: best.entry, generation: best.generation };
     // A helper module beside it: only when one driver module lives in that directory.
-    const near = this.#entries.filter((e) => stack.includes(pathToFileURL(dirname(e.path)).href + '/') || stack.includes(dirname(e.path) + sep));
+    const near = this.#entries.filter((e) => stack.includes(`${pathToFileURL(dirname(e.path)).href}/`) || stack.includes(dirname(e.path) + sep));
     if (near.length === 1) return { entry: near[0], generation: near[0].generation };
     // No file named (a library's timer, `setTimeout(JSON.parse, ...)`): the one driver running, if one.
     const live = this.#entries.filter((e) => !e.ended);

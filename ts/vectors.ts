@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import type { Device } from './device.js';
 import { MapView } from './mapview.js';
 import type { BLOBValue } from './members.js';
-import { BLOBMember, LightMember, NumberMember, PropertyMember, SwitchMember, TextMember } from './members.js';
+import { BLOBMember, LightMember, NumberMember, type PropertyMember, SwitchMember, TextMember } from './members.js';
 import type { WireElement, WireMember } from './native.js';
 import {
   checkChoice,

@@ -14,7 +14,12 @@ function startArm(args, env = {}, cwd = root) {
   const proc = { child, out: '', err: '' };
   child.stdout.on('data', (d) => (proc.out += d));
   child.stderr.on('data', (d) => (proc.err += d));
-  proc.exited = new Promise((done) => child.once('exit', (code, signal) => (children.delete(child), done(code ?? signal))));
+  proc.exited = new Promise((done) =>
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      done(code ?? signal);
+    }),
+  );
   return proc;
 }
 
