@@ -20,6 +20,10 @@ pub struct WebOptions {
     pub users: Option<String>,
     /// Require login even on loopback (it is always required elsewhere).
     pub login: Option<bool>,
+    /// TLS certificate chain (PEM); with `key`, the panel is served over HTTPS only.
+    pub cert: Option<String>,
+    /// TLS private key (PEM).
+    pub key: Option<String>,
 }
 
 /// A started panel.
@@ -42,6 +46,11 @@ pub async fn start(server: &Arc<Server>, options: WebOptions) -> Result<WebStart
     let host = options.host.unwrap_or_else(|| "localhost".into());
     let port = u16::try_from(options.port).map_err(|_| error("web port must be 0..65535"))?;
     let login = options.login.unwrap_or(false) || !indi_web::is_loopback(&host);
+    let tls = match (&options.cert, &options.key) {
+        (Some(cert), Some(key)) => Some(indi_web::tls::acceptor(Path::new(cert), Path::new(key)).map_err(error)?),
+        (None, None) => None,
+        _ => return Err(error("TLS needs both a certificate and a key")),
+    };
     let mut admin_password = None;
     let auth = if login {
         let path = options.users.ok_or_else(|| error("login is required: give the user database"))?;
@@ -52,11 +61,11 @@ pub async fn start(server: &Arc<Server>, options: WebOptions) -> Result<WebStart
             users.add("admin", &password, indi_web::bridge::Access::Operator).map_err(error)?;
             admin_password = Some(password);
         }
-        Auth::with_users(users, false)
+        Auth::with_users(users, tls.is_some())
     } else {
         Auth::open()
     };
-    let (address, _) = indi_web::start(server.hub(), &host, port, auth).await.map_err(|e| error(format!("cannot listen on {host}:{port}: {e}")))?;
+    let (address, _) = indi_web::start(server.hub(), &host, port, auth, tls).await.map_err(|e| error(format!("cannot listen on {host}:{port}: {e}")))?;
     Ok(WebStarted { port: u32::from(address.port()), login, admin_password })
 }
 

@@ -28,6 +28,7 @@ Options of indi-node:
  --max-message bytes : largest element accepted, default ${DEFAULTS.maxMessage}
  --web [HOST:]PORT   : also serve the web control panel there (see indi-node web help)
  --web-users FILE    : its user database; --web-login: sign-in required on loopback too
+ --web-cert FILE, --web-key FILE: serve the panel over HTTPS only (PEM files)
 driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs, not
          executable) run in-process: its default export is a driver (export default driver) or a
          function returning one; a module that fails ends alone and is restarted per -r`;
@@ -72,6 +73,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       }
     } else if (arg === '--web-users') webExtra.users = value();
     else if (arg === '--web-login') webExtra.login = true;
+    else if (arg === '--web-cert') webExtra.cert = value();
+    else if (arg === '--web-key') webExtra.key = value();
     else if (arg === '--help' || arg === '-h') throw new HelpRequest();
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else if (arg.startsWith('-') && arg.length > 1) {

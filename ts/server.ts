@@ -6,6 +6,7 @@ import { native } from './native.js';
 import { checkText, timestampText } from './values.js';
 import type { NativeClient, NativeServer } from '../binding.cjs';
 import { NativeLink } from './link.js';
+import type { WebOptions } from './web.js';
 import type { Inbound } from './wire.js';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 
@@ -156,8 +157,9 @@ export class IPyServer {
    * unless `host` is loopback; the first run with an empty user database creates `admin` and
    * returns its password (shown once).
    */
-  async web(options: { host?: string; port: number; users?: string; login?: boolean }): Promise<{ port: number; login: boolean; adminPassword?: string }> {
-    const started = await this.#native.web({ host: options.host, port: checkPort(options.port, 'web port'), users: options.users, login: options.login });
+  async web(options: WebOptions): Promise<{ port: number; login: boolean; adminPassword?: string }> {
+    const { host, users, login, cert, key } = options;
+    const started = await this.#native.web({ host, port: checkPort(options.port, 'web port'), users, login, cert, key });
     return { port: started.port, login: started.login, adminPassword: started.adminPassword ?? undefined };
   }
 

@@ -15,6 +15,10 @@ export interface WebOptions {
   users?: string;
   /** Require login on loopback too. */
   login?: boolean;
+  /** TLS certificate chain (PEM file); with `key`, HTTPS only. */
+  cert?: string;
+  /** TLS private key (PEM file). */
+  key?: string;
 }
 
 export const WEB_USAGE = `Usage: indi-node web --indi HOST:PORT --listen [HOST:]PORT [--users FILE] [--login]
@@ -27,6 +31,7 @@ A web control panel for the INDI server at --indi (libindi's indiserver or any o
                         its password once)
  --users FILE         : the user database, default ${defaultUsers()}
  --login              : require sign-in on loopback too
+ --cert FILE --key FILE: serve HTTPS only, with this certificate chain and key (PEM)
 User passwords are read from standard input (one line) when it is not a terminal, else generated
 and printed. Roles: viewer (sees everything, sets nothing) and operator (the default).`;
 
@@ -49,7 +54,7 @@ export function parseListen(text: string, flag: string): { host: string; port: n
 export async function startWeb(server: IPyServer, options: WebOptions): Promise<number> {
   const started = await server.web({ ...options, users: options.users ?? defaultUsers() });
   const shown = options.host?.includes(':') ? `[${options.host}]` : (options.host ?? 'localhost');
-  console.error(`indi-node: web panel on http://${shown}:${started.port}/${started.login ? ' (sign-in required)' : ''}`);
+  console.error(`indi-node: web panel on ${options.cert ? 'https' : 'http'}://${shown}:${started.port}/${started.login ? ' (sign-in required)' : ''}`);
   if (started.adminPassword) {
     console.log(`indi-node: created web user "admin" (operator) with password ${started.adminPassword}`);
     console.log('  shown only now; change it with: indi-node web user passwd admin');
@@ -84,7 +89,9 @@ async function users(argv: string[]): Promise<number> {
   const password = given ?? native.webGeneratePassword();
   if (action === 'add') native.webUserAdd(database, name, role, password);
   else native.webUserPasswd(database, name, password);
-  console.log(`${action === 'add' ? `added web user "${name}" (${role})` : `changed the password of "${name}"`}${given === null ? `, password ${password}` : ''}`);
+  console.log(
+    `${action === 'add' ? `added web user "${name}" (${role})` : `changed the password of "${name}"`}${given === null ? `, password ${password}` : ''}`,
+  );
   return 0;
 }
 
@@ -103,6 +110,8 @@ export async function web(argv: string[]): Promise<number> {
     else if (argv[i] === '--listen') listen = parseListen(value(), '--listen');
     else if (argv[i] === '--users') options.users = value();
     else if (argv[i] === '--login') options.login = true;
+    else if (argv[i] === '--cert') options.cert = value();
+    else if (argv[i] === '--key') options.key = value();
     else throw new RangeError(`unknown option ${argv[i]}`);
   }
   if (!indi || !listen) throw new RangeError('web needs --indi HOST:PORT and --listen [HOST:]PORT');

@@ -380,7 +380,7 @@ function fitsView(url) {
   if (images.has(url)) return images.get(url);
   const canvas = el('canvas', { class: 'image' });
   const low = el('input', { type: 'range', min: 0, max: 50, step: 0.05, value: 0.25, 'aria-label': 'black point' });
-  const high = el('input', { type: 'range', min: 50, max: 100, step: 0.05, value: 99.75, 'aria-label': 'white point' });
+  const high = el('input', { type: 'range', min: 50, max: 100, step: 0.05, value: 99.9, 'aria-label': 'white point' });
   const status = el('span', {}, 'loading…');
   const view = el('div', { class: 'fits' }, el('div', { class: 'stretch' }, 'black', low, 'white', high, status), canvas);
   images.clear();
@@ -393,8 +393,8 @@ function fitsView(url) {
     .then((buffer) => {
       const image = Fits.parse(buffer);
       const redraw = () => {
-        const { lo, hi } = Fits.levels(image, Number(low.value), Number(high.value));
-        Fits.render(image, canvas, lo, hi);
+        const { lo, hi, median } = Fits.levels(image, Number(low.value), Number(high.value));
+        Fits.render(image, canvas, lo, hi, median);
         status.textContent = `${image.width}×${image.height}, ${image.bitpix} bits, ${lo.toFixed(0)} … ${hi.toFixed(0)}`;
         canvas.dataset.drawn = url;
       };

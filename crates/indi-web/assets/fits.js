@@ -48,32 +48,40 @@ window.Fits = (() => {
     return { width, height, bitpix, data };
   }
 
-  /** Levels at the given percentiles (of a sample of at most 100k pixels). */
-  function levels(image, low = 0.25, high = 99.75) {
+  /** Black and white levels at the given percentiles, and the median (of a sample of at most 100k pixels). */
+  function levels(image, low = 0.25, high = 99.9) {
     const step = Math.max(1, Math.floor(image.data.length / 100000));
     const sample = [];
     for (let i = 0; i < image.data.length; i += step) if (Number.isFinite(image.data[i])) sample.push(image.data[i]);
     sample.sort((a, b) => a - b);
-    if (sample.length === 0) return { lo: 0, hi: 1 };
+    if (sample.length === 0) return { lo: 0, hi: 1, median: 0.5 };
     const at = (p) => sample[Math.min(sample.length - 1, Math.max(0, Math.round((p / 100) * (sample.length - 1))))];
     const lo = at(low);
     let hi = at(high);
     if (hi <= lo) hi = lo + 1;
-    return { lo, hi };
+    return { lo, hi, median: at(50) };
   }
 
-  /** Draws the image on `canvas` (top row first, as viewers show FITS), black at `lo`, white at `hi`. */
-  function render(image, canvas, lo, hi) {
+  /**
+   * Draws the image on `canvas` (top row first, as viewers show FITS), black at `lo`, white at
+   * `hi`, and the midtones bent so the median (the sky) is a dark grey: faint detail shows, the
+   * noise does not swamp it (the midtones transfer function of PixInsight's screen stretch).
+   */
+  function render(image, canvas, lo, hi, median = (lo + hi) / 2) {
     canvas.width = image.width;
     canvas.height = image.height;
     const context = canvas.getContext('2d');
     const out = context.createImageData(image.width, image.height);
-    const scale = 255 / (hi - lo);
+    const scale = 1 / (hi - lo);
+    const x0 = Math.min(0.999, Math.max(0.001, (median - lo) * scale));
+    const t = 0.2;
+    const m = (x0 * (1 - t)) / (x0 - 2 * t * x0 + t);
+    const bend = (x) => ((m - 1) * x) / ((2 * m - 1) * x - m);
     for (let y = 0; y < image.height; y++) {
       const from = (image.height - 1 - y) * image.width;
       const to = y * image.width * 4;
       for (let x = 0; x < image.width; x++) {
-        const v = Math.max(0, Math.min(255, (image.data[from + x] - lo) * scale));
+        const v = 255 * bend(Math.max(0, Math.min(1, (image.data[from + x] - lo) * scale)));
         const o = to + x * 4;
         out.data[o] = out.data[o + 1] = out.data[o + 2] = v;
         out.data[o + 3] = 255;

@@ -9,6 +9,7 @@ pub mod http;
 pub mod json;
 pub mod model;
 pub mod server;
+pub mod tls;
 pub mod users;
 
 use auth::Auth;
@@ -18,13 +19,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Starts the panel on `host:port` beside the hub's other connections; returns the address
-/// it listens on. Must run inside a tokio runtime.
-pub async fn start(hub: &Hub, host: &str, port: u16, auth: Auth) -> std::io::Result<(SocketAddr, Arc<Panel>)> {
+/// Starts the panel on `host:port` beside the hub's other connections (over TLS when given an
+/// acceptor); returns the address it listens on. Must run inside a tokio runtime.
+pub async fn start(hub: &Hub, host: &str, port: u16, auth: Auth, tls: Option<tokio_rustls::TlsAcceptor>) -> std::io::Result<(SocketAddr, Arc<Panel>)> {
     let listener = TcpListener::bind((host, port)).await?;
     let address = listener.local_addr()?;
     let panel = Arc::new(Panel { bridge: bridge::Bridge::start(hub), auth: Arc::new(auth) });
-    tokio::spawn(server::serve(panel.clone(), listener, hub.stopping()));
+    tokio::spawn(server::serve(panel.clone(), listener, tls, hub.stopping()));
     Ok((address, panel))
 }
 

@@ -30,7 +30,7 @@ pub struct Panel {
 }
 
 /// Accepts browsers until the hub stops.
-pub async fn serve(panel: Arc<Panel>, listener: TcpListener, stop: tokio_util::sync::CancellationToken) {
+pub async fn serve(panel: Arc<Panel>, listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, stop: tokio_util::sync::CancellationToken) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -39,8 +39,18 @@ pub async fn serve(panel: Arc<Panel>, listener: TcpListener, stop: tokio_util::s
         match accepted {
             Ok((stream, address)) => {
                 let _ = stream.set_nodelay(true);
-                let panel = panel.clone();
-                tokio::spawn(async move { connection(panel, stream, address).await });
+                let (panel, tls) = (panel.clone(), tls.clone());
+                tokio::spawn(async move {
+                    match tls {
+                        None => connection(panel, stream, address).await,
+                        // A handshake that stalls must not hold the task for ever.
+                        Some(tls) => match tokio::time::timeout(std::time::Duration::from_secs(10), tls.accept(stream)).await {
+                            Ok(Ok(stream)) => connection(panel, stream, address).await,
+                            Ok(Err(error)) => debug!("web: {address}: TLS handshake failed: {error}"),
+                            Err(_) => debug!("web: {address}: TLS handshake timed out"),
+                        },
+                    }
+                });
             }
             Err(error) => {
                 warn!("web: accept failed: {error}");
