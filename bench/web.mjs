@@ -9,6 +9,7 @@
 // Usage: node --experimental-websocket bench/web.mjs [web16|web50|all] [--rounds N] [--seconds S]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { get } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,9 +59,10 @@ function launch(command, argv, env = {}, cwd = ROOT) {
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
 /** An indi-node serve with the benchmark driver; `go()` asks it for its BLOBs. */
-async function indiServer(size, count, format) {
+async function indiServer(size, count, format, web = null) {
   const port = await freePort();
-  const server = launch(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '-p', String(port), DRIVER], {
+  const panel = web === null ? [] : ['--web', `127.0.0.1:${web}`];
+  const server = launch(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '-p', String(port), ...panel, DRIVER], {
     BENCH_MODE: 'blob',
     BENCH_SIZE: String(size),
     BENCH_COUNT: String(count),
@@ -73,6 +75,7 @@ async function indiServer(size, count, format) {
   return {
     port,
     go: () => control.write('<newSwitchVector device="Bench" name="GO"><oneSwitch name="GO">On</oneSwitch></newSwitchVector>\n'),
+    child: server,
     stop: () => {
       control.destroy();
       server.kill();
@@ -87,15 +90,26 @@ async function panel(indiPort) {
   return { port, child };
 }
 
-/** A browser-like session: on each BLOB URL it fetches the bytes; `onBlob(bytes, url)`. */
-function session(port, onBlob) {
+/** Bytes of a GET, counted as they come (no copy: what a browser's network stack does). */
+function download(url) {
+  return new Promise((resolve, reject) => {
+    get(url, (response) => {
+      let bytes = 0;
+      response.on('data', (chunk) => (bytes += chunk.length));
+      response.on('end', () => resolve(bytes));
+    }).on('error', reject);
+  });
+}
+
+/** A browser-like session: on each BLOB URL it fetches the bytes; `onBlob(bytes, url)`, after `onUrl(url)`. */
+function session(port, onBlob, onUrl = () => {}) {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { origin: `http://127.0.0.1:${port}` } });
   ws.onmessage = async (event) => {
     const message = JSON.parse(event.data);
     if (message.type !== 'set' || message.kind !== 'blob') return;
     for (const member of message.members) {
-      const response = await fetch(`http://127.0.0.1:${port}${member.url}`);
-      onBlob((await response.arrayBuffer()).byteLength, member.url);
+      onUrl(member.url);
+      onBlob(await download(`http://127.0.0.1:${port}${member.url}`), member.url);
     }
   };
   return new Promise((resolve, reject) => {
@@ -106,8 +120,10 @@ function session(port, onBlob) {
 
 async function web16() {
   const size = 16 * MiB;
-  const indi = await indiServer(size, 1, '.fits');
-  const ours = await panel(indi.port);
+  // indi-node's panel inside the INDI server (`serve --web`); indipyweb connects to its port.
+  const ours = { port: await freePort() };
+  const indi = await indiServer(size, 1, '.fits', ours.port);
+  await waitForPort(ours.port);
   // indipyweb, configured (INDI port, BLOB folder) in its database before it starts.
   const dir = mkdtempSync(join(tmpdir(), 'bench-indipyweb-'));
   const blobs = join(dir, 'blobs');
@@ -122,11 +138,16 @@ async function web16() {
     `import sqlite3; c = sqlite3.connect('${join(dir, 'indipyweb.db')}'); c.execute("UPDATE parameters SET indihost='127.0.0.1', indiport=${indi.port}, blobfolder='${blobs}'"); c.commit()`,
   ]);
   launch('python3', ['-m', 'indipyweb', '--port', String(theirsPort), '--host', '127.0.0.1', '--dbfolder', dir]);
-  await waitForPort(theirsPort);
+  await waitForPort(theirsPort, 90_000);
   let got = null;
-  await session(ours.port, (bytes) => bytes === size && got?.());
+  let urlAt = 0;
+  await session(
+    ours.port,
+    (bytes) => bytes === size && got?.(),
+    () => (urlAt = performance.now()),
+  );
   await sleep(3000); // both panels have the definitions and asked for BLOBs
-  const results = { ours: [], theirs: [] };
+  const results = { ours: [], url: [], theirs: [] };
   for (let round = 0; round < rounds; round++) {
     const before = new Set(readdirSync(blobs));
     const start = performance.now();
@@ -134,6 +155,7 @@ async function web16() {
     indi.go();
     await Promise.race([ourDone, sleep(60_000)]);
     results.ours.push(performance.now() - start);
+    results.url.push(urlAt - start);
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(5)) {
       const fresh = readdirSync(blobs).filter((f) => !before.has(f));
       if (fresh.length && statSync(join(blobs, fresh[0])).size === size) break;
@@ -146,6 +168,7 @@ async function web16() {
     scenario: 'web16',
     rounds,
     indiNodeMs: median(results.ours),
+    indiNodeUrlMs: median(results.url),
     indipywebMs: median(results.theirs),
     ratio: median(results.theirs) / median(results.ours),
   };
