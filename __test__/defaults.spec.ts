@@ -16,6 +16,7 @@ describe('defaults', () => {
       maxQueueMb: DEFAULTS.maxQueueMb,
       maxRestarts: DEFAULTS.maxRestarts,
       maxMessage: DEFAULTS.maxMessage,
+      unixSocket: DEFAULTS.unixSocket,
     });
   });
 
@@ -24,6 +25,7 @@ describe('defaults', () => {
     expect(help).toContain(`-m m   : kill client if gets more than this many MB behind, default ${DEFAULTS.maxQueueMb}\n`);
     expect(help).toContain(`behind, default ${DEFAULTS.blobDropMb}. 0 to disable\n`);
     expect(help).toContain(`-p p   : alternate IP port, default ${DEFAULTS.port}\n`);
+    expect(help).toContain(`-u path: alternate local socket path, default ${DEFAULTS.unixSocket}\n`);
     expect(help).toContain(`-r r   : maximum driver restarts on error, default ${DEFAULTS.maxRestarts}\n`);
     expect(help).toContain(`refuse clients beyond n, default ${DEFAULTS.serveMaxconnections}\n`);
     expect(help).toContain(`largest element accepted, default ${DEFAULTS.maxMessage}\n`);

@@ -36,6 +36,9 @@ describe.skipIf(!available)('in-process driver isolation', () => {
     // Clients were told why, and each load's devices were deleted (three loads each).
     expect(client.text).toContain(`message="Driver ${THROWS}: Error: thrown from a timer on purpose; restart #0"`);
     expect(client.text).toContain(`message="Driver ${REJECTS}: Error: rejected on purpose; Terminated after #2 restarts."`);
+    // The last deletion follows the "Terminated" log line (log, message, then close): wait for it.
+    const deleted = (device: string) => client.count(`<delProperty device="${device}"`);
+    await until(() => deleted('ThrowsLater') >= 3 && deleted('RejectsLater') >= 3, 10_000, 'three deletions of each device');
     expect(client.count('<delProperty device="ThrowsLater"')).toBe(3);
     expect(client.count('<delProperty device="RejectsLater"')).toBe(3);
     // The connected client, the other in-process driver and the driver process go on.

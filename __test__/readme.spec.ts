@@ -1,12 +1,13 @@
 // The README's code blocks, extracted from README.md itself (no copy to drift). Every
-// TypeScript block is type-checked in strict mode against the built typings, compiled and run;
+// TypeScript block is type-checked in strict mode against the built typings, compiled and run
+// (the client script against indiserver with libindi's simulators);
 // the first driver must be examples/led.ts verbatim. Of the shell blocks, the serve command
 // line and the indiserver recipe run here (on a free port); the others install or publish
 // (`npm ci`, `apt-get`, `npm publish`) or are this very test run (`npm test`).
 import { readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, peersAvailable, ROOT, run, start, stopAll, tempDir, until, waitForPort } from './helpers.js';
+import { freePort, peersAvailable, ROOT, run, start, startIndiserver, stopAll, tempDir, until, waitForPort } from './helpers.js';
 import { RawClient } from './rawclient.js';
 
 afterEach(stopAll);
@@ -20,7 +21,7 @@ const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const ts = blocks(README, 'ts');
 const sh = blocks(README, 'sh');
 // The blocks by role; a new block must be given one here (the count check below says so).
-const names = ['led', 'typed', 'server', 'gpio'];
+const names = ['led', 'typed', 'server', 'client', 'gpio'];
 
 describe('README code blocks', () => {
   let dir: ReturnType<typeof tempDir>;
@@ -97,6 +98,21 @@ describe('README code blocks', () => {
     server.child.kill('SIGINT');
     expect(await server.exited).toBe(0);
   });
+
+  it.skipIf(!peersAvailable('indiserver', 'indi_simulator_telescope', 'indi_simulator_ccd'))('the client block slews the telescope and saves a FITS from the CCD simulator', async () => {
+    const code = readFileSync(join(out, 'client.js'), 'utf8');
+    expect(code).toContain('port: 7624 }');
+    const { port } = await startIndiserver(['indi_simulator_telescope', 'indi_simulator_ccd']);
+    writeFileSync(join(out, 'client-test.js'), code.replace('port: 7624 }', `port: ${port} }`).replace("host: 'localhost'", "host: '127.0.0.1'"));
+    const script = await run(process.execPath, [join(out, 'client-test.js')], { cwd: out, ms: 120_000 });
+    expect(script.stderr).toBe('');
+    expect(script.code).toBe(0);
+    expect(script.stdout).toMatch(/^pointing at RA 0\.3\d* DEC 2\.\d+$/m);
+    expect(script.stdout).toContain('Telescope Simulator: [INFO] Telescope slew is complete. Tracking...');
+    const fits = readFileSync(join(out, 'image.fits'));
+    expect(fits.subarray(0, 30).toString()).toMatch(/^SIMPLE\s+=\s+T/);
+    expect(script.stdout).toContain(`saved image.fits (${fits.length} bytes)`);
+  }, 150_000);
 
   it('the GPIO block runs (simulated pins) and ends', async () => {
     const gpio = await run(process.execPath, [join(out, 'gpio.js')], { ms: 10_000 });

@@ -59,7 +59,7 @@ function waitFor(predicate) {
 
 const ready = async () => {
   socket.write('<getProperties version="1.7"/>\n');
-  await waitFor((t) => /<defSwitchVector[^>]*device="Bench"[^>]*name="GO"|<defSwitchVector[^>]*name="GO"[^>]*device="Bench"/.test(t));
+  await waitFor((t) => /<defSwitchVector[^>]*device=["']Bench["'][^>]*name=["']GO["']|<defSwitchVector[^>]*name=["']GO["'][^>]*device=["']Bench["']/.test(t));
   process.stdout.write('ready\n');
 };
 

@@ -7,6 +7,7 @@
 //   npm run bench                       every scenario, 5 rounds
 //   node bench/run.mjs relay            1 MiB BLOBs and a message burst (the quick check)
 //   node bench/run.mjs blob1 burst --rounds 5
+//   node bench/run.mjs shm              the libindi driver: shared memory against pipes and indiserver
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -21,6 +22,7 @@ const DRIVER = join(HERE, 'driver.mjs');
 const CLIENT = join(HERE, 'client.mjs');
 const CLI = join(ROOT, 'dist', 'cli.js');
 const PING_CLIENT = join(ROOT, 'target', 'release', 'examples', 'ping_client');
+const LIBINDI_DRIVER = join(HERE, 'blobdriver', 'indi_blob_bench');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -39,6 +41,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 if (chosen.some(([, scenario]) => scenario.pingClient)) {
   const built = spawnSync('cargo', ['build', '--release', '--quiet', '-p', 'indi-hub', '--example', 'ping_client'], { cwd: ROOT, stdio: 'inherit' });
   if (built.status !== 0) throw new Error('cannot build the ping client (cargo build -p indi-hub --example ping_client)');
+}
+
+// The libindi scenarios use a C driver built against Debian's libindi-dev.
+if (chosen.some(([, scenario]) => scenario.libindi)) {
+  const built = spawnSync('sh', [join(HERE, 'blobdriver', 'build.sh'), LIBINDI_DRIVER], { stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('cannot build bench/blobdriver (apt-get install libindi-dev gcc)');
 }
 
 async function freePort() {
@@ -95,8 +103,10 @@ async function stop(child) {
 
 /** Starts `server` ('indi-node', 'indiserver', 'socat') with the driver, or chained to `upstream`. */
 async function startServer(server, env, options, upstream) {
+  // Client scenarios compare clients ("servers" names them) on one server.
+  if (options.clients) return startServer('indi-node', env, { ...options, clients: false }, upstream);
   const port = await freePort();
-  const driver = upstream ? `@127.0.0.1:${upstream}` : DRIVER;
+  const driver = upstream ? `@127.0.0.1:${upstream}` : options.libindi ? LIBINDI_DRIVER : DRIVER;
   // indiserver keeps -m in an unsigned int of bytes: 4096 MB would wrap to 0.
   const limits = options.defaultLimits ? [] : ['-m', '2000', '-d', '0'];
   let child;
@@ -107,8 +117,9 @@ async function startServer(server, env, options, upstream) {
     child = server === 'indi-node'
       ? launch(process.execPath, [join(HERE, 'tsdriver.mjs'), String(port)], env)
       : launch('python3', [join(HERE, 'pydriver.py'), String(port)], env);
-  } else if (server === 'indi-node') {
-    child = launch(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '-p', String(port), '-r', '0', ...limits, driver], env);
+  } else if (server === 'indi-node' || server === 'indi-node-pipes') {
+    const pipes = server === 'indi-node-pipes' ? ['--pipes'] : [];
+    child = launch(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '-p', String(port), '-r', '0', ...pipes, ...limits, driver], env);
   } else if (server === 'indiserver') {
     child = launch('indiserver', ['-p', String(port), '-u', `/tmp/indi-bench-${port}`, '-r', '0', ...limits, driver], env);
   } else if (server === 'socat') {
@@ -161,7 +172,7 @@ async function measure(scenario, server) {
       servers.push(front);
     }
     const timeout = setTimeout(() => servers.forEach((s) => s.child.kill('SIGKILL')), scenario.timeoutMs ?? 120_000);
-    const result = await scenario.run({ port: front.port, startClient, sleep, pingClient: PING_CLIENT });
+    const result = await scenario.run({ port: front.port, serverPid: front.child.pid, startClient, sleep, pingClient: PING_CLIENT, server });
     clearTimeout(timeout);
     result.rssMB = Math.max(...servers.map((s) => peakRss(s.child.pid) ?? 0));
     return result;
@@ -175,10 +186,11 @@ const median = (xs) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 
+const PYTHON_PEERS = { indipyserver: 'indipyserver, indipydriver', indipyclient: 'indipyclient', PyIndi: 'PyIndi' };
 const available = (server) =>
-  server === 'indipyserver'
-    ? spawnSync('python3', ['-c', 'import indipyserver, indipydriver']).status === 0
-    : server === 'indi-node' || server === 'floor' || spawnSync('sh', ['-c', `command -v ${server}`]).status === 0;
+  PYTHON_PEERS[server]
+    ? spawnSync('python3', ['-c', `import ${PYTHON_PEERS[server]}`]).status === 0
+    : server.startsWith('indi-node') || server === 'bare socket' || server === 'floor' || spawnSync('sh', ['-c', `command -v ${server}`]).status === 0;
 const report = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores`, rounds, scenarios: {} };
 for (const [name, scenario] of chosen) {
   const servers = scenario.servers.filter(available);
@@ -215,6 +227,8 @@ for (const [name, scenario] of chosen) {
   const [ours, relay] = [summary['indi-node']?.[first.key], summary.socat?.[first.key]];
   const ceiling = ours && relay ? (first.lowerIsBetter ? relay / ours : ours / relay) : null;
   if (ceiling) console.log(`  indi-node reaches ${(ceiling * 100).toFixed(0)}% of the socat relay`);
+  const [client, bare] = [summary['indi-node client']?.[first.key], summary['bare socket']?.[first.key]];
+  if (client && bare) console.log(`  the indi-node client reaches ${((client / bare) * 100).toFixed(0)}% of the bare socket reader`);
   const floor = summary.floor?.[first.key];
   if (ours && floor) {
     const base = summary[scenario.baseline][first.key];

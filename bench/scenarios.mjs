@@ -1,9 +1,44 @@
 // The benchmark scenarios: what the driver sends, what the clients do, what is measured.
+import { readdirSync, readFileSync } from 'node:fs';
+
 const MiB = 1 << 20;
 const ALL = ['indi-node', 'indiserver', 'socat'];
 const SERVERS = ['indi-node', 'indiserver'];
 const mbps = { key: 'mbps', label: 'payload', unit: 'MB/s' };
 const msgps = { key: 'msgps', label: 'messages', unit: 'msg/s', digits: 0 };
+
+/** CPU seconds (user + system) of process `pid`, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of the server process and of its children (the driver). */
+function cpuOf(serverPid) {
+  const children = readdirSync(`/proc/${serverPid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${serverPid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean),
+  );
+  return { server: cpuSeconds(serverPid), driver: children.reduce((sum, pid) => sum + cpuSeconds(pid), 0) };
+}
+
+/** [`receive`] from the libindi driver (bench/blobdriver), with the CPU time the server and the
+ * driver spent per GB delivered to the clients (all of them) and the time to the last frame. */
+function libindiReceive(clients, count, size) {
+  const inner = receive(clients, 'blob', count, size);
+  return async (context) => {
+    const before = cpuOf(context.serverPid);
+    const result = await inner(context);
+    const after = cpuOf(context.serverPid);
+    const gb = (clients * count * size) / 1e9;
+    return {
+      ...result,
+      ms: result.seconds * 1000,
+      serverCpuPerGB: (after.server - before.server) / gb,
+      driverCpuPerGB: (after.driver - before.driver) / gb,
+    };
+  };
+}
 
 /** `clients` counting clients; the first asks the driver to start; measured from that moment. */
 function receive(clients, kind, count, size = 0) {
@@ -159,8 +194,93 @@ Object.assign(SCENARIOS, {
   },
 });
 
+// BLOBs from a libindi 1.9.9 driver (bench/blobdriver, Debian's libindi-dev) sending through
+// IDSetBLOB from IDSharedBlobAlloc buffers: shared memory on indiserver's and indi-node's unix
+// socket, base64 written by the driver on pipes (indi-node --pipes).
+const LIBINDI = ['indi-node', 'indi-node-pipes', 'indiserver'];
+const cpuMetrics = [
+  { key: 'driverCpuPerGB', label: 'driver CPU', unit: 's/GB', digits: 2, lowerIsBetter: true },
+  { key: 'serverCpuPerGB', label: 'server CPU', unit: 's/GB', digits: 2, lowerIsBetter: true },
+];
+Object.assign(SCENARIOS, {
+  shm16: {
+    title: 'libindi driver: 16 MiB BLOBs to 1 client (shared memory / pipes)',
+    env: { BENCH_SIZE: String(16 * MiB), BENCH_COUNT: '20' },
+    servers: LIBINDI,
+    libindi: true,
+    baseline: 'indiserver',
+    metrics: [mbps, ...cpuMetrics],
+    run: libindiReceive(1, 20, 16 * MiB),
+  },
+  shm16x4: {
+    title: 'libindi driver: 16 MiB BLOBs to 4 clients (aggregate)',
+    env: { BENCH_SIZE: String(16 * MiB), BENCH_COUNT: '10' },
+    servers: LIBINDI,
+    libindi: true,
+    baseline: 'indiserver',
+    metrics: [mbps, ...cpuMetrics],
+    run: libindiReceive(4, 10, 16 * MiB),
+  },
+  shm32latency: {
+    title: 'libindi driver: one 32 MiB frame, GO to last byte',
+    env: { BENCH_SIZE: String(32 * MiB), BENCH_COUNT: '1' },
+    servers: LIBINDI,
+    libindi: true,
+    baseline: 'indiserver',
+    metrics: [{ key: 'ms', label: 'latency', unit: 'ms', digits: 1, lowerIsBetter: true }, ...cpuMetrics],
+    run: libindiReceive(1, 1, 32 * MiB),
+  },
+});
+
+// Client libraries receiving from one server (indi-node serve, the neutral driver): IndiClient
+// (decodes and models every element), PyPI's indipyclient, libindi's BaseClient through PyIndi,
+// and bench/client.mjs, a bare socket reader that only counts end tags (the ceiling).
+const HERE = new URL('.', import.meta.url).pathname;
+const CLIENTS = ['indi-node client', 'indipyclient', 'PyIndi', 'bare socket'];
+const CLIENT_COMMANDS = {
+  'indi-node client': [process.execPath, `${HERE}tsclient.mjs`],
+  indipyclient: ['python3', `${HERE}pyclient.py`],
+  PyIndi: ['python3', `${HERE}pyindiclient.py`],
+  'bare socket': undefined,
+};
+
+/** One client of the library under test counts `count` elements from the moment it sends GO. */
+function receiveWith(kind, count, size = 0) {
+  return async ({ port, startClient, server }) => {
+    const client = startClient(['receive', String(port), '--kind', kind, '--count', String(count), '--trigger'], CLIENT_COMMANDS[server]);
+    await client.ready;
+    client.child.stdin.write('go\n');
+    const r = await client.result;
+    const seconds = (r.last - r.first) / 1000;
+    return { mbps: (r.elements * size) / seconds / 1e6, msgps: r.elements / seconds, seconds };
+  };
+}
+
+Object.assign(SCENARIOS, {
+  clientblob: {
+    title: 'client libraries: 1 MiB BLOBs received (IndiClient vs indipyclient, PyIndi, a bare socket)',
+    env: { BENCH_MODE: 'blob', BENCH_SIZE: String(MiB), BENCH_COUNT: process.env.BENCH_CLIENT_BLOBS ?? '100' },
+    servers: CLIENTS,
+    clients: true,
+    baseline: 'indipyclient',
+    metrics: [mbps],
+    run: receiveWith('blob', Number(process.env.BENCH_CLIENT_BLOBS ?? 100), MiB),
+  },
+  clientburst: {
+    title: 'client libraries: burst of 30k setNumberVector received',
+    env: { BENCH_MODE: 'burst', BENCH_COUNT: process.env.BENCH_CLIENT_BURST ?? '30000' },
+    servers: CLIENTS,
+    clients: true,
+    baseline: 'indipyclient',
+    metrics: [msgps],
+    run: receiveWith('burst', Number(process.env.BENCH_CLIENT_BURST ?? 30000)),
+  },
+});
+
 /** Named groups of scenarios. */
 export const SUITES = {
   relay: ['blob1', 'burst'],
   api: ['tsblob', 'tsburst', 'tslatency'],
+  shm: ['shm16', 'shm16x4', 'shm32latency'],
+  client: ['clientblob', 'clientburst'],
 };

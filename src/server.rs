@@ -52,6 +52,12 @@ pub struct ServerOptions {
     pub verbosity: Option<u32>,
     /// Largest element accepted, in bytes (default 256 MiB).
     pub max_message: Option<f64>,
+    /// `-u`: local socket to listen on too (a Linux abstract name, as indiserver's).
+    pub unix_socket: Option<String>,
+    /// A local socket that cannot be bound is logged and skipped, not an error (the CLI's default one).
+    pub unix_socket_optional: Option<bool>,
+    /// `--pipes`: driver processes get pipes, not a unix socket (no shared-memory BLOBs).
+    pub driver_pipes: Option<bool>,
 }
 
 enum Pending {
@@ -65,6 +71,7 @@ pub struct NativeServer {
     server: Arc<Server>,
     host: String,
     port: u16,
+    unix_socket: Option<(String, bool)>,
     /// Drivers and remotes added before `listen()`; started there.
     pending: Mutex<Option<Vec<Pending>>>,
 }
@@ -88,6 +95,8 @@ pub struct ServerDefaults {
     pub max_restarts: u32,
     /// Largest element accepted, bytes.
     pub max_message: f64,
+    /// `-u`: indiserver's local socket name.
+    pub unix_socket: String,
 }
 
 /// The defaults of [`NativeServer`]'s options.
@@ -100,6 +109,7 @@ pub fn server_defaults() -> ServerDefaults {
         blob_drop_mb: mb(config.client_queue.blob_replace_after),
         max_queue_mb: mb(config.client_queue.max_backlog),
         max_restarts: config.max_restarts,
+        unix_socket: indi_hub::unixsock::DEFAULT_UNIX_SOCKET.into(),
         max_message: config.limits.max_element as f64,
     }
 }
@@ -136,6 +146,7 @@ impl NativeServer {
             max_restarts: options.max_restarts.unwrap_or(defaults.max_restarts),
             fifo: options.fifo.map(Into::into),
             log_dir: options.log_dir.map(Into::into),
+            driver_pipes: options.driver_pipes.unwrap_or(defaults.driver_pipes),
             ..defaults
         };
         if let Some(max) = options.max_message {
@@ -150,7 +161,8 @@ impl NativeServer {
                 server.hub().finish(1);
             }
         });
-        Ok(NativeServer { server, host: options.host.unwrap_or_else(|| "localhost".into()), port, pending: Mutex::new(Some(Vec::new())) })
+        let unix_socket = options.unix_socket.map(|path| (path, options.unix_socket_optional.unwrap_or(false)));
+        Ok(NativeServer { server, host: options.host.unwrap_or_else(|| "localhost".into()), port, unix_socket, pending: Mutex::new(Some(Vec::new())) })
     }
 
     fn start(&self, item: Pending) {
@@ -165,10 +177,11 @@ impl NativeServer {
         });
     }
 
-    /// Adds a driver process (started with the server, restarted when it dies).
+    /// Adds a driver process (started with the server, restarted when it dies); `pipes` gives it
+    /// pipes instead of a unix socket.
     #[napi]
-    pub fn add_exdriver(&self, program: String, args: Vec<String>) {
-        self.start(Pending::Driver(DriverSpec { program, args, env: Vec::new() }));
+    pub fn add_exdriver(&self, program: String, args: Vec<String>, pipes: Option<bool>) {
+        self.start(Pending::Driver(DriverSpec { program, args, env: Vec::new(), pipes: pipes.unwrap_or(false) }));
     }
 
     /// Links to another INDI server; its devices are served here too.
@@ -201,24 +214,27 @@ impl NativeServer {
         }))
     }
 
+    /// The hub, for in-process clients (`ClientLink::attach`).
+    pub(crate) fn hub(&self) -> &indi_hub::Hub {
+        self.server.hub()
+    }
+
     /// Sends a message to every client (stamped now unless `timestamp` is given).
     #[napi]
     pub fn send_message(&self, message: String, timestamp: Option<String>) {
         self.server.hub().message_at(&message, timestamp);
     }
 
-    /// Binds the port and starts everything added so far; resolves with the port bound.
+    /// Binds the port (and the local socket) and starts everything added so far; resolves with the port bound.
     #[napi]
     pub async fn listen(&self) -> Result<u32> {
         let address =
             self.server.listen(&self.host, self.port).await.map_err(|e| Error::from_reason(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
-        let pending = self.pending.lock().unwrap().take().unwrap_or_default();
-        for item in pending {
-            match item {
-                Pending::Driver(spec) => self.server.add_driver(spec),
-                Pending::Remote(spec) => self.server.add_remote(spec),
-            }
+        if let Some((path, optional)) = &self.unix_socket {
+            // Before the drivers start, as indiserver: a client that saw a driver may connect.
+            self.server.listen_unix(path, *optional).map_err(|e| Error::from_reason(format!("cannot listen on local socket {path}: {e}")))?;
         }
+        self.start_pending();
         self.server.start_fifo().map_err(|e| Error::from_reason(format!("cannot open the FIFO: {e}")))?;
         Ok(u32::from(address.port()))
     }
@@ -228,13 +244,18 @@ impl NativeServer {
     #[napi]
     pub async fn web(&self, options: crate::web::WebOptions) -> Result<crate::web::WebStarted> {
         let started = crate::web::start(&self.server, options).await?;
+        self.start_pending();
+        Ok(started)
+    }
+
+    /// Starts the drivers and remotes added before (once: later ones start as they are added).
+    fn start_pending(&self) {
         for item in self.pending.lock().unwrap().take().unwrap_or_default() {
             match item {
                 Pending::Driver(spec) => self.server.add_driver(spec),
                 Pending::Remote(spec) => self.server.add_remote(spec),
             }
         }
-        Ok(started)
     }
 
     /// Resolves with the exit status when the server stops (1: every driver is gone).

@@ -222,7 +222,7 @@ fn one_from_wire(kind: VectorKind, mut m: WireMember) -> Result<OneMember> {
             None => Bytes::new(),
         };
         let size = m.size.map_or(data.len() as u64, |s| s as u64);
-        let value = BlobValue { size, format: m.format.unwrap_or_default(), data: BlobData::Raw(data) };
+        let value = BlobValue { size, format: m.format.unwrap_or_default(), data: BlobData::Raw(data), enclen: None };
         return Ok(OneMember { name: m.name, value: OneValue::Blob(value), range: None });
     }
     let range = if kind == VectorKind::Number { range_of(&m, false) } else { None };

@@ -9,13 +9,15 @@ import type { IPyServerOptions } from './server.js';
 import { parseListen, type WebOptions } from './web.js';
 
 const USAGE = `Usage: indi-node serve [options] driver [driver ...]
+       indi-node getprop | setprop | eval [options] ...   (as indi_getprop, indi_setprop, indi_eval)
+       indi-node watch [-h host] [-p port] [device[.property]]   (a live view in the terminal)
        indi-node web --indi HOST:PORT --listen [HOST:]PORT   (web control panel)
        indi-node version | help
 Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
  -m m   : kill client if gets more than this many MB behind, default ${DEFAULTS.maxQueueMb}
  -d m   : replace a slow client's queued stream BLOBs past this many MB behind, default ${DEFAULTS.blobDropMb}. 0 to disable
- -u path: accepted for compatibility and ignored (no local unix socket)
+ -u path: alternate local socket path, default ${DEFAULTS.unixSocket}
  -p p   : alternate IP port, default ${DEFAULTS.port}
  -r r   : maximum driver restarts on error, default ${DEFAULTS.maxRestarts}
  -f path: Path to fifo for dynamic startup and shutdown of drivers.
@@ -26,6 +28,7 @@ Options of indi-node:
  --host h            : interface to listen on, default all interfaces
  --maxconnections n  : refuse clients beyond n, default ${DEFAULTS.serveMaxconnections}
  --max-message bytes : largest element accepted, default ${DEFAULTS.maxMessage}
+ --pipes             : give driver programs pipes, not a unix socket (no shared-memory BLOBs)
  --web [HOST:]PORT   : also serve the web control panel there (see indi-node web help)
  --web-users FILE    : its user database; --web-login: sign-in required on loopback too
  --web-cert FILE, --web-key FILE: serve the panel over HTTPS only (PEM files)
@@ -65,6 +68,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     if (arg === '--host') options.host = value();
     else if (arg === '--maxconnections') maxconnections = integer(arg, value(), 1);
     else if (arg === '--max-message') options.maxMessage = integer(arg, value(), 1024);
+    else if (arg === '--pipes') options.pipes = true;
     else if (arg === '--web') {
       try {
         web = parseListen(value(), '--web');
@@ -103,7 +107,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
             options.logDir = value();
             break;
           case 'u':
-            value();
+            options.unixSocket = value();
             break;
           default:
             throw new UsageError(`unknown option -${flag}`);
@@ -111,6 +115,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
       }
     } else drivers.push(arg);
   }
+  // indiserver's default local socket; as it is one name per machine, a second server goes on without it.
+  if (options.unixSocket === undefined) Object.assign(options, { unixSocket: DEFAULTS.unixSocket, unixSocketOptional: true });
   // IPyServer's default is lower; the CLI serves more, as observatories run several clients.
   options.maxconnections = maxconnections ?? DEFAULTS.serveMaxconnections;
   if (drivers.length === 0 && options.fifo === undefined) throw new UsageError('no drivers and no -f FIFO');
@@ -199,6 +205,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') return await serve(rest);
+    if (command === 'getprop') return await (await import('./cli-getprop.js')).getprop(rest);
+    if (command === 'setprop') return await (await import('./cli-setprop.js')).setprop(rest);
+    if (command === 'eval') return await (await import('./cli-eval.js')).evaluate(rest);
+    if (command === 'watch') return await (await import('./cli-watch.js')).watch(rest);
     if (command === 'web') return await webCommand(rest);
     if (command === 'version' || command === '--version' || command === '-V') {
       console.log(version());

@@ -12,6 +12,8 @@ export const DEFAULTS = {
   maxQueueMb: 128,
   /** `-r`: restarts of a dying driver. */
   maxRestarts: 10,
+  /** `-u`: indiserver's local socket (a Linux abstract name). */
+  unixSocket: '/tmp/indiserver',
   /** `--max-message`: largest element accepted, bytes. */
   maxMessage: 256 * 1024 * 1024,
   /** Clients of an `IPyServer`. */

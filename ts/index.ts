@@ -49,7 +49,7 @@ export {
 } from './gpio.js';
 export { describeError, logger, setLogger, type Logger } from './log.js';
 export { isMainModule, runDriver, type RunDriverOptions } from './rundriver.js';
-export { IPyServer, type IPyServerOptions, type RemoteOptions } from './server.js';
+export { IPyServer, type IPyServerOptions, type ExdriverOptions, type RemoteOptions } from './server.js';
 export type { WebOptions } from './web.js';
 export {
   BLOBMember,
@@ -90,3 +90,16 @@ export {
   type VectorType,
   type WritableVectorOptions,
 } from './vectors.js';
+export { IndiClient, type BLOBMode, type ClientMessage, type IndiClientEvents, type IndiClientOptions, type SendValues, type WaitOptions } from './client.js';
+export {
+  ClientDevice,
+  ClientDevices,
+  ClientVector,
+  type ClientBLOBMember,
+  type ClientMember,
+  type ClientMemberOf,
+  type ClientNumberMember,
+  type ClientVectorKind,
+  type VectorSnapshot,
+} from './client-model.js';
+export type { BLOBUpload } from './client-send.js';

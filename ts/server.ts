@@ -39,6 +39,25 @@ export interface IPyServerOptions {
   logDir?: string;
   /** Largest element accepted, in bytes; default 256 MiB. */
   maxMessage?: number;
+  /**
+   * indiserver's local socket (`-u`) to serve clients on too: on Linux an abstract unix socket of
+   * that name (indiserver's default is `/tmp/indiserver`). Unset: none. `listen()` rejects when it
+   * cannot be bound, unless `unixSocketOptional`.
+   */
+  unixSocket?: string;
+  /** With `unixSocket`: a socket another server holds is logged and skipped, not an error. */
+  unixSocketOptional?: boolean;
+  /**
+   * Give driver programs pipes for stdin and stdout instead of one unix socket (as indiserver
+   * ≥ 1.9.7 gives them), which turns off libindi's shared-memory BLOBs; default false.
+   */
+  pipes?: boolean;
+}
+
+/** Options of `addExdriver`, given after the arguments. */
+export interface ExdriverOptions {
+  /** Pipes for this driver instead of a unix socket (see `IPyServerOptions.pipes`). */
+  pipes?: boolean;
 }
 
 /**
@@ -84,6 +103,11 @@ export class IPyServer {
   /** The drivers connected through `openSlot` (the constructor's included). */
   readonly #slotted = new Set<IPyDriver<object>>();
 
+  /** @internal The native server, for in-process clients (`new IndiClient({ server })`). */
+  get nativeServer(): NativeServer {
+    return this.#native;
+  }
+
   constructor(drivers: IPyDriver<object> | IPyDriver<object>[] = [], options: IPyServerOptions = {}) {
     const list = Array.isArray(drivers) ? drivers : [drivers];
     const devices = new Set<string>();
@@ -110,6 +134,9 @@ export class IPyServer {
       fifo: options.fifo,
       logDir: options.logDir,
       maxMessage: options.maxMessage,
+      unixSocket: options.unixSocket,
+      unixSocketOptional: options.unixSocketOptional,
+      driverPipes: options.pipes,
     });
   }
 
@@ -118,9 +145,16 @@ export class IPyServer {
     return this.#port;
   }
 
-  /** Adds a driver executable (e.g. `indi_simulator_ccd`), restarted if it dies. */
-  addExdriver(program: string, ...args: string[]): void {
-    this.#native.addExdriver(checkText(program, 'program'), args.map((a) => checkText(a, 'argument')));
+  /**
+   * Adds a driver executable (e.g. `indi_simulator_ccd`), restarted if it dies. Its stdin and
+   * stdout are one unix socket, as indiserver gives them (libindi drivers then send BLOBs as
+   * shared memory), unless options `{ pipes: true }` follow the arguments.
+   */
+  addExdriver(program: string, ...args: string[] | [...args: string[], options: ExdriverOptions]): void {
+    const list: unknown[] = [...args];
+    const last = list.at(-1);
+    const options = typeof last === 'object' && last !== null ? (list.pop() as ExdriverOptions) : {};
+    this.#native.addExdriver(checkText(program, 'program'), list.map((a) => checkText(a, 'argument')), options.pipes ?? false);
   }
 
   /** Links to another INDI server; its devices are served here too. Reconnects if it goes away. */

@@ -178,7 +178,8 @@ pub enum BlobData {
     Raw(Bytes),
     /// Not in the stream: a shared-memory buffer passed beside it (libindi's `attached="true"`,
     /// a memfd sent with `SCM_RIGHTS` on a unix socket), of `len` bytes when the element said.
-    /// The link that received the element replaces it with the bytes; written, it is empty.
+    /// The link that received the element replaces it with the bytes; written, it is
+    /// `attached="true"` with no content.
     Attached {
         /// The `len` attribute (libindi writes it; indiserver's conversions may not).
         len: Option<u64>,
@@ -214,6 +215,8 @@ pub struct BlobValue {
     pub format: String,
     /// The data.
     pub data: BlobData,
+    /// `enclen` as the sender wrote it, relayed with base64 data as indiserver does (it adds none).
+    pub enclen: Option<u64>,
 }
 
 /// The value of a `one*` member.

@@ -114,12 +114,24 @@ impl Writer<'_> {
             OneValue::Blob(value) => {
                 self.attr("size", &value.size.to_string());
                 self.attr("format", &value.format);
+                if let (Some(enclen), BlobData::Base64(_)) = (value.enclen, &value.data) {
+                    self.attr("enclen", &enclen.to_string());
+                }
+                if let BlobData::Attached { len } = value.data {
+                    // libindi's form: the bytes travel beside the element, as a descriptor.
+                    if let Some(len) = len {
+                        self.attr("len", &len.to_string());
+                    }
+                    self.attr("attached", "true");
+                    self.out.put_slice(b"/>");
+                    return;
+                }
                 self.out.put_u8(b'>');
                 match &value.data {
                     // Validated canonical base64 holds no markup: relayed verbatim.
                     BlobData::Base64(text) => self.out.put_slice(text),
                     BlobData::Raw(raw) => blob::encode_into(raw, self.out),
-                    BlobData::Attached { .. } => {}
+                    BlobData::Attached { .. } => unreachable!("written above"),
                 }
                 self.close(tag);
             }

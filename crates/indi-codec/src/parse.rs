@@ -160,7 +160,7 @@ fn one_member(kind: VectorKind, whole: &Bytes, attrs: Attrs<'_>, text: Cow<'_, s
         let size = attrs.parsed("size", |s| s.parse::<u64>().ok())?.unwrap_or(0);
         let len = attrs.parsed("len", |s| s.parse::<u64>().ok())?;
         let format = attrs.opt("format").unwrap_or_default();
-        return Ok(OneMember { name, value: OneValue::Blob(BlobValue { size, format, data: BlobData::Attached { len } }), range: None });
+        return Ok(OneMember { name, value: OneValue::Blob(BlobValue { size, format, data: BlobData::Attached { len }, enclen: None }), range: None });
     }
     let data = match &text {
         Cow::Borrowed(slice) => blob::canonicalize(whole, slice.as_bytes()),
@@ -172,7 +172,9 @@ fn one_member(kind: VectorKind, whole: &Bytes, attrs: Attrs<'_>, text: Cow<'_, s
         None => blob::decoded_len(&data) as u64,
     };
     let format = attrs.opt("format").unwrap_or_default();
-    Ok(OneMember { name, value: OneValue::Blob(BlobValue { size, format, data: BlobData::Base64(data) }), range: None })
+    // A malformed enclen is only a sizing hint gone wrong: dropped, not an error.
+    let enclen = attrs.get("enclen").and_then(|s| s.trim().parse::<u64>().ok());
+    Ok(OneMember { name, value: OneValue::Blob(BlobValue { size, format, data: BlobData::Base64(data), enclen }), range: None })
 }
 
 fn def_member(kind: VectorKind, attrs: Attrs<'_>, text: Cow<'_, str>) -> Result<DefMember> {

@@ -159,6 +159,19 @@ fn blob_base64_with_any_whitespace_decodes() {
 }
 
 #[test]
+fn blob_enclen_is_relayed_when_sent_and_never_added() {
+    // indiserver 1.9.9 keeps a driver's enclen (libindi's integs ForwardBase64BlobToIPClient) and adds none.
+    let with = one(
+        "<setBLOBVector device='D' name='B'><oneBLOB name='c' size='20' format='.fits' enclen='29'>\nMDEyMzQ1Njc4OTAxMjM0NTY3ODkK\n</oneBLOB></setBLOBVector>",
+    )
+    .unwrap();
+    let bytes = to_bytes(&with);
+    assert!(std::str::from_utf8(&bytes).unwrap().contains("<oneBLOB name=\"c\" size=\"20\" format=\".fits\" enclen=\"29\">MDEy"), "{bytes:?}");
+    let without = one("<setBLOBVector device='D' name='B'><oneBLOB name='c' size='3' format='.x'>QUJD</oneBLOB></setBLOBVector>").unwrap();
+    assert!(!std::str::from_utf8(&to_bytes(&without)).unwrap().contains("enclen"));
+}
+
+#[test]
 fn writer_output_is_the_documented_form() {
     let element = Element::Set(SetVector {
         kind: VectorKind::Switch,
@@ -185,7 +198,7 @@ fn writer_output_is_the_documented_form() {
         message: None,
         members: vec![OneMember {
             name: "frame".into(),
-            value: OneValue::Blob(BlobValue { size: 3, format: ".bin".into(), data: BlobData::Raw(b"abc"[..].into()) }),
+            value: OneValue::Blob(BlobValue { size: 3, format: ".bin".into(), data: BlobData::Raw(b"abc"[..].into()), enclen: None }),
             range: None,
         }],
     });

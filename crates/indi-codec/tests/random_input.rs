@@ -63,7 +63,7 @@ fn one_member(kind: VectorKind) -> impl Strategy<Value = OneMember> {
     (name(), text(), prop::collection::vec(any::<u8>(), 0..200), opt_text()).prop_map(move |(name, value, raw, min)| {
         let value = if kind == VectorKind::Blob {
             let data = BlobData::Base64(blob::encode(&raw));
-            OneValue::Blob(BlobValue { size: raw.len() as u64, format: ".bin".into(), data })
+            OneValue::Blob(BlobValue { size: raw.len() as u64, format: ".bin".into(), data, enclen: None })
         } else {
             OneValue::Text(value)
         };

@@ -18,17 +18,30 @@ pub type HostSlot = Arc<OnceLock<ClientHost>>;
 
 /// Accepts clients until the server stops.
 pub async fn serve(hub: Hub, listener: TcpListener, host: HostSlot) {
+    accept_until_stopped(
+        &hub,
+        || listener.accept(),
+        |(stream, address)| {
+            let (hub, host) = (hub.clone(), host.get().cloned());
+            tokio::spawn(async move { connection(hub, stream, address.to_string(), host).await });
+        },
+    )
+    .await;
+}
+
+/// Hands each accepted connection to `start` until the server stops (any listener).
+pub(crate) async fn accept_until_stopped<T, F>(hub: &Hub, mut accept: impl FnMut() -> F, mut start: impl FnMut(T))
+where
+    F: std::future::Future<Output = std::io::Result<T>>,
+{
     let stop = hub.stopping();
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = accept() => accepted,
             _ = stop.cancelled() => return,
         };
         match accepted {
-            Ok((stream, address)) => {
-                let (hub, host) = (hub.clone(), host.get().cloned());
-                tokio::spawn(async move { connection(hub, stream, address.to_string(), host).await });
-            }
+            Ok(connection) => start(connection),
             Err(error) => {
                 // Out of descriptors and the like: back off briefly instead of spinning.
                 warn!("accept failed: {error}");

@@ -19,6 +19,8 @@ pub struct HubConfig {
     pub fifo: Option<PathBuf>,
     /// Directory for driver `message` logs (`-l`).
     pub log_dir: Option<PathBuf>,
+    /// Driver processes get pipes, not a unix socket (`--pipes`: no shared-memory BLOBs).
+    pub driver_pipes: bool,
 }
 
 /// The INDI port (indiserver's default).
@@ -34,6 +36,7 @@ impl Default for HubConfig {
             max_restarts: 10,
             fifo: None,
             log_dir: None,
+            driver_pipes: false,
         }
     }
 }

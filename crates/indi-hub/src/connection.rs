@@ -59,6 +59,7 @@ impl Connection {
     /// Unregisters the connection and waits until its writer has stopped.
     pub async fn close(self) {
         let Connection { registration, writing } = self;
+        let _closing = registration.hub().closing();
         drop(registration);
         let _ = writing.await;
     }

@@ -111,8 +111,11 @@ impl Hub {
 
     /// Queues frames for one endpoint, closing a client that fell too far behind; returns its
     /// backlog (`usize::MAX` when it is gone).
-    fn push_frames(&self, target: &Endpoint, frames: Vec<Arc<Frame>>) -> usize {
-        if let Some(socket) = target.direct.get() {
+    fn push_frames(&self, target: &Endpoint, mut frames: Vec<Arc<Frame>>) -> usize {
+        if target.direct.get().is_some_and(|socket| socket.takes_attachments()) {
+            frames = frames.iter().map(Frame::for_local_client).collect();
+        }
+        if let Some(socket) = target.direct.get().filter(|_| frames.iter().all(|f| f.attachments().is_none())) {
             // Small BLOBs only: a BLOB is written by the writer task, in parallel with the
             // sender. Other elements are written here up to a larger size: waking the writer's
             // thread costs more than the copy, and takes a core from the client on a small machine.

@@ -68,7 +68,7 @@ impl ClientFeed {
     fn route(&mut self, eof: bool) -> bool {
         let Some(Reading { endpoint, codec, read }) = &mut self.open else { return false };
         let mut frames = Vec::new();
-        while let Some(item) = next_item(codec, read, eof, 1, true) {
+        while let Some(item) = next_item(codec, read, eof, 1, true, None) {
             match item {
                 Ok(frame) => frames.push(frame),
                 Err(error) => {

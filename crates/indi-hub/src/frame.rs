@@ -3,6 +3,7 @@
 //! encoded once. Either way one buffer is shared by every queue, and the members are parsed
 //! only if an in-process driver (or a rule) needs them.
 
+use crate::shm::Shared;
 use bytes::Bytes;
 use indi_codec::{parse_element, DecodeError, Element, Head, Name, OneValue, Tag, VectorKind};
 use std::sync::{Arc, OnceLock};
@@ -22,6 +23,13 @@ pub struct Frame {
     /// A `setBLOBVector` with a `oneBLOB` whose format contains `stream` (a video frame): the
     /// only BLOBs a slow client may miss (a newer frame replaces it, as indiserver drops them).
     stream: bool,
+    /// The shared-memory buffers a driver attached to it (see [`crate::shm`]); `raw` is the
+    /// inline form, unless `attach`.
+    shared: Option<Arc<Shared>>,
+    /// `raw` is the attached form, to write with `shared`'s descriptors (see [`crate::localblob`]).
+    attach: bool,
+    /// The attached form, made once for every local client that gets this frame.
+    local: OnceLock<Arc<Frame>>,
 }
 
 impl Frame {
@@ -36,7 +44,7 @@ impl Frame {
             return Ok(Frame::encoded(&parse_element(raw)?));
         }
         let stream = head.tag == Tag::Set(VectorKind::Blob) && streams(&raw);
-        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream }))
+        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream, shared: None, attach: false, local: OnceLock::new() }))
     }
 
     /// [`Frame::received`] for an element from a client: relayed as received only in the plain
@@ -56,7 +64,30 @@ impl Frame {
             return Frame::received(raw, head);
         }
         let count = u32::try_from(count).expect("runs are short");
-        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count, stream: false }))
+        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count, stream: false, shared: None, attach: false, local: OnceLock::new() }))
+    }
+
+    /// A frame of `count` elements whose attached BLOBs are `shared`, `raw` being their inline form.
+    pub fn with_shared(raw: Bytes, head: Head, count: usize, shared: Shared) -> Arc<Frame> {
+        let stream = head.tag == Tag::Set(VectorKind::Blob) && streams(&raw);
+        let count = u32::try_from(count).expect("runs are short");
+        Arc::new(Frame {
+            raw,
+            head,
+            element: OnceLock::new(),
+            partial: false,
+            count,
+            stream,
+            shared: Some(Arc::new(shared)),
+            attach: false,
+            local: OnceLock::new(),
+        })
+    }
+
+    /// The shared-memory buffers the element came with, to pass on as descriptors to a peer
+    /// that accepts them (with [`Shared::attached`]) instead of the inline [`Frame::bytes`].
+    pub fn shared(&self) -> Option<&Arc<Shared>> {
+        self.shared.as_ref()
     }
 
     /// The elements of the frame one by one: itself, or each element of a run.
@@ -70,7 +101,19 @@ impl Frame {
         let mut buf = bytes::BytesMut::from(&self.raw[..]);
         let singles: Vec<Arc<Frame>> = std::iter::from_fn(|| codec.next_checked(&mut buf))
             .filter_map(Result::ok)
-            .map(|(raw, head)| Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream: false }))
+            .map(|(raw, head)| {
+                Arc::new(Frame {
+                    raw,
+                    head,
+                    element: OnceLock::new(),
+                    partial: false,
+                    count: 1,
+                    stream: false,
+                    shared: None,
+                    attach: false,
+                    local: OnceLock::new(),
+                })
+            })
             .collect();
         debug_assert_eq!(singles.len(), self.count as usize, "a run holds checked elements");
         singles
@@ -104,13 +147,47 @@ impl Frame {
             }
             _ => false,
         };
-        Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream }
+        Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream, shared: None, attach: false, local: OnceLock::new() }
     }
 
     /// What is left to write after `written` bytes went out (never replaced by a newer BLOB:
     /// its start is already on the wire).
     pub fn tail(&self, written: usize) -> Arc<Frame> {
-        Arc::new(Frame { raw: self.raw.slice(written..), head: self.head.clone(), element: OnceLock::new(), partial: true, count: self.count, stream: false })
+        Arc::new(Frame {
+            raw: self.raw.slice(written..),
+            head: self.head.clone(),
+            element: OnceLock::new(),
+            partial: true,
+            count: self.count,
+            stream: false,
+            shared: None,
+            attach: false,
+            local: OnceLock::new(),
+        })
+    }
+
+    /// The frame as a client of the local socket gets it: attached BLOBs with their
+    /// descriptors, made once (see [`crate::localblob::attached_form`]).
+    pub fn for_local_client(self: &Arc<Frame>) -> Arc<Frame> {
+        if !self.head.tag.is_blob() || self.attach {
+            return self.clone();
+        }
+        self.local.get_or_init(|| crate::localblob::attached_form(self).unwrap_or_else(|| self.clone())).clone()
+    }
+
+    /// A frame in the attached form `raw`, written with the descriptors of `shared`.
+    pub(crate) fn attaching(raw: Bytes, head: Head, count: u32, stream: bool, shared: Arc<Shared>) -> Arc<Frame> {
+        Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count, stream, shared: Some(shared), attach: true, local: OnceLock::new() })
+    }
+
+    /// The buffers to pass as descriptors with the first byte of [`Frame::bytes`], if any.
+    pub fn attachments(&self) -> Option<&Arc<Shared>> {
+        self.shared.as_ref().filter(|_| self.attach)
+    }
+
+    /// A `setBLOBVector` of a video stream (see [`Frame`]'s field).
+    pub(crate) fn is_stream(&self) -> bool {
+        self.stream
     }
 
     /// The wire bytes.

@@ -16,6 +16,18 @@ use tracing::{debug, info};
 
 pub use crate::config::{HubConfig, DEFAULT_PORT};
 
+/// Longest wait of [`Hub::settled`] for connections to finish closing.
+const SETTLE_AT_MOST: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A connection being closed (see [`Hub::closing`]).
+pub(crate) struct Closing(Hub);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        self.0 .0.closing.send_modify(|n| *n -= 1);
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) router: Router,
@@ -31,6 +43,8 @@ pub(crate) struct Inner {
     drivers_alive: AtomicUsize,
     stop: CancellationToken,
     exit: watch::Sender<Option<i32>>,
+    /// Connections whose peer has gone and whose socket is not closed yet (see [`Hub::settled`]).
+    closing: watch::Sender<usize>,
 }
 
 /// A running INDI server. Cheap to clone.
@@ -48,7 +62,25 @@ impl Hub {
             drivers_alive: AtomicUsize::new(0),
             stop: CancellationToken::new(),
             exit,
+            closing: watch::channel(0).0,
         }))
+    }
+
+    /// Counts a connection as closing until the guard is dropped, once its socket is closed.
+    pub(crate) fn closing(&self) -> Closing {
+        self.0.closing.send_modify(|n| *n += 1);
+        Closing(self.clone())
+    }
+
+    /// Resolves once what was ready before is handled (the runtime has polled its sockets again
+    /// and run what that woke) and no connection is half closed, bounded in time. A driver's
+    /// `pingRequest` is answered then, as indiserver answers it after the other ready sockets of
+    /// its loop: a client that connected or left before the ping is accepted or closed by the
+    /// reply (libindi integs DontLeakFds counts the server's descriptors right after it).
+    pub async fn settled(&self) {
+        tokio::task::yield_now().await;
+        let mut closing = self.0.closing.subscribe();
+        let _ = tokio::time::timeout(SETTLE_AT_MOST, closing.wait_for(|n| *n == 0)).await;
     }
 
     /// The settings.
@@ -192,5 +224,28 @@ impl Hub {
     /// Devices announced by a connection (a driver).
     pub fn devices_of(&self, id: EndpointId) -> Vec<String> {
         self.0.state.lock().unwrap().router.devices_of(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn settled_waits_for_closing_connections_and_no_longer_than_its_bound() {
+        let hub = Hub::new(HubConfig::default());
+        tokio::time::timeout(Duration::from_millis(50), hub.settled()).await.expect("nothing closing: settled at once");
+        let closing = hub.closing();
+        let waiting = tokio::spawn({
+            let hub = hub.clone();
+            async move { hub.settled().await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "a half-closed connection holds it");
+        drop(closing);
+        tokio::time::timeout(Duration::from_millis(100), waiting).await.expect("settled once closed").unwrap();
+        let _stuck = hub.closing();
+        tokio::time::timeout(SETTLE_AT_MOST * 3, hub.settled()).await.expect("bounded even if a close never ends");
     }
 }

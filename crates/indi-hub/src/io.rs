@@ -1,10 +1,12 @@
 //! The read and write loops every connection runs, over any byte stream.
 
+use crate::delivery::Pace;
 use crate::endpoint::{Endpoint, Role};
 use crate::frame::Frame;
 use crate::hub::Hub;
 use crate::readbuf::ReadBuffer;
-use indi_codec::{DecodeError, IndiCodec};
+use crate::shm::{may_attach, AttachingReader, Attachments};
+use indi_codec::{DecodeError, IndiCodec, Tag, VectorKind};
 use std::io::IoSlice;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -40,7 +42,18 @@ fn fatal_for_client(error: &DecodeError) -> bool {
 }
 
 /// Reads, decodes and routes everything `endpoint` sends until it closes.
-pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut reader: R) -> ReadEnd {
+pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, reader: R) -> ReadEnd {
+    read_loop_with(hub, endpoint, reader, None).await
+}
+
+/// [`read_loop`] for a driver's unix socket, whose BLOBs may come as shared-memory
+/// attachments: a driver that sends one without its buffer is dropped, as indiserver does.
+pub async fn read_loop_attached(hub: &Hub, endpoint: &Endpoint, reader: AttachingReader) -> ReadEnd {
+    let attachments = reader.attachments();
+    read_loop_with(hub, endpoint, reader, Some(attachments)).await
+}
+
+async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut reader: R, attachments: Option<Attachments>) -> ReadEnd {
     let client = endpoint.role == Role::Client;
     // Drivers and remote servers send whole INDI elements: markup they leave open is dropped
     // at their next element (a client's open markup is its own problem, cut at its limits).
@@ -50,6 +63,16 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
     // Drivers' and remote servers' bursts of updates are routed and written in runs; clients
     // send no updates.
     let max_run = if client { 1 } else { MAX_RUN };
+    if client {
+        // A new client's first request waits until what the drivers had already sent (woken in the
+        // same poll as its arrival) is routed: as with indiserver, a definition a driver sent before
+        // the client asked is not forwarded to it (libindi integs DontForwardUnaskedBlobDefToClient).
+        tokio::task::yield_now().await;
+    }
+    // A driver on a unix socket may send shared-memory BLOBs, each encoded as it is read: the
+    // next one is read and encoded while clients catch up, and waits to be delivered (one
+    // frame of read-ahead, so encoding overlaps writing, as indiserver's writer threads do).
+    let mut paced = Paced { deferred: attachments.is_some(), waiting: None };
     loop {
         read.reserve();
         let result = tokio::select! {
@@ -68,18 +91,23 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         };
         let mut frames = Vec::new();
-        while let Some(item) = next_item(&mut codec, &mut read, eof, max_run, client) {
+        while let Some(item) = next_item(&mut codec, &mut read, eof, max_run, client, attachments.as_ref()) {
             match item {
                 Ok(frame) => {
                     frames.push(frame);
                     // A large read of small elements is routed in slices, so writing starts early.
                     if frames.len() == ROUTE_AT_MOST {
-                        if let Err(end) = deliver(hub, endpoint, std::mem::take(&mut frames)).await {
+                        if let Err(end) = deliver(hub, endpoint, std::mem::take(&mut frames), &mut paced).await {
                             return end;
                         }
                     }
                 }
                 Err(error) => {
+                    if let Some(reason) = attachments.as_ref().and_then(Attachments::broken) {
+                        hub.deliver_all(endpoint.id, std::mem::take(&mut frames));
+                        warn!("{}: {reason}; closing the driver", endpoint.name);
+                        return ReadEnd::Malformed;
+                    }
                     if let Some(end) = bad_input(hub, endpoint, error, &mut frames) {
                         return end;
                     }
@@ -87,7 +115,10 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
             }
         }
         read.settle();
-        if let Err(end) = deliver(hub, endpoint, frames).await {
+        if endpoint.role == Role::Driver && frames.iter().any(|f| f.head().tag == Tag::PingRequest) {
+            hub.settled().await;
+        }
+        if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {
             return end;
         }
         if eof {
@@ -98,8 +129,16 @@ pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut
 
 /// The next element `buf` holds, or run of up to `max_run` updates of one vector (at the end
 /// of the stream, what is left unfinished is an error). A client's elements go on in the
-/// plain form only (see [`Frame::received_from_client`]).
-pub(crate) fn next_item(codec: &mut IndiCodec, read: &mut ReadBuffer, eof: bool, max_run: usize, client: bool) -> Option<Result<Arc<Frame>, DecodeError>> {
+/// plain form only (see [`Frame::received_from_client`]). BLOBs attach the buffers that came
+/// with them from `attachments`.
+pub(crate) fn next_item(
+    codec: &mut IndiCodec,
+    read: &mut ReadBuffer,
+    eof: bool,
+    max_run: usize,
+    client: bool,
+    attachments: Option<&Attachments>,
+) -> Option<Result<Arc<Frame>, DecodeError>> {
     let checked = codec.next_checked_run(&mut read.buf, max_run).map(|checked| {
         checked.map(|(raw, head, count)| {
             let (raw, head) = read.keep(raw, head);
@@ -108,7 +147,12 @@ pub(crate) fn next_item(codec: &mut IndiCodec, read: &mut ReadBuffer, eof: bool,
     });
     match checked {
         Some(checked) if client => Some(checked.and_then(|(raw, head, _)| Frame::received_from_client(raw, head))),
-        Some(checked) => Some(checked.and_then(|(raw, head, count)| Frame::received_run(raw, head, count))),
+        Some(checked) => Some(checked.and_then(|(raw, head, count)| match attachments {
+            Some(attachments) if head.tag == Tag::Set(VectorKind::Blob) && may_attach(&raw) => {
+                attachments.frame(raw, head, count).map_err(|reason| DecodeError::Malformed { tag: "setBLOBVector".into(), reason })
+            }
+            _ => Frame::received_run(raw, head, count),
+        })),
         None => eof.then(|| codec.finish(&mut read.buf)).flatten().map(Err),
     }
 }
@@ -125,23 +169,38 @@ pub(crate) fn bad_input(hub: &Hub, endpoint: &Endpoint, error: DecodeError, fram
     None
 }
 
-/// Routes what one read brought; waits while a BLOB's fastest reader is far behind, and after
-/// many elements lets the writers it woke run (they wait in this worker's LIFO slot, which the
-/// other workers cannot steal) before this task reads on.
-async fn deliver(hub: &Hub, endpoint: &Endpoint, frames: Vec<Arc<Frame>>) -> Result<(), ReadEnd> {
+/// A BLOB reader's pacing: a [`Pace`] waited for before the next delivery (see
+/// [`read_loop_attached`]) or at once.
+struct Paced {
+    deferred: bool,
+    waiting: Option<Pace>,
+}
+
+/// Routes what one read brought; waits while a BLOB's fastest reader is far behind (first, when
+/// that wait was deferred), and after many elements lets the writers it woke run (they wait in
+/// this worker's LIFO slot, which the other workers cannot steal) before this task reads on.
+async fn deliver(hub: &Hub, endpoint: &Endpoint, frames: Vec<Arc<Frame>>, paced: &mut Paced) -> Result<(), ReadEnd> {
     if frames.is_empty() {
         return Ok(());
     }
+    if let Some(pace) = paced.waiting.take() {
+        wait_for(pace, endpoint).await?;
+    }
     let many = frames.len() >= YIELD_AFTER_FRAMES;
-    if let Some(pace) = hub.deliver_all(endpoint.id, frames) {
-        tokio::select! {
-            _ = pace.wait() => {}
-            _ = endpoint.cancel.cancelled() => return Err(ReadEnd::Cancelled),
-        }
-    } else if many {
-        tokio::task::yield_now().await;
+    match hub.deliver_all(endpoint.id, frames) {
+        Some(pace) if paced.deferred => paced.waiting = Some(pace),
+        Some(pace) => wait_for(pace, endpoint).await?,
+        None if many => tokio::task::yield_now().await,
+        None => {}
     }
     Ok(())
+}
+
+async fn wait_for(pace: Pace, endpoint: &Endpoint) -> Result<(), ReadEnd> {
+    tokio::select! {
+        _ = pace.wait() => Ok(()),
+        _ = endpoint.cancel.cancelled() => Err(ReadEnd::Cancelled),
+    }
 }
 
 /// Writes all of `slices`, however the writer splits it.
@@ -156,6 +215,23 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, mut slices: &
     Ok(())
 }
 
+/// Writes `batch` in one vectored write, or, when frames carry attachments for a local client,
+/// in pieces with each frame's descriptors passed just before it.
+async fn write_batch<W: AsyncWrite + Unpin>(endpoint: &Endpoint, writer: &mut W, batch: &[Arc<Frame>]) -> std::io::Result<()> {
+    let mut start = 0;
+    for (at, frame) in batch.iter().enumerate() {
+        if let Some(shared) = frame.attachments() {
+            let mut slices: Vec<IoSlice<'_>> = batch[start..at].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+            write_all_vectored(writer, &mut slices).await?;
+            let socket = endpoint.direct.get().ok_or(std::io::ErrorKind::Unsupported)?;
+            socket.send_attachments(shared).await?;
+            start = at;
+        }
+    }
+    let mut slices: Vec<IoSlice<'_>> = batch[start..].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+    write_all_vectored(writer, &mut slices).await
+}
+
 /// Writes `endpoint`'s queue until it is closed and drained, many elements per system call.
 pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: W) {
     let mut batch: Vec<Arc<Frame>> = Vec::new();
@@ -168,9 +244,8 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(endpoint: &Endpoint, mut writer: 
         if !more {
             break;
         }
-        let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|frame| IoSlice::new(frame.bytes())).collect();
         let written = tokio::select! {
-            result = write_all_vectored(&mut writer, &mut slices) => result,
+            result = write_batch(endpoint, &mut writer, &batch) => result,
             _ = endpoint.cancel.cancelled() => break,
         };
         if let Err(error) = written {

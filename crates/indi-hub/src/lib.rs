@@ -1,4 +1,4 @@
-//! The INDI server core: routes elements between TCP clients, in-process drivers, driver
+//! The INDI server core: routes elements between TCP and local-socket clients, in-process drivers, driver
 //! processes and remote servers. Used by `IPyServer` and `indi-node serve` through napi.
 //!
 //! Data path: socket → [`io::read_loop`] (decode once) → [`hub::Hub::deliver`] (in [`delivery`]) ([`router`]
@@ -20,6 +20,7 @@ pub mod frame;
 pub mod hub;
 pub mod io;
 pub mod local;
+pub mod localblob;
 pub mod logging;
 mod memory;
 pub mod outbox;
@@ -27,8 +28,10 @@ mod readbuf;
 pub mod remote;
 pub mod router;
 pub mod server;
+pub mod shm;
 pub mod socket;
 pub mod traffic_log;
+pub mod unixsock;
 
 pub use config::{HubConfig, DEFAULT_PORT};
 pub use connection::{run_connection, Connection};

@@ -363,7 +363,7 @@ mod tests {
             message: None,
             members: vec![OneMember {
                 name: "img".into(),
-                value: OneValue::Blob(BlobValue { size: size as u64, format: format.into(), data: BlobData::Raw(Bytes::from(vec![7u8; size])) }),
+                value: OneValue::Blob(BlobValue { size: size as u64, format: format.into(), data: BlobData::Raw(Bytes::from(vec![7u8; size])), enclen: None }),
                 range: None,
             }],
         }))

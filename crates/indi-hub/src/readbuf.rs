@@ -125,14 +125,29 @@ fn attribute(tag: &[u8], name: &[u8]) -> Option<usize> {
 
 /// The raw value of attribute `name` in a start tag.
 pub(crate) fn attribute_value<'t>(tag: &'t [u8], name: &[u8]) -> Option<&'t [u8]> {
+    attribute_span(tag, name).map(|span| &tag[span.value])
+}
+
+/// Where attribute `name` lies in a start tag.
+pub(crate) struct AttributeSpan {
+    /// The whole attribute with the white space before it (removing this removes the attribute).
+    pub(crate) whole: std::ops::Range<usize>,
+    /// Its value, between the quotes.
+    pub(crate) value: std::ops::Range<usize>,
+}
+
+/// Finds attribute `name` in a start tag.
+pub(crate) fn attribute_span(tag: &[u8], name: &[u8]) -> Option<AttributeSpan> {
     let at = memmem::find_iter(tag, name).find(|&at| at > 0 && tag[at - 1].is_ascii_whitespace())?;
-    let rest = &tag[at + name.len()..];
-    let eq = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-    let rest = rest.get(eq..)?.strip_prefix(b"=")?;
-    let open = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-    let quote = *rest.get(open).filter(|q| matches!(q, b'"' | b'\''))?;
-    let value = &rest[open + 1..];
-    Some(&value[..memchr::memchr(quote, value)?])
+    let space = tag[..at].iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    let mut pos = at + name.len();
+    pos += tag[pos..].iter().position(|b| !b.is_ascii_whitespace())?;
+    (tag[pos] == b'=').then_some(())?;
+    pos += 1;
+    pos += tag[pos..].iter().position(|b| !b.is_ascii_whitespace())?;
+    let quote = *tag.get(pos).filter(|q| matches!(q, b'"' | b'\''))?;
+    let end = pos + 1 + memchr::memchr(quote, &tag[pos + 1..])?;
+    Some(AttributeSpan { whole: space..end + 1, value: pos + 1..end })
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 struct Supervised {
     spec: DriverSpec,
@@ -53,6 +53,22 @@ impl Server {
         info!("listening to port {} on {}", address.port(), address.ip());
         tokio::spawn(crate::client::serve(self.hub.clone(), listener, self.client_host.clone()));
         Ok(address)
+    }
+
+    /// Binds indiserver's local socket (`-u`) and starts accepting its clients. When `optional`,
+    /// a socket that cannot be bound (another server holds it) is logged and skipped.
+    pub fn listen_unix(&self, path: &str, optional: bool) -> std::io::Result<()> {
+        let listener = match crate::unixsock::bind(path) {
+            Ok(listener) => listener,
+            Err(error) if optional => {
+                debug!("local socket {path} not served: {error}");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        debug!("listening to local socket {path}");
+        tokio::spawn(crate::unixsock::serve(self.hub.clone(), listener));
+        Ok(())
     }
 
     /// Starts (and supervises) a driver process.
@@ -124,7 +140,7 @@ impl Server {
                     .into_iter()
                     .filter_map(|(key, value)| Some((key.to_owned(), value?)))
                     .collect();
-                self.add_driver(DriverSpec { program: driver, args: Vec::new(), env });
+                self.add_driver(DriverSpec { program: driver, args: Vec::new(), env, pipes: false });
             }
             Command::Stop { driver, name } => self.stop_driver(&driver, name.as_deref()),
         }

@@ -16,6 +16,8 @@ use tokio::net::TcpStream;
 pub enum ClientSocket {
     /// Read by tokio as well.
     Tcp(OwnedWriteHalf),
+    /// A client of the local socket (`-u`), read by tokio as well.
+    Unix(tokio::net::unix::OwnedWriteHalf),
     /// Read by the host (see [`crate::feed`]): registered with tokio for writing only, so the
     /// bytes the client sends wake nobody here.
     WriteOnly(AsyncFd<std::net::TcpStream>),
@@ -26,6 +28,7 @@ impl ClientSocket {
     pub fn try_write(&self, bytes: &[u8]) -> std::io::Result<usize> {
         match self {
             ClientSocket::Tcp(half) => half.try_write(bytes),
+            ClientSocket::Unix(half) => half.try_write(bytes),
             ClientSocket::WriteOnly(fd) => fd.get_ref().write(bytes),
         }
     }
@@ -34,6 +37,7 @@ impl ClientSocket {
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
         match self {
             ClientSocket::Tcp(half) => half.try_write_vectored(bufs),
+            ClientSocket::Unix(half) => half.try_write_vectored(bufs),
             ClientSocket::WriteOnly(fd) => fd.get_ref().write_vectored(bufs),
         }
     }
@@ -42,6 +46,16 @@ impl ClientSocket {
         match self {
             ClientSocket::Tcp(half) => {
                 let stream: &TcpStream = half.as_ref();
+                loop {
+                    std::task::ready!(stream.poll_write_ready(cx))?;
+                    match stream.try_write_vectored(bufs) {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        result => return Poll::Ready(result),
+                    }
+                }
+            }
+            ClientSocket::Unix(half) => {
+                let stream: &tokio::net::UnixStream = half.as_ref();
                 loop {
                     std::task::ready!(stream.poll_write_ready(cx))?;
                     match stream.try_write_vectored(bufs) {
@@ -59,9 +73,22 @@ impl ClientSocket {
         }
     }
 
+    /// A client of the local socket, which gets BLOBs as attachments (see [`crate::localblob`]).
+    pub fn takes_attachments(&self) -> bool {
+        matches!(self, ClientSocket::Unix(_))
+    }
+
+    /// Passes the buffers of `shared` as descriptors, ahead of the element they belong to.
+    pub async fn send_attachments(&self, shared: &crate::shm::Shared) -> std::io::Result<()> {
+        let ClientSocket::Unix(half) = self else { return Err(std::io::ErrorKind::Unsupported.into()) };
+        let fds: Vec<_> = shared.blobs.iter().map(|blob| blob.fd()).collect();
+        crate::localblob::send_fds(half.as_ref(), &fds).await
+    }
+
     fn raw_fd(&self) -> std::os::fd::RawFd {
         match self {
             ClientSocket::Tcp(half) => AsRef::<TcpStream>::as_ref(half).as_raw_fd(),
+            ClientSocket::Unix(half) => AsRef::<tokio::net::UnixStream>::as_ref(half).as_raw_fd(),
             ClientSocket::WriteOnly(fd) => fd.as_raw_fd(),
         }
     }

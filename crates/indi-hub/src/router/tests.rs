@@ -20,7 +20,7 @@ fn enable(device: Option<&str>, name: Option<&str>, mode: BlobEnable) -> Element
 
 fn set(kind: VectorKind, device: &str, name: &str) -> Element {
     let value = if kind == VectorKind::Blob {
-        OneValue::Blob(BlobValue { size: 1, format: ".bin".into(), data: BlobData::Raw(Bytes::from_static(b"x")) })
+        OneValue::Blob(BlobValue { size: 1, format: ".bin".into(), data: BlobData::Raw(Bytes::from_static(b"x")), enclen: None })
     } else {
         OneValue::Text("1".into())
     };

@@ -1,0 +1,309 @@
+// The client's live model: devices → vectors → members, built from decoded elements.
+import type { WireElement, WireMember } from './native.js';
+import { formatNumber, getfloat, type Perm, type PropertyState, type SwitchRule } from './values.js';
+
+/** Kind of a vector, from its tag (`defNumberVector` → `Number`). */
+export type ClientVectorKind = 'Text' | 'Number' | 'Switch' | 'Light' | 'BLOB';
+
+/** A member of a text, switch or light vector as the client sees it. */
+export interface ClientMember {
+  /** Member name. */
+  readonly name: string;
+  /** Label for display. */
+  readonly label: string;
+  /** Text, `On`/`Off`, or a light state. */
+  readonly value: string;
+}
+
+/** A member of a number vector: the float and its text formatted with `format`. */
+export interface ClientNumberMember {
+  /** Member name. */
+  readonly name: string;
+  /** Label for display. */
+  readonly label: string;
+  /** The value as a float (sexagesimal text on the wire is read as INDI does). */
+  readonly value: number;
+  /** The value formatted with `format` (`%010.6m` gives sexagesimal text). */
+  readonly text: string;
+  /** The value as the server wrote it. */
+  readonly raw: string;
+  /** INDI number format (printf style, `m` for sexagesimal). */
+  readonly format: string;
+  /** Minimum. */
+  readonly min: number;
+  /** Maximum. */
+  readonly max: number;
+  /** Step (0: none). */
+  readonly step: number;
+}
+
+/** A member of a BLOB vector: its last content (null until one arrives). */
+export interface ClientBLOBMember {
+  /** Member name. */
+  readonly name: string;
+  /** Label for display. */
+  readonly label: string;
+  /** Bytes of the last BLOB received, decoded from base64 in Rust. */
+  readonly value: Buffer | null;
+  /** Format such as `.fits` (`.z` suffix: zlib-compressed). */
+  readonly format: string;
+  /** The size the server announced (uncompressed length). */
+  readonly size: number;
+}
+
+/** Member type of each vector kind. */
+export interface ClientMemberOf {
+  /** Text members. */
+  Text: ClientMember;
+  /** Switch members. */
+  Switch: ClientMember;
+  /** Light members. */
+  Light: ClientMember;
+  /** Number members. */
+  Number: ClientNumberMember;
+  /** BLOB members. */
+  BLOB: ClientBLOBMember;
+}
+
+/** A plain-data copy of a vector, for UIs and JSON (see {@link IndiClient.snapshot}). */
+export interface VectorSnapshot {
+  /** Vector kind. */
+  kind: ClientVectorKind;
+  /** Device name. */
+  device: string;
+  /** Vector name. */
+  name: string;
+  /** Label for display. */
+  label: string;
+  /** Group (tab) for display. */
+  group: string;
+  /** State. */
+  state: PropertyState;
+  /** Client permission. */
+  perm: Perm;
+  /** Switch rule (switch vectors). */
+  rule?: SwitchRule;
+  /** Worst-case seconds the driver takes to answer. */
+  timeout: number;
+  /** Timestamp of the last definition or update. */
+  timestamp?: string;
+  /** Message of the last definition or update. */
+  message?: string;
+  /** Member values: text, `On`/`Off`, light state, float, or BLOB size in bytes. */
+  members: Record<string, string | number | null>;
+}
+
+/** A read-only map view with the driver side's reading interface (`get`, `has`, iteration). */
+class Keyed<T> implements Iterable<[string, T]> {
+  /** @internal */
+  protected readonly map = new Map<string, T>();
+  /** The entry named `name`, or undefined. */
+  get(name: string): T | undefined {
+    return this.map.get(name);
+  }
+  /** Whether there is an entry named `name`. */
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+  /** Number of entries. */
+  get size(): number {
+    return this.map.size;
+  }
+  /** Entry names. */
+  keys(): IterableIterator<string> {
+    return this.map.keys();
+  }
+  /** Entries. */
+  values(): IterableIterator<T> {
+    return this.map.values();
+  }
+  /** `[name, entry]` pairs. */
+  [Symbol.iterator](): IterableIterator<[string, T]> {
+    return this.map.entries();
+  }
+}
+
+const KINDS = new Map<string, ClientVectorKind>(
+  (['Text', 'Number', 'Switch', 'Light', 'BLOB'] as const).flatMap((kind) => ['def', 'set', 'new'].map((verb) => [`${verb}${kind}Vector`, kind] as const)),
+);
+
+/** The kind of a `def*Vector`/`set*Vector`/`new*Vector` tag, or undefined. */
+export function kindOf(tag: string): ClientVectorKind | undefined {
+  return KINDS.get(tag);
+}
+
+/** One property vector as defined by its device, kept current by its updates. */
+export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends Keyed<ClientMemberOf[K]> {
+  /** Label for display. */
+  label = '';
+  /** Group (tab) for display. */
+  group = '';
+  /** State, as last defined or updated (Busy from `send` until the driver answers). */
+  state: PropertyState = 'Idle';
+  /** Client permission. */
+  perm: Perm = 'ro';
+  /** Switch rule (switch vectors). */
+  rule?: SwitchRule;
+  /** Worst-case seconds the driver takes to answer. */
+  timeout = 0;
+  /** Timestamp of the last definition or update. */
+  timestamp?: string;
+  /** Message of the last definition or update. */
+  message?: string;
+  /** Vector kind. */
+  readonly kind: K;
+  /** Device name. */
+  readonly device: string;
+  /** Vector name. */
+  readonly name: string;
+
+  /** @internal */
+  constructor(kind: K, device: string, name: string) {
+    super();
+    this.kind = kind;
+    this.device = device;
+    this.name = name;
+  }
+
+  /** Members with their value `On` (switch vectors). */
+  on(): string[] {
+    return [...this.map].filter(([, m]) => m.value === 'On').map(([name]) => name);
+  }
+
+  /** @internal Applies a definition. */
+  define(e: WireElement): void {
+    this.label = e.label ?? this.name;
+    this.group = e.group ?? '';
+    this.perm = (e.perm as Perm | undefined) ?? (this.kind === 'Light' ? 'ro' : 'rw');
+    this.rule = e.rule as SwitchRule | undefined;
+    this.map.clear();
+    for (const m of e.members ?? []) this.map.set(m.name, makeMember(this.kind, m, undefined) as ClientMemberOf[K]);
+    this.common(e);
+  }
+
+  /** @internal Applies a `set*Vector`; members it does not name keep their value. */
+  update(e: WireElement): void {
+    for (const m of e.members ?? []) {
+      const old = this.map.get(m.name);
+      if (old) this.map.set(m.name, makeMember(this.kind, m, old) as ClientMemberOf[K]);
+    }
+    this.common(e);
+  }
+
+  private common(e: WireElement): void {
+    if (e.state) this.state = e.state as PropertyState;
+    if (e.timeout != null) this.timeout = e.timeout;
+    this.timestamp = e.timestamp ?? undefined;
+    this.message = e.message ?? undefined;
+  }
+
+  /** A plain-data copy (BLOBs as their size in bytes). */
+  snapshot(): VectorSnapshot {
+    const members: Record<string, string | number | null> = {};
+    for (const [name, m] of this.map) members[name] = Buffer.isBuffer(m.value) ? m.value.length : (m.value as string | number | null);
+    const { kind, device, name, label, group, state, perm, rule, timeout, timestamp, message } = this;
+    return {
+      kind,
+      device,
+      name,
+      label,
+      group,
+      state,
+      perm,
+      ...(rule && { rule }),
+      timeout,
+      ...(timestamp && { timestamp }),
+      ...(message && { message }),
+      members,
+    };
+  }
+}
+
+function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[ClientVectorKind] | undefined): ClientMemberOf[ClientVectorKind] {
+  const label = m.label ?? old?.label ?? m.name;
+  if (kind === 'Number') {
+    const prev = old as ClientNumberMember | undefined;
+    const raw = m.value ?? '0';
+    let value: number;
+    try {
+      value = getfloat(raw.trim());
+    } catch {
+      value = Number.NaN;
+    }
+    return new NumberValue(
+      m.name,
+      label,
+      value,
+      raw,
+      m.format ?? prev?.format ?? '%g',
+      m.min ?? prev?.min ?? 0,
+      m.max ?? prev?.max ?? 0,
+      m.step ?? prev?.step ?? 0,
+    );
+  }
+  if (kind === 'BLOB') {
+    const prev = old as ClientBLOBMember | undefined;
+    return { name: m.name, label, value: m.blob ?? prev?.value ?? null, format: m.format ?? prev?.format ?? '', size: m.size ?? m.blob?.length ?? 0 };
+  }
+  return { name: m.name, label, value: m.value ?? '' };
+}
+
+/** A number member; its text is formatted when first read (a burst of updates mostly is not). */
+class NumberValue implements ClientNumberMember {
+  #text?: string;
+  constructor(
+    readonly name: string,
+    readonly label: string,
+    readonly value: number,
+    readonly raw: string,
+    readonly format: string,
+    readonly min: number,
+    readonly max: number,
+    readonly step: number,
+  ) {}
+  get text(): string {
+    this.#text ??= Number.isFinite(this.value) ? formatNumber(this.format, this.value) : this.raw;
+    return this.#text;
+  }
+  toJSON(): object {
+    const { name, label, value, text, raw, format, min, max, step } = this;
+    return { name, label, value, text, raw, format, min, max, step };
+  }
+}
+
+/** One device: its vectors by name. */
+export class ClientDevice extends Keyed<ClientVector> {
+  /** Device name. */
+  readonly name: string;
+  /** @internal */
+  constructor(name: string) {
+    super();
+    this.name = name;
+  }
+  /** @internal */
+  set(vector: ClientVector): void {
+    this.map.set(vector.name, vector);
+  }
+  /** @internal */
+  delete(name: string): boolean {
+    return this.map.delete(name);
+  }
+}
+
+/** The devices of a server, by name. */
+export class ClientDevices extends Keyed<ClientDevice> {
+  /** @internal */
+  device(name: string): ClientDevice {
+    let device = this.map.get(name);
+    if (!device) this.map.set(name, (device = new ClientDevice(name)));
+    return device;
+  }
+  /** @internal */
+  delete(name: string): boolean {
+    return this.map.delete(name);
+  }
+  /** @internal */
+  clear(): void {
+    this.map.clear();
+  }
+}
