@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The web panel against hostile requests: no session, forged cookies, other sites' pages,
 // oversize and malformed input. Each is refused with a clear error and no device changes.
 import { spawnSync } from 'node:child_process';

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The web panel in a real browser (Debian's chromium driven by playwright-core): sign-in, the
 // simulators' devices and the LED example, setting values, a CCD image drawn on the canvas, a
 // viewer refused by the server, the panel of a libindi indiserver that restarts, and the

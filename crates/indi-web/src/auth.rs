@@ -93,7 +93,8 @@ impl Auth {
         let Some(users) = &self.users else { return Response::error(404, "this panel needs no login") };
         let ip = address.ip();
         if let Some(wait) = self.blocked(ip) {
-            return Response::error(429, &format!("too many failed logins: try again in {} s", wait.as_secs().max(1))).with("Retry-After", wait.as_secs().max(1).to_string());
+            return Response::error(429, &format!("too many failed logins: try again in {} s", wait.as_secs().max(1)))
+                .with("Retry-After", wait.as_secs().max(1).to_string());
         }
         let body: Option<Value> = serde_json::from_slice(&request.body).ok();
         let field = |key| body.as_ref().and_then(|b| b.get(key)).and_then(Value::as_str);

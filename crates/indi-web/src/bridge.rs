@@ -3,7 +3,7 @@
 
 use crate::json::{parse_new, Refused, Text};
 use crate::model::{Blob, Model};
-use indi_codec::{BlobEnable, EnableBlob, Element, GetProperties};
+use indi_codec::{BlobEnable, Element, EnableBlob, GetProperties};
 use indi_hub::frame::Frame;
 use indi_hub::{Hub, Registration, Role};
 use serde_json::json;
@@ -104,15 +104,15 @@ pub struct Bridge {
 
 impl Bridge {
     /// Connects to the hub as one client that asks for every property and every BLOB, and
-    /// starts reading what it is sent.
-    pub fn start(hub: &Hub) -> Arc<Bridge> {
-        let registration = hub.register(Role::Client, |id| format!("Web {id}")).expect("hub refused the web bridge (--maxconnections)");
+    /// starts reading what it is sent; `None` when the hub refuses a client (`--maxconnections`).
+    pub fn start(hub: &Hub) -> Option<Arc<Bridge>> {
+        let registration = hub.register(Role::Client, |id| format!("Web {id}"))?;
         let bridge = Arc::new(Bridge { hub: hub.clone(), id: registration.id, state: Mutex::new(State { model: Model::default(), sessions: Vec::new() }) });
         let get = GetProperties { version: Some("1.7".into()), device: None, name: None };
         hub.deliver(registration.id, Frame::new(Element::GetProperties(get)));
         hub.deliver(registration.id, Frame::new(Element::EnableBlob(EnableBlob { device: None, name: None, mode: Some(BlobEnable::Also) })));
         tokio::spawn(bridge.clone().read(registration));
-        bridge
+        Some(bridge)
     }
 
     async fn read(self: Arc<Bridge>, registration: Registration) {

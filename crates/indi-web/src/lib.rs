@@ -24,7 +24,8 @@ use tokio::net::TcpListener;
 pub async fn start(hub: &Hub, host: &str, port: u16, auth: Auth, tls: Option<tokio_rustls::TlsAcceptor>) -> std::io::Result<(SocketAddr, Arc<Panel>)> {
     let listener = TcpListener::bind((host, port)).await?;
     let address = listener.local_addr()?;
-    let panel = Arc::new(Panel { bridge: bridge::Bridge::start(hub), auth: Arc::new(auth) });
+    let bridge = bridge::Bridge::start(hub).ok_or_else(|| std::io::Error::other("the server refused the panel's connection (--maxconnections reached)"))?;
+    let panel = Arc::new(Panel { bridge, auth: Arc::new(auth) });
     tokio::spawn(server::serve(panel.clone(), listener, tls, hub.stopping()));
     Ok((address, panel))
 }
@@ -32,4 +33,19 @@ pub async fn start(hub: &Hub, host: &str, port: u16, auth: Auth, tls: Option<tok
 /// Whether `host` names only this machine (login is optional there).
 pub fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indi_hub::{HubConfig, Role};
+
+    #[tokio::test]
+    async fn a_hub_without_room_for_the_panel_is_an_error_not_a_crash() {
+        let hub = Hub::new(HubConfig { max_connections: Some(1), ..HubConfig::default() });
+        let _client = hub.register(Role::Client, |_| "client".into()).unwrap();
+        let error = start(&hub, "127.0.0.1", 0, Auth::open(), None).await.err().unwrap();
+        assert!(error.to_string().contains("--maxconnections"), "{error}");
+        assert!(is_loopback("127.0.0.1") && is_loopback("::1") && is_loopback("localhost") && !is_loopback("0.0.0.0"));
+    }
 }

@@ -203,7 +203,9 @@ mod tests {
     fn updates_are_merged_and_blobs_kept_decoded_latest_first() {
         let mut model = Model::default();
         model.apply(&element("<defBLOBVector device='C' name='CCD1' state='Idle' perm='ro'><defBLOB name='CCD1'/></defBLOBVector>"));
-        let first = model.apply(&element("<setBLOBVector device='C' name='CCD1' state='Ok'><oneBLOB name='CCD1' size='3' format='.fits'>YWJj</oneBLOB></setBLOBVector>")).unwrap();
+        let first = model
+            .apply(&element("<setBLOBVector device='C' name='CCD1' state='Ok'><oneBLOB name='CCD1' size='3' format='.fits'>YWJj</oneBLOB></setBLOBVector>"))
+            .unwrap();
         assert!(first.contains("\"url\":\"/blob/0/1\""), "{first}");
         model.apply(&element("<setBLOBVector device='C' name='CCD1'><oneBLOB name='CCD1' size='3' format='.fits'>eHl6</oneBLOB></setBLOBVector>"));
         let blob = model.blob(0).unwrap();
@@ -218,8 +220,11 @@ mod tests {
     #[test]
     fn number_updates_use_the_definitions_format() {
         let mut model = Model::default();
-        model.apply(&element("<defNumberVector device='T' name='EQ' state='Idle' perm='rw'><defNumber name='RA' format='%08.3m'>0</defNumber></defNumberVector>"));
-        let update = model.apply(&element("<setNumberVector device='T' name='EQ' message='moving'><oneNumber name='RA'>5.5</oneNumber></setNumberVector>")).unwrap();
+        model.apply(&element(
+            "<defNumberVector device='T' name='EQ' state='Idle' perm='rw'><defNumber name='RA' format='%08.3m'>0</defNumber></defNumberVector>",
+        ));
+        let update =
+            model.apply(&element("<setNumberVector device='T' name='EQ' message='moving'><oneNumber name='RA'>5.5</oneNumber></setNumberVector>")).unwrap();
         assert!(update.contains("\"text\":\"    5:30\""), "{update}");
         assert!(model.snapshot().iter().any(|m| m.contains("moving") && m.contains("\"type\":\"message\"")));
         assert!(model.apply(&element("<setNumberVector device='T' name='nope'><oneNumber name='RA'>1</oneNumber></setNumberVector>")).is_none());

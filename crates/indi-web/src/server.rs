@@ -109,7 +109,12 @@ fn route(panel: &Panel, request: &Request) -> Response {
         }
         ("GET" | "HEAD", "/favicon.ico") => Response::new(204, "image/x-icon", ""),
         ("GET" | "HEAD", "/session") => match identity {
-            Some(identity) => Response::new(200, "application/json", serde_json::json!({"user": identity.user, "role": role_word(identity.access), "csrf": identity.csrf, "login": panel.auth.required()}).to_string()),
+            Some(identity) => Response::new(
+                200,
+                "application/json",
+                serde_json::json!({"user": identity.user, "role": role_word(identity.access), "csrf": identity.csrf, "login": panel.auth.required()})
+                    .to_string(),
+            ),
             None => Response::error(401, "not signed in"),
         },
         ("POST", "/login") => Response::error(403, "cross-site request refused"),
@@ -199,7 +204,21 @@ async fn websocket<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(panel: Ar
             let _ = sink.close().await;
         }
     });
-    while let Some(message) = incoming.next().await {
+    // A user removed or signed out elsewhere loses the live view too, within a minute.
+    let mut check = tokio::time::interval(std::time::Duration::from_secs(60));
+    check.tick().await;
+    loop {
+        let message = tokio::select! {
+            message = incoming.next() => message,
+            _ = check.tick() => {
+                if panel.auth.still_valid(&identity) {
+                    continue;
+                }
+                session.push(error_text("signed out"));
+                break;
+            }
+        };
+        let Some(message) = message else { break };
         match message {
             Ok(Message::Text(text)) if text.len() > MAX_REQUEST => {
                 session.push(error_text(&format!("request too large ({} bytes, at most {MAX_REQUEST})", text.len())));

@@ -82,7 +82,9 @@ impl Users {
             std::fs::create_dir_all(dir).map_err(|e| UserError(format!("{}: {e}", dir.display())))?;
         }
         let db = Connection::open(path).map_err(|e| UserError(format!("{}: {e}", path.display())))?;
-        db.execute_batch("CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('viewer', 'operator')))")?;
+        db.execute_batch(
+            "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('viewer', 'operator')))",
+        )?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -127,8 +129,13 @@ impl Users {
 
     /// The user's role when the password is right (slow on purpose: Argon2).
     pub fn verify(&self, name: &str, password: &str) -> Option<Access> {
-        let row: Option<(String, String)> =
-            self.db.lock().unwrap().query_row("SELECT hash, role FROM users WHERE name = ?1", params![name], |row| Ok((row.get(0)?, row.get(1)?))).optional().ok()?;
+        let row: Option<(String, String)> = self
+            .db
+            .lock()
+            .unwrap()
+            .query_row("SELECT hash, role FROM users WHERE name = ?1", params![name], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()
+            .ok()?;
         let Some((stored, role)) = row else {
             // Same work for an unknown name, so timing does not tell which names exist.
             let _ = hash("not a password of anyone");
