@@ -15,7 +15,10 @@ describe.skipIf(!available)('getprop and setprop as libindi', () => {
   beforeAll(async () => {
     dir = tempDir('indi-node-cli-');
     ({ port } = await startIndiserver(['indi_simulator_telescope', 'indi_simulator_ccd']));
-  });
+    // Let the simulators finish starting (they define some properties again once their
+    // configuration is loaded): under load the first comparison would see them half-done.
+    await run('indi_getprop', ['-t', '3', '-p', String(port)]);
+  }, 30_000);
   afterAll(async () => {
     await stopAll();
     dir.remove();
