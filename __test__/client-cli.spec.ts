@@ -19,7 +19,10 @@ describe.skipIf(!available)('getprop and setprop as libindi', () => {
     ({ port } = await startIndiserver(['indi_simulator_telescope', 'indi_simulator_ccd']));
     // Until the simulators have found each other, their definitions come and go.
     await run('indi_getprop', ['-p', String(port), '-t', '3', 'CCD Simulator.CONNECTION.CONNECT']);
-  });
+    // Let them finish starting (they define some properties again once their configuration is
+    // loaded): under load the first comparison would see them half-done.
+    await run('indi_getprop', ['-t', '3', '-p', String(port)]);
+  }, 30_000);
   afterAll(async () => {
     await stopAll();
     dir.remove();

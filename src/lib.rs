@@ -9,6 +9,7 @@ mod fdio;
 mod gpio;
 mod server;
 mod stdio;
+mod web;
 mod wire;
 
 use napi::bindgen_prelude::*;

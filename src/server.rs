@@ -235,15 +235,28 @@ impl NativeServer {
         }
         let address =
             self.server.listen(&self.host, self.port).await.map_err(|e| Error::from_reason(format!("cannot listen on {}:{}: {e}", self.host, self.port)))?;
-        let pending = self.pending.lock().unwrap().take().unwrap_or_default();
-        for item in pending {
+        self.start_pending();
+        self.server.start_fifo().map_err(|e| Error::from_reason(format!("cannot open the FIFO: {e}")))?;
+        Ok(u32::from(address.port()))
+    }
+
+    /// Starts the web panel beside the server, and whatever was added but not started yet
+    /// (a panel-only server never listens for INDI clients); resolves with where it listens.
+    #[napi]
+    pub async fn web(&self, options: crate::web::WebOptions) -> Result<crate::web::WebStarted> {
+        let started = crate::web::start(&self.server, options).await?;
+        self.start_pending();
+        Ok(started)
+    }
+
+    /// Starts the drivers and remotes added before (once: later ones start as they are added).
+    fn start_pending(&self) {
+        for item in self.pending.lock().unwrap().take().unwrap_or_default() {
             match item {
                 Pending::Driver(spec) => self.server.add_driver(spec),
                 Pending::Remote(spec) => self.server.add_remote(spec),
             }
         }
-        self.server.start_fifo().map_err(|e| Error::from_reason(format!("cannot open the FIFO: {e}")))?;
-        Ok(u32::from(address.port()))
     }
 
     /// Resolves with the exit status when the server stops (1: every driver is gone).

@@ -6,10 +6,12 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 // not need (they are what a user runs to see whether the install works).
 import { DEFAULTS } from './defaults.js';
 import type { IPyServerOptions } from './server.js';
+import { parseListen, type WebOptions } from './web.js';
 
 const USAGE = `Usage: indi-node serve [options] driver [driver ...]
        indi-node getprop | setprop | eval [options] ...   (as indi_getprop, indi_setprop, indi_eval)
        indi-node watch [-h host] [-p port] [device[.property]]   (a live view in the terminal)
+       indi-node web --indi HOST:PORT --listen [HOST:]PORT   (web control panel)
        indi-node version | help
 Options (as indiserver):
  -l d   : log driver messages to <d>/YYYY-MM-DD.islog
@@ -27,6 +29,9 @@ Options of indi-node:
  --maxconnections n  : refuse clients beyond n, default ${DEFAULTS.serveMaxconnections}
  --max-message bytes : largest element accepted, default ${DEFAULTS.maxMessage}
  --pipes             : give driver programs pipes, not a unix socket (no shared-memory BLOBs)
+ --web [HOST:]PORT   : also serve the web control panel there (see indi-node web help)
+ --web-users FILE    : its user database; --web-login: sign-in required on loopback too
+ --web-cert FILE, --web-key FILE: serve the panel over HTTPS only (PEM files)
 driver : executable, [device]@host[:port], or a JavaScript driver module (.js, .mjs, .cjs, not
          executable) run in-process: its default export is a driver (export default driver) or a
          function returning one; a module that fails ends alone and is restarted per -r`;
@@ -38,6 +43,7 @@ class HelpRequest extends Error {}
 interface ServeArgs {
   options: IPyServerOptions;
   drivers: string[];
+  web?: WebOptions;
 }
 
 function integer(flag: string, value: string | undefined, min: number): number {
@@ -51,6 +57,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   const options: IPyServerOptions = { host: '0.0.0.0', port: DEFAULTS.port, verbose: 0 };
   let maxconnections: number | undefined;
   const drivers: string[] = [];
+  let web: WebOptions | undefined;
+  const webExtra: Partial<WebOptions> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -61,6 +69,16 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     else if (arg === '--maxconnections') maxconnections = integer(arg, value(), 1);
     else if (arg === '--max-message') options.maxMessage = integer(arg, value(), 1024);
     else if (arg === '--pipes') options.pipes = true;
+    else if (arg === '--web') {
+      try {
+        web = parseListen(value(), '--web');
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+    } else if (arg === '--web-users') webExtra.users = value();
+    else if (arg === '--web-login') webExtra.login = true;
+    else if (arg === '--web-cert') webExtra.cert = value();
+    else if (arg === '--web-key') webExtra.key = value();
     else if (arg === '--help' || arg === '-h') throw new HelpRequest();
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
     else if (arg.startsWith('-') && arg.length > 1) {
@@ -102,7 +120,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   // IPyServer's default is lower; the CLI serves more, as observatories run several clients.
   options.maxconnections = maxconnections ?? DEFAULTS.serveMaxconnections;
   if (drivers.length === 0 && options.fifo === undefined) throw new UsageError('no drivers and no -f FIFO');
-  return { options, drivers };
+  return { options, drivers, web: web && { ...web, ...webExtra } };
 }
 
 const MODULE = /\.(m|c)?js$|\.(m|c)?ts$/;
@@ -126,7 +144,7 @@ function logLine(text: string): void {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { options, drivers } = parseServeArgs(argv);
+  const { options, drivers, web } = parseServeArgs(argv);
   const [{ IPyServer }, { ModuleDrivers }, { native }] = await Promise.all([import('./server.js'), import('./supervise.js'), import('./native.js')]);
   const server = new IPyServer([], options);
   const modules = new ModuleDrivers(server, options.maxRestarts ?? DEFAULTS.maxRestarts, logLine, (options.verbose ?? 0) > 0);
@@ -154,12 +172,27 @@ async function serve(argv: string[]): Promise<number> {
   });
   try {
     await server.listen();
+    if (web) await (await import('./web.js')).startWeb(server, web);
   } catch (error) {
     console.error(`indi-node: ${String((error as Error).message ?? error)}`);
     return 1;
   }
   await modules.start();
   return server.wait();
+}
+
+async function webCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    const { WEB_USAGE } = await import('./web.js');
+    console.log(WEB_USAGE);
+    return 0;
+  }
+  try {
+    return await (await import('./web.js')).web(argv);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** This package's version, from its package.json. */
@@ -176,6 +209,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'setprop') return await (await import('./cli-setprop.js')).setprop(rest);
     if (command === 'eval') return await (await import('./cli-eval.js')).evaluate(rest);
     if (command === 'watch') return await (await import('./cli-watch.js')).watch(rest);
+    if (command === 'web') return await webCommand(rest);
     if (command === 'version' || command === '--version' || command === '-V') {
       console.log(version());
       return 0;

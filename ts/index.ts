@@ -50,6 +50,7 @@ export {
 export { describeError, logger, setLogger, type Logger } from './log.js';
 export { isMainModule, runDriver, type RunDriverOptions } from './rundriver.js';
 export { IPyServer, type IPyServerOptions, type ExdriverOptions, type RemoteOptions } from './server.js';
+export type { WebOptions } from './web.js';
 export {
   BLOBMember,
   LightMember,

@@ -6,6 +6,7 @@ import { native } from './native.js';
 import { checkText, timestampText } from './values.js';
 import type { NativeClient, NativeServer } from '../binding.cjs';
 import { NativeLink } from './link.js';
+import type { WebOptions } from './web.js';
 import type { Inbound } from './wire.js';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 
@@ -182,6 +183,18 @@ export class IPyServer {
     const code = await this.#native.wait();
     this.shutdown();
     return code;
+  }
+
+  /**
+   * Starts the web control panel beside the server (crates/indi-web), and anything added but
+   * not started yet: a server used only for its panel need not `listen()`. Login is required
+   * unless `host` is loopback; the first run with an empty user database creates `admin` and
+   * returns its password (shown once).
+   */
+  async web(options: WebOptions): Promise<{ port: number; login: boolean; adminPassword?: string }> {
+    const { host, users, login, cert, key } = options;
+    const started = await this.#native.web({ host, port: checkPort(options.port, 'web port'), users, login, cert, key });
+    return { port: started.port, login: started.login, adminPassword: started.adminPassword ?? undefined };
   }
 
   /** Connects the drivers and binds the port; resolves with the port. `run()` calls it. */
