@@ -173,7 +173,18 @@ describe('sending', () => {
     await coords.sendDefVector();
     await light.sendDefVector();
     const [def, num, lig] = link.sent;
-    expect(def).toMatchObject({ tag: 'defSwitchVector', device: 'dev', name: 'radio', label: 'Choose an option', group: 'Settings', state: 'Ok', perm: 'rw', rule: 'OneOfMany', timeout: 5, message: 'hello' });
+    expect(def).toMatchObject({
+      tag: 'defSwitchVector',
+      device: 'dev',
+      name: 'radio',
+      label: 'Choose an option',
+      group: 'Settings',
+      state: 'Ok',
+      perm: 'rw',
+      rule: 'OneOfMany',
+      timeout: 5,
+      message: 'hello',
+    });
     expect(def.members).toEqual([
       { name: 'opt1', label: 'Option1', value: 'On' },
       { name: 'opt2', label: 'Option2', value: 'Off' },
@@ -197,7 +208,10 @@ describe('sending', () => {
     expect(link.sent).toHaveLength(1); // nothing changed: nothing sent
     radio.set('opt1', 'Off').set('opt2', 'On');
     await radio.sendSetVector({ allvalues: false });
-    expect(link.sent[1].members).toEqual([{ name: 'opt1', value: 'Off' }, { name: 'opt2', value: 'On' }]);
+    expect(link.sent[1].members).toEqual([
+      { name: 'opt1', value: 'Off' },
+      { name: 'opt2', value: 'On' },
+    ]);
     await radio.sendSetVectorMembers({ members: [] });
     expect(link.sent[2].members).toEqual([]);
     await expect(radio.sendSetVectorMembers({ members: ['zzz'] })).rejects.toThrow(RangeError);
@@ -379,9 +393,25 @@ describe('the napi boundary', () => {
       const answer = () => {
         for (const item of link.take()) {
           if (typeof item === 'string' || 'error' in item || item.tag !== 'getProperties') continue;
-          for (const [kind, value] of [['Number', '0'], ['Text', ''], ['Switch', 'Off'], ['Light', 'Idle']] as const) {
+          for (const [kind, value] of [
+            ['Number', '0'],
+            ['Text', ''],
+            ['Switch', 'Off'],
+            ['Light', 'Idle'],
+          ] as const) {
             const perm = kind === 'Light' ? {} : { perm: 'rw' };
-            link.send({ tag: `def${kind}Vector`, device: 'd', name: kind, state: 'Idle', ...perm, rule: kind === 'Switch' ? 'AnyOfMany' : undefined, members: [{ name: 'a', value }, { name: 'b', value }] });
+            link.send({
+              tag: `def${kind}Vector`,
+              device: 'd',
+              name: kind,
+              state: 'Idle',
+              ...perm,
+              rule: kind === 'Switch' ? 'AnyOfMany' : undefined,
+              members: [
+                { name: 'a', value },
+                { name: 'b', value },
+              ],
+            });
           }
         }
         return client.text.includes('</defLightVector>');
@@ -391,15 +421,44 @@ describe('the napi boundary', () => {
       await client.ping('defined');
       const sets: Array<[WireElement, Parameters<typeof link.sendSet>]> = [
         [
-          { tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Ok', timeout: 3, timestamp: '2026-11-28T06:00:00.123', message: 'm & <n>', members: [{ name: 'a', number: 1.5 }, { name: 'b', number: -0.25 }] },
+          {
+            tag: 'setNumberVector',
+            device: 'd',
+            name: 'Number',
+            state: 'Ok',
+            timeout: 3,
+            timestamp: '2026-11-28T06:00:00.123',
+            message: 'm & <n>',
+            members: [
+              { name: 'a', number: 1.5 },
+              { name: 'b', number: -0.25 },
+            ],
+          },
           ['setNumberVector', 'd', 'Number', 'Ok', 3, '2026-11-28T06:00:00.123', 'm & <n>', ['a', 'b'], undefined, [1.5, -0.25]],
         ],
         [
-          { tag: 'setTextVector', device: 'd', name: 'Text', members: [{ name: 'a', value: `a<b&"c'\u00e9` }, { name: 'b', value: '' }] },
+          {
+            tag: 'setTextVector',
+            device: 'd',
+            name: 'Text',
+            members: [
+              { name: 'a', value: `a<b&"c'\u00e9` },
+              { name: 'b', value: '' },
+            ],
+          },
           ['setTextVector', 'd', 'Text', undefined, undefined, undefined, undefined, ['a', 'b'], [`a<b&"c'\u00e9`, ''], undefined],
         ],
         [
-          { tag: 'setSwitchVector', device: 'd', name: 'Switch', state: 'Busy', members: [{ name: 'b', value: 'Off' }, { name: 'a', value: 'On' }] },
+          {
+            tag: 'setSwitchVector',
+            device: 'd',
+            name: 'Switch',
+            state: 'Busy',
+            members: [
+              { name: 'b', value: 'Off' },
+              { name: 'a', value: 'On' },
+            ],
+          },
           ['setSwitchVector', 'd', 'Switch', 'Busy', undefined, undefined, undefined, ['b', 'a'], ['Off', 'On'], undefined],
         ],
         [
@@ -412,7 +471,17 @@ describe('the napi boundary', () => {
       for (const [element, fields] of sets) expect(setFieldsOf(element), element.tag).toEqual(fields);
       // What it leaves as objects: labels, ranges, BLOBs, and numbers mixed with texts.
       expect(setFieldsOf({ tag: 'setTextVector', device: 'd', name: 'T', members: [{ name: 'a', value: 'x', label: 'A' }] })).toBeUndefined();
-      expect(setFieldsOf({ tag: 'setNumberVector', device: 'd', name: 'N', members: [{ name: 'a', number: 1 }, { name: 'b', value: '2' }] })).toBeUndefined();
+      expect(
+        setFieldsOf({
+          tag: 'setNumberVector',
+          device: 'd',
+          name: 'N',
+          members: [
+            { name: 'a', number: 1 },
+            { name: 'b', value: '2' },
+          ],
+        }),
+      ).toBeUndefined();
       expect(setFieldsOf({ tag: 'setBLOBVector', device: 'd', name: 'B', members: [] })).toBeUndefined();
       expect(setFieldsOf({ tag: 'defTextVector', device: 'd', name: 'T', members: [] })).toBeUndefined();
       for (const [element, fields] of sets) {
@@ -426,9 +495,11 @@ describe('the napi boundary', () => {
         expect(client.text.slice(start + asObject.length), element.tag).toBe(asObject);
       }
       // Requests of values reach the driver as text: tag, device, name, T+timestamp (or nothing), name1, value1, ... joined by NUL.
-      await client.send('<newTextVector device="d" name="Text" timestamp="2026-11-28T06:00:01"><oneText name="a">x &amp; y</oneText><oneText name="b"></oneText></newTextVector>\n'
-        + '<newSwitchVector device="d" name="Switch"><oneSwitch name="a">On</oneSwitch></newSwitchVector>\n'
-        + '<newTextVector device="d" name="Text" timestamp=""><oneText name="a">z</oneText></newTextVector>\n');
+      await client.send(
+        '<newTextVector device="d" name="Text" timestamp="2026-11-28T06:00:01"><oneText name="a">x &amp; y</oneText><oneText name="b"></oneText></newTextVector>\n' +
+          '<newSwitchVector device="d" name="Switch"><oneSwitch name="a">On</oneSwitch></newSwitchVector>\n' +
+          '<newTextVector device="d" name="Text" timestamp=""><oneText name="a">z</oneText></newTextVector>\n',
+      );
       const taken: unknown[] = [];
       await until(() => taken.push(...link.take().filter((item) => typeof item === 'string')) >= 3, 5000, 'the requests at the driver');
       expect(taken.map((item) => (item as string).split('\0'))).toEqual([
@@ -438,16 +509,29 @@ describe('the napi boundary', () => {
       ]);
       // ... and the TypeScript decoder of that form gives back the elements the client sent.
       expect(taken.map((item) => fromFlat(item as string))).toEqual([
-        { tag: 'newTextVector', device: 'd', name: 'Text', timestamp: '2026-11-28T06:00:01', members: [{ name: 'a', value: 'x & y' }, { name: 'b', value: '' }] },
+        {
+          tag: 'newTextVector',
+          device: 'd',
+          name: 'Text',
+          timestamp: '2026-11-28T06:00:01',
+          members: [
+            { name: 'a', value: 'x & y' },
+            { name: 'b', value: '' },
+          ],
+        },
         { tag: 'newSwitchVector', device: 'd', name: 'Switch', members: [{ name: 'a', value: 'On' }] },
         { tag: 'newTextVector', device: 'd', name: 'Text', members: [{ name: 'a', value: 'z' }] },
       ]);
       // Refused alike: a bad state, and BLOBs (which go as objects).
       expect(() => link.sendSet('setNumberVector', 'd', 'Number', 'Weird', undefined, undefined, undefined, [], undefined, undefined)).toThrow(/invalid state/);
       // Typed: an element that cannot be sent is an InvalidArg error.
-      expect(() => link.send({ tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Weird', members: [] })).toThrow(expect.objectContaining({ code: 'InvalidArg' }));
+      expect(() => link.send({ tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Weird', members: [] })).toThrow(
+        expect.objectContaining({ code: 'InvalidArg' }),
+      );
       expect(() => link.send({ tag: 'setNumberVector', device: 'd', name: 'Number', state: 'Weird', members: [] })).toThrow(/invalid state/);
-      expect(() => link.sendSet('setBLOBVector', 'd', 'B', 'Ok', undefined, undefined, undefined, [], undefined, undefined)).toThrow(/not a set vector of values/);
+      expect(() => link.sendSet('setBLOBVector', 'd', 'B', 'Ok', undefined, undefined, undefined, [], undefined, undefined)).toThrow(
+        /not a set vector of values/,
+      );
     } finally {
       client.destroy();
       server.shutdown();

@@ -46,7 +46,11 @@ describe('driver processes that misbehave', () => {
     try {
       const { proc } = await serve(['-v', '-r', '2', leaves, closes], { env: { HELPER_PIDS: helpers } });
       for (const driver of [leaves, closes]) {
-        await until(() => proc.stderr().includes(`Driver ${driver}: Terminated after #2 restarts.\n`), 20_000, `${driver} to be restarted twice (log:\n${proc.stderr()})`);
+        await until(
+          () => proc.stderr().includes(`Driver ${driver}: Terminated after #2 restarts.\n`),
+          20_000,
+          `${driver} to be restarted twice (log:\n${proc.stderr()})`,
+        );
       }
       expect(proc.stderr().match(/Driver \S+leaves-child\.sh: leaving a helper behind/g)).toHaveLength(3);
     } finally {
@@ -63,7 +67,9 @@ describe('driver processes that misbehave', () => {
     for (let n = 0; n <= 7; n++) await client.waitFor(`<defTextVector device="Resync" name="P${n}"`, 15_000);
     const log = proc.stderr();
     // <foo>, the quote, the comment, the CDATA section, the PI and the declaration at least.
-    expect(log.match(/Driver \S+broken-markup\.mjs: ignored bad input: unclosed markup dropped at <defTextVector>; resynchronised/g)!.length).toBeGreaterThanOrEqual(6);
+    expect(
+      log.match(/Driver \S+broken-markup\.mjs: ignored bad input: unclosed markup dropped at <defTextVector>; resynchronised/g)!.length,
+    ).toBeGreaterThanOrEqual(6);
     client.destroy();
   });
 });

@@ -1,24 +1,18 @@
 // Typed lookups, typed driver data, the shutdown-aware sleep and background tasks.
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecordingLink } from './recordinglink.js';
-import {
-  Device,
-  IPyDriver,
-  LightMember,
-  LightVector,
-  NumberMember,
-  NumberVector,
-  setLogger,
-  SwitchMember,
-  SwitchVector,
-} from '../ts/index.js';
+import { Device, IPyDriver, LightMember, LightVector, NumberMember, NumberVector, setLogger, SwitchMember, SwitchVector } from '../ts/index.js';
 
 function device() {
-  return new Device('Focuser', [
-    new NumberVector({ name: 'pos', perm: 'rw', members: [new NumberMember({ name: 'p', membervalue: 3 })] }),
-    new SwitchVector({ name: 'conn', perm: 'rw', rule: 'OneOfMany', members: [new SwitchMember({ name: 'on' })] }),
-    new LightVector({ name: 'status', members: [new LightMember({ name: 'ok' })] }),
-  ], { serial: 'A1' });
+  return new Device(
+    'Focuser',
+    [
+      new NumberVector({ name: 'pos', perm: 'rw', members: [new NumberMember({ name: 'p', membervalue: 3 })] }),
+      new SwitchVector({ name: 'conn', perm: 'rw', rule: 'OneOfMany', members: [new SwitchMember({ name: 'on' })] }),
+      new LightVector({ name: 'status', members: [new LightMember({ name: 'ok' })] }),
+    ],
+    { serial: 'A1' },
+  );
 }
 
 afterEach(() => setLogger());
@@ -43,9 +37,7 @@ describe('typed lookups', () => {
 
   it('throw a RangeError listing what exists when the vector or device is missing', () => {
     const driver = new IPyDriver([device()]);
-    expect(() => driver.device('Focuser').numberVector('speed')).toThrow(
-      new RangeError('device Focuser has no vector "speed" (it has pos, conn, status)'),
-    );
+    expect(() => driver.device('Focuser').numberVector('speed')).toThrow(new RangeError('device Focuser has no vector "speed" (it has pos, conn, status)'));
     expect(() => driver.device('Mount')).toThrow(new RangeError('this driver has no device "Mount" (it has Focuser)'));
   });
 
@@ -121,8 +113,12 @@ describe('sleep and background tasks', () => {
     driver.shutdown();
     await looping;
     expect(ticks).toBeGreaterThan(1);
-    expect(await driver.addBackground(async () => {
-      ran.push('late');
-    }).then(() => ran)).toEqual(['early']);
+    expect(
+      await driver
+        .addBackground(async () => {
+          ran.push('late');
+        })
+        .then(() => ran),
+    ).toEqual(['early']);
   });
 });

@@ -231,8 +231,11 @@ simulatedPins.setInput(17, 0);`;
   });
 
   it('picks the backend from INDI_NODE_GPIO, with clear errors', async () => {
-    const path = script('backend.mjs', `try { console.log(gpioBackend()); } catch (e) { console.log(e.message); }
-try { new LED(17); console.log('claimed'); } catch (e) { console.log(e.message); }`);
+    const path = script(
+      'backend.mjs',
+      `try { console.log(gpioBackend()); } catch (e) { console.log(e.message); }
+try { new LED(17); console.log('claimed'); } catch (e) { console.log(e.message); }`,
+    );
     const runWith = async (value: string | undefined) => {
       const env = { ...process.env };
       if (value === undefined) delete env.INDI_NODE_GPIO;
@@ -244,7 +247,10 @@ try { new LED(17); console.log('claimed'); } catch (e) { console.log(e.message);
     expect(await runWith('simulated')).toBe('simulated\nclaimed\n');
     const rppal = await runWith('rppal');
     const onPi = rppal.startsWith('rppal\n');
-    if (!onPi) expect(rppal).toMatch(/^INDI_NODE_GPIO=rppal, but there is no Raspberry Pi GPIO here \(Unknown Raspberry Pi model\); unset it or use INDI_NODE_GPIO=simulated\n.*no Raspberry Pi GPIO/);
+    if (!onPi)
+      expect(rppal).toMatch(
+        /^INDI_NODE_GPIO=rppal, but there is no Raspberry Pi GPIO here \(Unknown Raspberry Pi model\); unset it or use INDI_NODE_GPIO=simulated\n.*no Raspberry Pi GPIO/,
+      );
     expect(await runWith(undefined)).toBe(onPi ? 'rppal\nclaimed\n' : 'simulated\nclaimed\n');
     expect(await runWith('gpiod')).toMatch(/^INDI_NODE_GPIO="gpiod": expected 'rppal' or 'simulated'\n/);
   });

@@ -103,7 +103,11 @@ export async function stopAll(): Promise<void> {
 }
 
 /** Runs a command to completion (bounded by `ms`), returning status and output. */
-export async function run(command: string, args: string[], options: { cwd?: string; ms?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; ms?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = start(command, args, { cwd: options.cwd });
   const timer = setTimeout(() => proc.child.pid && process.kill(proc.child.pid, 'SIGKILL'), options.ms ?? 20_000);
   const code = await proc.exited;

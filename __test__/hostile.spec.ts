@@ -133,8 +133,7 @@ const cases: Case[] = [
   },
   {
     name: 'a forged defTextVector for a served device',
-    payload: () =>
-      '<defTextVector device="Target" name="FORGED" state="Idle" perm="rw"><defText name="t">MARK-def</defText></defTextVector>\n',
+    payload: () => '<defTextVector device="Target" name="FORGED" state="Idle" perm="rw"><defText name="t">MARK-def</defText></defTextVector>\n',
     closes: false,
     log: /Client \d+: dropped <defTextVector Target\.FORGED>: clients may not send <defTextVector>/,
     marker: 'MARK-def',
@@ -227,10 +226,16 @@ describe('hostile input from a client', () => {
   it('names with line breaks cannot forge server log lines', async () => {
     const attacker = await RawClient.open(port);
     const forged = '2026-01-01T00:00:00: Driver indi_fake: Terminated after #0 restarts.';
-    await attacker.send(`<defTextVector device="Target" name="X&#10;${forged}" state="Idle" perm="ro"><defText name="t">MARK-inject</defText></defTextVector>\n`);
+    await attacker.send(
+      `<defTextVector device="Target" name="X&#10;${forged}" state="Idle" perm="ro"><defText name="t">MARK-inject</defText></defTextVector>\n`,
+    );
     await attacker.ping('after-inject');
     await logged(/Client \d+: dropped <defTextVector Target\.X\\n2026-01-01T00:00:00: Driver indi_fake/);
-    expect(log().split('\n').filter((line) => line.startsWith('2026-01-01T00:00:00: Driver indi_fake'))).toEqual([]);
+    expect(
+      log()
+        .split('\n')
+        .filter((line) => line.startsWith('2026-01-01T00:00:00: Driver indi_fake')),
+    ).toEqual([]);
     await healthyStillServed();
     reachedNobody('MARK-inject');
     attacker.destroy();
@@ -292,10 +297,13 @@ describe.skipIf(!lilxmlPeers)('what clients send reaches libindi drivers and oth
   let ccdPort: number;
   let ccdServer: Proc;
   let watcher: RawClient;
-  const okExposures = () => (watcher.text.match(/<setNumberVector\s+device=["']CCD Simulator["']\s+name=["']CCD_EXPOSURE["']\s+state=["']Ok["']/g) ?? []).length;
+  const okExposures = () =>
+    (watcher.text.match(/<setNumberVector\s+device=["']CCD Simulator["']\s+name=["']CCD_EXPOSURE["']\s+state=["']Ok["']/g) ?? []).length;
   /** Exposure values the driver reported (its first reply to a request echoes the duration). */
   const exposureValues = () =>
-    [...watcher.text.matchAll(/<setNumberVector\s+device=["']CCD Simulator["']\s+name=["']CCD_EXPOSURE["'][^>]*>\s*<oneNumber[^>]*>\s*([^<\s]+)/g)].map((m) => Number(m[1]));
+    [...watcher.text.matchAll(/<setNumberVector\s+device=["']CCD Simulator["']\s+name=["']CCD_EXPOSURE["'][^>]*>\s*<oneNumber[^>]*>\s*([^<\s]+)/g)].map((m) =>
+      Number(m[1]),
+    );
 
   beforeAll(async () => {
     ({ port: ccdPort, proc: ccdServer } = await serve(['-v', 'indi_simulator_ccd']));
@@ -352,7 +360,9 @@ describe.skipIf(!lilxmlPeers)('what clients send reaches libindi drivers and oth
 
   it('a processing instruction holding `>` leaves the driver inside no element', async () => {
     const attacker = await RawClient.open(ccdPort);
-    await attacker.send(`<newTextVector device="${CCD}" name="X"><?x > <newTextVector device="${CCD}" name="Y"> ?><oneText name="x">MARK-pi</oneText></newTextVector>\n`);
+    await attacker.send(
+      `<newTextVector device="${CCD}" name="X"><?x > <newTextVector device="${CCD}" name="Y"> ?><oneText name="x">MARK-pi</oneText></newTextVector>\n`,
+    );
     await attacker.ping('after-pi');
     await ccdStillExposes();
     watcherSawNoRawMarkup();
@@ -365,7 +375,11 @@ describe.skipIf(!lilxmlPeers)('what clients send reaches libindi drivers and oth
       `<newNumberVector device="Decoy" device="${CCD}" name="CCD_EXPOSURE"><oneNumber name="CCD_EXPOSURE_VALUE">0.85</oneNumber></newNumberVector>\n`,
     );
     await attacker.waitClosed();
-    await until(() => /Client \d+: malformed <newNumberVector>: .*duplicated attribute.*; closing the connection/.test(ccdServer.stderr()), 10_000, 'the log line');
+    await until(
+      () => /Client \d+: malformed <newNumberVector>: .*duplicated attribute.*; closing the connection/.test(ccdServer.stderr()),
+      10_000,
+      'the log line',
+    );
     await ccdStillExposes();
     expect(exposureValues()).not.toContain(0.85);
     expect(watcher.text).not.toContain('Decoy');

@@ -19,7 +19,15 @@ const getprop = (port: number, ...args: string[]) => run('indi_getprop', ['-h', 
 const setprop = (port: number, ...args: string[]) => run('indi_setprop', ['-h', '127.0.0.1', '-p', String(port), ...args]);
 
 /** `device.property.member` names of a listing (values move with time: the telescope's clock). */
-const names = (listing: string) => [...new Set(listing.split('\n').filter(Boolean).map((line) => line.split('=')[0]))].sort();
+const names = (listing: string) =>
+  [
+    ...new Set(
+      listing
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('=')[0]),
+    ),
+  ].sort();
 
 /** A server of either kind on a free port, with `drivers`. */
 type Kind = 'indiserver' | 'indi-node';
@@ -90,7 +98,11 @@ describe.skipIf(!available)('single-device chains', () => {
     const upstate = await getprop(upstream.port, '-1', '-t', '2', 'Focuser Simulator.CONNECTION.CONNECT', 'CCD Simulator.CONNECTION.CONNECT');
     const downstate = await getprop(downstream.port, '-1', '-t', '2', 'CCD Simulator.CONNECTION.CONNECT');
     await stopAll();
-    const values = (output: string) => output.trim().split('\n').map((line) => line.split('=').at(-1));
+    const values = (output: string) =>
+      output
+        .trim()
+        .split('\n')
+        .map((line) => line.split('=').at(-1));
     return { names: names(listing.stdout), upstream: values(upstate.stdout), downstream: downstate.stdout.trim() };
   }
 
@@ -100,7 +112,10 @@ describe.skipIf(!available)('single-device chains', () => {
     expect(devices(reference.names)).toEqual(['CCD Simulator', 'Telescope Simulator']);
     expect(reference.upstream).toEqual(['Off', 'Off']);
     expect(reference.downstream).toBe('On');
-    for (const [up, down] of [['indi-node', 'indiserver'], ['indiserver', 'indi-node']] as const) {
+    for (const [up, down] of [
+      ['indi-node', 'indiserver'],
+      ['indiserver', 'indi-node'],
+    ] as const) {
       const ours = await chain(up, down);
       expect(ours.names, `${up} upstream of ${down}`).toEqual(reference.names);
       // Neither the focuser nor the upstream CCD was told anything.
@@ -156,7 +171,12 @@ describe.skipIf(!available)('a TypeScript driver under Debian indiserver (shared
     return report.exec(client.text)![1];
   }
 
-  const twoMiB = createHash('sha512').update('seed').digest().toString('hex').repeat(1 << 14).slice(0, 2 << 20);
+  const twoMiB = createHash('sha512')
+    .update('seed')
+    .digest()
+    .toString('hex')
+    .repeat(1 << 14)
+    .slice(0, 2 << 20);
 
   it.each(['indiserver', 'indi-node'] as const)('receives a 2 MiB upload and a snooped BLOB intact under %s', async (kind) => {
     const dir = tempDir();

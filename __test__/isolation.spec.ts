@@ -23,12 +23,17 @@ describe.skipIf(!available)('in-process driver isolation', () => {
     await client.send('<getProperties version="1.7"/>\n');
     await client.waitFor('<defTextVector device="ThrowsLater"');
     await client.waitFor('<defLightVector device="RejectsLater"');
-    for (const [file, error] of [[THROWS, 'Error: thrown from a timer on purpose'], [REJECTS, 'Error: rejected on purpose']]) {
+    for (const [file, error] of [
+      [THROWS, 'Error: thrown from a timer on purpose'],
+      [REJECTS, 'Error: rejected on purpose'],
+    ]) {
       await until(() => proc.stderr().includes(`Driver ${file}: Terminated after #2 restarts.\n`), 20_000, `${file} given up`);
       const mine = lines(proc.stderr()).filter((l) => l.startsWith(`Driver ${file}: `));
       expect(mine.filter((l) => l === `Driver ${file}: ${error}`)).toHaveLength(3);
       expect(mine.filter((l) => /: (restart #\d|Terminated after #\d restarts\.)$/.test(l))).toEqual([
-        `Driver ${file}: restart #0`, `Driver ${file}: restart #1`, `Driver ${file}: Terminated after #2 restarts.`,
+        `Driver ${file}: restart #0`,
+        `Driver ${file}: restart #1`,
+        `Driver ${file}: Terminated after #2 restarts.`,
       ]);
       // Each failing version named its own line of the module in the stack.
       expect(mine.some((l) => l.includes(`${file}?driver=2:`))).toBe(true);

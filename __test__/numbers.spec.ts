@@ -3,18 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireElement } from '../binding.cjs';
 import { RecordingLink } from './recordinglink.js';
-import {
-  BLOBMember,
-  BLOBVector,
-  Device,
-  getfloat,
-  IPyDriver,
-  type NewNumberVector,
-  NumberMember,
-  NumberVector,
-  setLogger,
-  type RxEvent,
-} from '../ts/index.js';
+import { BLOBMember, BLOBVector, Device, getfloat, IPyDriver, type NewNumberVector, NumberMember, NumberVector, setLogger, type RxEvent } from '../ts/index.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
@@ -46,7 +35,10 @@ function setup() {
 }
 
 const request = (...members: Array<[string, string]>): WireElement => ({
-  tag: 'newNumberVector', device: 'Focuser', name: 'focus', members: members.map(([name, value]) => ({ name, value })),
+  tag: 'newNumberVector',
+  device: 'Focuser',
+  name: 'focus',
+  members: members.map(([name, value]) => ({ name, value })),
 });
 
 describe('client number requests are checked as libindi checks them', () => {
@@ -66,7 +58,10 @@ describe('client number requests are checked as libindi checks them', () => {
     expect(link.sent).toHaveLength(1);
     const [alert] = link.sent;
     expect(alert).toMatchObject({
-      tag: 'setNumberVector', device: 'Focuser', name: 'focus', state: 'Alert',
+      tag: 'setNumberVector',
+      device: 'Focuser',
+      name: 'focus',
+      state: 'Alert',
       message: 'Error: Invalid range for Position (pos). Valid range is from 0 to 50000. Requested value is 60000',
     });
     // Nothing was changed: libindi checks every member before setting any.

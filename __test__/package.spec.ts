@@ -34,9 +34,7 @@ describe('package without the native addon', () => {
     const arch = process.arch;
     const result = await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(dir.path, 'dist/index.js'))})`]);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain(
-      `${pkg.name}: cannot load the native addon for linux-${arch}-gnu. It comes in the package ${pkg.name}-linux-${arch}-gnu,`,
-    );
+    expect(result.stderr).toContain(`${pkg.name}: cannot load the native addon for linux-${arch}-gnu. It comes in the package ${pkg.name}-linux-${arch}-gnu,`);
     expect(result.stderr).toContain(`npm install ${pkg.name}-linux-${arch}-gnu@${pkg.version}`);
   });
 
@@ -59,7 +57,13 @@ describe('package without the native addon', () => {
   it('on a platform without a prebuilt addon, says it is unsupported', async () => {
     const preload = join(dir.path, 'riscv.mjs');
     writeFileSync(preload, "Object.defineProperty(process, 'arch', { value: 'riscv64' });\n");
-    const result = await run(process.execPath, ['--import', preload, '--input-type=module', '-e', `await import(${JSON.stringify(join(dir.path, 'dist/index.js'))})`]);
+    const result = await run(process.execPath, [
+      '--import',
+      preload,
+      '--input-type=module',
+      '-e',
+      `await import(${JSON.stringify(join(dir.path, 'dist/index.js'))})`,
+    ]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`${pkg.name}: linux-riscv64-gnu is not a supported platform (prebuilt addons: linux-x64-gnu, linux-arm64-gnu)`);
   });

@@ -22,7 +22,10 @@ export class RawClient {
   text = '';
   bytes = 0;
   closed = false;
-  private constructor(readonly socket: Socket, private readonly keep: boolean) {
+  private constructor(
+    readonly socket: Socket,
+    private readonly keep: boolean,
+  ) {
     socket.on('data', (chunk: Buffer) => {
       this.bytes += chunk.length;
       if (this.keep) this.text += chunk.toString('latin1');
@@ -80,7 +83,9 @@ export class RawClient {
 
 /** A field of /proc/PID/status in kB (VmHWM: peak RSS, VmRSS: current RSS). */
 export function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   if (line === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(line.split(/\s+/)[1]);
 }

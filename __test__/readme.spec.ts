@@ -36,13 +36,24 @@ describe('README code blocks', () => {
     ts.forEach((code, i) => writeFileSync(join(dir.path, `${names[i] ?? `block${i}`}.ts`), code));
     // Not a README block: what the typings must catch (see the file).
     writeFileSync(join(dir.path, 'typecheck.ts'), readFileSync(join(ROOT, '__test__', 'types', 'typed.ts'), 'utf8'));
-    writeFileSync(join(dir.path, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noImplicitOverride: true,
-        noUnusedLocals: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')], outDir: 'out', rootDir: '.',
-      },
-      include: ['*.ts'],
-    }));
+    writeFileSync(
+      join(dir.path, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noImplicitOverride: true,
+          noUnusedLocals: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+          outDir: 'out',
+          rootDir: '.',
+        },
+        include: ['*.ts'],
+      }),
+    );
     out = join(dir.path, 'out');
   });
   afterAll(() => dir.remove());
@@ -60,7 +71,9 @@ describe('README code blocks', () => {
 
   it('the first driver speaks INDI on stdin/stdout when a server runs it, and ends with its input', async () => {
     const led = start(process.execPath, [join(out, 'led.js')]);
-    led.child.stdin!.write('<getProperties version="1.7"/>\n<newSwitchVector device="led" name="ledvector"><oneSwitch name="ledmember">On</oneSwitch></newSwitchVector>\n');
+    led.child.stdin!.write(
+      '<getProperties version="1.7"/>\n<newSwitchVector device="led" name="ledvector"><oneSwitch name="ledmember">On</oneSwitch></newSwitchVector>\n',
+    );
     await until(() => /<setSwitchVector device="led" name="ledvector"[^>]*><oneSwitch name="ledmember">On</.test(led.stdout()), 10_000, 'the LED on');
     expect(led.stdout()).toMatch(/^<defSwitchVector device="led" name="ledvector" label="LED" group="Control Group" state="Ok" perm="wo" rule="AtMostOne"/);
     led.child.stdin!.end();
@@ -99,20 +112,24 @@ describe('README code blocks', () => {
     expect(await server.exited).toBe(0);
   });
 
-  it.skipIf(!peersAvailable('indiserver', 'indi_simulator_telescope', 'indi_simulator_ccd'))('the client block slews the telescope and saves a FITS from the CCD simulator', async () => {
-    const code = readFileSync(join(out, 'client.js'), 'utf8');
-    expect(code).toContain('port: 7624 }');
-    const { port } = await startIndiserver(['indi_simulator_telescope', 'indi_simulator_ccd']);
-    writeFileSync(join(out, 'client-test.js'), code.replace('port: 7624 }', `port: ${port} }`).replace("host: 'localhost'", "host: '127.0.0.1'"));
-    const script = await run(process.execPath, [join(out, 'client-test.js')], { cwd: out, ms: 120_000 });
-    expect(script.stderr).toBe('');
-    expect(script.code).toBe(0);
-    expect(script.stdout).toMatch(/^pointing at RA 0\.3\d* DEC 2\.\d+$/m);
-    expect(script.stdout).toContain('Telescope Simulator: [INFO] Telescope slew is complete. Tracking...');
-    const fits = readFileSync(join(out, 'image.fits'));
-    expect(fits.subarray(0, 30).toString()).toMatch(/^SIMPLE\s+=\s+T/);
-    expect(script.stdout).toContain(`saved image.fits (${fits.length} bytes)`);
-  }, 150_000);
+  it.skipIf(!peersAvailable('indiserver', 'indi_simulator_telescope', 'indi_simulator_ccd'))(
+    'the client block slews the telescope and saves a FITS from the CCD simulator',
+    async () => {
+      const code = readFileSync(join(out, 'client.js'), 'utf8');
+      expect(code).toContain('port: 7624 }');
+      const { port } = await startIndiserver(['indi_simulator_telescope', 'indi_simulator_ccd']);
+      writeFileSync(join(out, 'client-test.js'), code.replace('port: 7624 }', `port: ${port} }`).replace("host: 'localhost'", "host: '127.0.0.1'"));
+      const script = await run(process.execPath, [join(out, 'client-test.js')], { cwd: out, ms: 120_000 });
+      expect(script.stderr).toBe('');
+      expect(script.code).toBe(0);
+      expect(script.stdout).toMatch(/^pointing at RA 0\.3\d* DEC 2\.\d+$/m);
+      expect(script.stdout).toContain('Telescope Simulator: [INFO] Telescope slew is complete. Tracking...');
+      const fits = readFileSync(join(out, 'image.fits'));
+      expect(fits.subarray(0, 30).toString()).toMatch(/^SIMPLE\s+=\s+T/);
+      expect(script.stdout).toContain(`saved image.fits (${fits.length} bytes)`);
+    },
+    150_000,
+  );
 
   it('the GPIO block runs (simulated pins) and ends', async () => {
     const gpio = await run(process.execPath, [join(out, 'gpio.js')], { ms: 10_000 });
@@ -148,7 +165,7 @@ describe('README code blocks', () => {
     expect(await serve.exited).toBe(0);
   });
 
-  it.skipIf(!peersAvailable('indiserver'))('the indiserver recipe runs the LED example under libindi\'s indiserver', async () => {
+  it.skipIf(!peersAvailable('indiserver'))("the indiserver recipe runs the LED example under libindi's indiserver", async () => {
     const block = sh.find((b) => b.includes('led-driver'))!;
     const lines = block.trim().split('\n');
     // Installing is the reader's part; the rest runs as written, on a free port.

@@ -17,7 +17,12 @@ const MiB = 1 << 20;
 afterEach(stopAll);
 
 /** bench/client.mjs `receive` in its own process: resolves with what it counted. */
-async function countingClient(port: number, kind: 'blob' | 'burst', count: number, trigger = true): Promise<{ go: () => void; result: Promise<{ elements: number }>; proc: Proc }> {
+async function countingClient(
+  port: number,
+  kind: 'blob' | 'burst',
+  count: number,
+  trigger = true,
+): Promise<{ go: () => void; result: Promise<{ elements: number }>; proc: Proc }> {
   const args = [BENCH_CLIENT, 'receive', String(port), '--kind', kind, '--count', String(count), ...(trigger ? ['--trigger'] : [])];
   const proc = start(process.execPath, args);
   await until(() => proc.stdout().includes('ready\n'), 15_000, 'the counting client to be ready');
@@ -310,7 +315,11 @@ describe('faults', () => {
     const before = snoopErrors();
     await client.send('<newTextVector device="Target" name="T"><oneText name="t">still here</oneText></newTextVector>\n');
     await client.waitFor(/<setTextVector device="Target" name="T"[^>]*>\s*<oneText name="t">still here<\/oneText>/);
-    await until(() => driverLines(log(), 'setTextVector device=Target name=T t=still here').some((l) => l.startsWith('[Observer rx]')), 10_000, 'the snooped update');
+    await until(
+      () => driverLines(log(), 'setTextVector device=Target name=T t=still here').some((l) => l.startsWith('[Observer rx]')),
+      10_000,
+      'the snooped update',
+    );
     await until(() => snoopErrors() > before, 10_000, 'another snoopevent exception');
     await targetAnswers(client, 1);
     client.destroy();
@@ -377,7 +386,10 @@ describe('clients read on the JavaScript thread (in-process drivers)', () => {
       clients.push(good, bad);
       await good.send('<getProperties version="1.7"/>\n');
       await good.waitFor('<defNumberVector device="Echo" name="N"');
-      const requests = Array.from({ length: 50 }, (_, i) => `<newNumberVector device="Echo" name="N"><oneNumber name="n">${i + 1}</oneNumber></newNumberVector>\n`);
+      const requests = Array.from(
+        { length: 50 },
+        (_, i) => `<newNumberVector device="Echo" name="N"><oneNumber name="n">${i + 1}</oneNumber></newNumberVector>\n`,
+      );
       // Split mid-element, in one write and in pieces: the feed keeps what is unfinished.
       const all = requests.join('');
       await good.send(all.slice(0, 1000));

@@ -13,7 +13,11 @@ const TARGET = join(ROOT, '__test__', 'drivers', 'target.mjs');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { cwd: dir.path });
 /** The log lines of `text` without their time stamps. */
-const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => l.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d: /, ''));
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d: /, ''));
 
 let dir: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -55,9 +59,7 @@ describe('help and version', () => {
 describe('driver modules that cannot be served', () => {
   it('a missing .js file is reported once, not run and restarted; alone, the server ends with 1', async () => {
     const result = await cli('serve', '--host', '127.0.0.1', '-p', String(await freePort()), '-r', '3', './mistyped.js');
-    expect(lines(result.stderr).filter((l) => l.startsWith('Driver '))).toEqual([
-      `Driver ./mistyped.js: no such file: ${join(dir.path, 'mistyped.js')}`,
-    ]);
+    expect(lines(result.stderr).filter((l) => l.startsWith('Driver '))).toEqual([`Driver ./mistyped.js: no such file: ${join(dir.path, 'mistyped.js')}`]);
     expect(result.code).toBe(1);
   });
 
@@ -113,7 +115,7 @@ describe.skipIf(!peersAvailable('indi_setprop'))('-v with indi_setprop', () => {
 });
 
 describe('setLogger', () => {
-  it('receives the Rust server\'s lines, without their time stamps, instead of stderr', async () => {
+  it("receives the Rust server's lines, without their time stamps, instead of stderr", async () => {
     const infos: string[] = [];
     setLogger({ error: () => {}, warn: () => {}, info: (m) => infos.push(m), debug: () => {} });
     try {

@@ -4,9 +4,7 @@ import { readFileSync, renameSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DIST, ROOT, freePort, has, peersAvailable, run, sleep, start, startIndiserver, stopAll, tempDir, until, waitForPort,
-} from './helpers.js';
+import { DIST, ROOT, freePort, has, peersAvailable, run, sleep, start, startIndiserver, stopAll, tempDir, until, waitForPort } from './helpers.js';
 
 const CLI = join(DIST, 'cli.js');
 const available = peersAvailable('indiserver', 'indi_getprop', 'indi_setprop', 'indi_simulator_telescope', 'indi_simulator_ccd', 'indi_simulator_weather');
@@ -218,4 +216,3 @@ describe.skipIf(!available || !has('python3'))('PyPI indipyclient', () => {
     expect(result.code).toBe(0);
   });
 });
-

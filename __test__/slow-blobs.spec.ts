@@ -144,7 +144,8 @@ describe.skipIf(!ccdPeers)('the CCD simulator in an exposure loop', () => {
     const stalled = await stalledClient(port, CCD, /<defNumberVector\s+device=["']CCD Simulator["']\s+name=["']CCD_EXPOSURE["']/);
     const healthy = await BlobReader.open(port, CCD);
     const baselineKb = statusKb(pid, 'VmRSS');
-    const expose = () => control.send(`<newNumberVector device="${CCD}" name="CCD_EXPOSURE"><oneNumber name="CCD_EXPOSURE_VALUE">0.01</oneNumber></newNumberVector>\n`);
+    const expose = () =>
+      control.send(`<newNumberVector device="${CCD}" name="CCD_EXPOSURE"><oneNumber name="CCD_EXPOSURE_VALUE">0.01</oneNumber></newNumberVector>\n`);
     // The exposure loop: the next exposure as soon as the healthy reader has the last frame.
     const cut = /Client \d+: \d+ bytes behind, shutting down/;
     const deadline = Date.now() + 40_000;

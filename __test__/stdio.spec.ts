@@ -10,7 +10,11 @@ const LED = join(DIST, 'examples', 'led.js');
 const NOISY = join(ROOT, '__test__', 'drivers', 'noisy.mjs');
 
 /** Complete top-level elements written so far (our writer puts one element per line). */
-const lines = (proc: Proc) => proc.stdout().split('\n').filter((l) => l.length > 0);
+const lines = (proc: Proc) =>
+  proc
+    .stdout()
+    .split('\n')
+    .filter((l) => l.length > 0);
 
 describe('the LED example on stdin/stdout', () => {
   it('answers getProperties, handles a switch request and ends cleanly at EOF', async () => {
@@ -27,7 +31,9 @@ describe('the LED example on stdin/stdout', () => {
     // The ping is answered at once, before the request's handler has run.
     const [ping, update] = lines(led).slice(1);
     expect(ping).toBe('<pingReply uid="p1"/>');
-    expect(update).toMatch(/^<setSwitchVector device="led" name="ledvector" state="Ok" timeout="0" timestamp="[^"]+"><oneSwitch name="ledmember">On<\/oneSwitch><\/setSwitchVector>$/);
+    expect(update).toMatch(
+      /^<setSwitchVector device="led" name="ledvector" state="Ok" timeout="0" timestamp="[^"]+"><oneSwitch name="ledmember">On<\/oneSwitch><\/setSwitchVector>$/,
+    );
     led.child.stdin!.end();
     expect(await led.exited).toBe(0);
   });

@@ -100,10 +100,14 @@ if (mode === 'receive') {
   let seen = 0;
   let first = null;
   const finished = new Promise((resolve) => {
-    countMarkers(marker, (found, at, bytes) => {
-      seen += found;
-      if (seen >= count) resolve({ seen, last: at, bytes });
-    }, values.kind !== 'blob');
+    countMarkers(
+      marker,
+      (found, at, bytes) => {
+        seen += found;
+        if (seen >= count) resolve({ seen, last: at, bytes });
+      },
+      values.kind !== 'blob',
+    );
   });
   if (values.trigger) {
     const lines = createInterface({ input: process.stdin });
@@ -117,7 +121,9 @@ if (mode === 'receive') {
   await ready();
   const size = Number(values.size);
   const base64 = randomBytes(size).toString('base64');
-  const element = Buffer.from(`<newBLOBVector device="Bench" name="UPLOAD"><oneBLOB name="DATA" size="${size}" format=".bin">${base64}</oneBLOB></newBLOBVector>\n`);
+  const element = Buffer.from(
+    `<newBLOBVector device="Bench" name="UPLOAD"><oneBLOB name="DATA" size="${size}" format=".bin">${base64}</oneBLOB></newBLOBVector>\n`,
+  );
   const acknowledged = waitFor((t) => /name="N">\s*-1\s*</.test(t));
   const start = now();
   for (let i = 0; i < count; i++) {

@@ -29,7 +29,9 @@ const defs = Buffer.from(
 function payload() {
   if (mode === 'blob') {
     const base64 = randomBytes(size).toString('base64');
-    return Buffer.from(`<setBLOBVector device="Bench" name="BLOB" state="Ok"><oneBLOB name="DATA" size="${size}" format="${format}">${base64}</oneBLOB></setBLOBVector>\n`);
+    return Buffer.from(
+      `<setBLOBVector device="Bench" name="BLOB" state="Ok"><oneBLOB name="DATA" size="${size}" format="${format}">${base64}</oneBLOB></setBLOBVector>\n`,
+    );
   }
   const parts = [];
   for (let i = 0; i < count; i++) parts.push(`<setNumberVector device="Bench" name="NUM" state="Ok"><oneNumber name="N">${i}</oneNumber></setNumberVector>\n`);

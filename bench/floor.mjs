@@ -8,8 +8,9 @@
 import { createServer } from 'node:net';
 
 const port = Number(process.argv[2]);
-const GO = '<defSwitchVector device="Bench" name="GO" label="GO" group="Bench" state="Idle" perm="rw" rule="AnyOfMany" timeout="0">'
-  + '<defSwitch name="GO" label="GO">Off</defSwitch></defSwitchVector>\n';
+const GO =
+  '<defSwitchVector device="Bench" name="GO" label="GO" group="Bench" state="Idle" perm="rw" rule="AnyOfMany" timeout="0">' +
+  '<defSwitch name="GO" label="GO">Off</defSwitch></defSwitchVector>\n';
 const END = '</newNumberVector>';
 
 createServer((socket) => {

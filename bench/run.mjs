@@ -114,9 +114,10 @@ async function startServer(server, env, options, upstream) {
     child = launch(process.execPath, [join(HERE, 'floor.mjs'), String(port)], env);
   } else if (options.inProcess) {
     // The device written with each framework's driver API, served by its own server.
-    child = server === 'indi-node'
-      ? launch(process.execPath, [join(HERE, 'tsdriver.mjs'), String(port)], env)
-      : launch('python3', [join(HERE, 'pydriver.py'), String(port)], env);
+    child =
+      server === 'indi-node'
+        ? launch(process.execPath, [join(HERE, 'tsdriver.mjs'), String(port)], env)
+        : launch('python3', [join(HERE, 'pydriver.py'), String(port)], env);
   } else if (server === 'indi-node' || server === 'indi-node-pipes') {
     const pipes = server === 'indi-node-pipes' ? ['--pipes'] : [];
     child = launch(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '-p', String(port), '-r', '0', ...pipes, ...limits, driver], env);
@@ -232,7 +233,9 @@ for (const [name, scenario] of chosen) {
   const floor = summary.floor?.[first.key];
   if (ours && floor) {
     const base = summary[scenario.baseline][first.key];
-    console.log(`  floor (a do-nothing server): ${floor.toFixed(3)} ${first.unit}, ${(floor / base).toFixed(2)} of ${scenario.baseline}; indi-node ${((ours - floor) * 1000).toFixed(0)} µs above it`);
+    console.log(
+      `  floor (a do-nothing server): ${floor.toFixed(3)} ${first.unit}, ${(floor / base).toFixed(2)} of ${scenario.baseline}; indi-node ${((ours - floor) * 1000).toFixed(0)} µs above it`,
+    );
   }
 }
 

@@ -3,8 +3,18 @@
 // the counterpart of pydriver.py (indipydriver + indipyserver). Usage: tsdriver.mjs PORT
 import { randomBytes } from 'node:crypto';
 import {
-  BLOBMember, BLOBVector, Device, IPyDriver, IPyServer, NewBLOBVector, NewNumberVector, NewSwitchVector,
-  NumberMember, NumberVector, SwitchMember, SwitchVector,
+  BLOBMember,
+  BLOBVector,
+  Device,
+  IPyDriver,
+  IPyServer,
+  NewBLOBVector,
+  NewNumberVector,
+  NewSwitchVector,
+  NumberMember,
+  NumberVector,
+  SwitchMember,
+  SwitchVector,
 } from '../dist/index.js';
 
 const mode = process.env.BENCH_MODE ?? 'blob';
@@ -46,8 +56,7 @@ class BenchDriver extends IPyDriver {
   }
 }
 
-const number = (name, perm) =>
-  new NumberVector({ name, label: name, group: 'Bench', perm, members: [new NumberMember({ name: name[0], format: '%g' })] });
+const number = (name, perm) => new NumberVector({ name, label: name, group: 'Bench', perm, members: [new NumberMember({ name: name[0], format: '%g' })] });
 const device = new Device('Bench', [
   new BLOBVector({ name: 'BLOB', group: 'Bench', perm: 'ro', members: [new BLOBMember({ name: 'DATA', blobformat: '.bin' })] }),
   new BLOBVector({ name: 'UPLOAD', group: 'Bench', perm: 'wo', members: [new BLOBMember({ name: 'DATA' })] }),

@@ -13,8 +13,15 @@ class LEDDriver extends IPyDriver<{ led: LED }> {
   }
 }
 
-const ledvector = new SwitchVector({ name: 'ledvector', label: 'LED', group: 'Control Group', perm: 'wo',
-  rule: 'AtMostOne', state: 'Ok', members: [new SwitchMember({ name: 'ledmember', label: 'LED Value', membervalue: 'Off' })] });
+const ledvector = new SwitchVector({
+  name: 'ledvector',
+  label: 'LED',
+  group: 'Control Group',
+  perm: 'wo',
+  rule: 'AtMostOne',
+  state: 'Ok',
+  members: [new SwitchMember({ name: 'ledmember', label: 'LED Value', membervalue: 'Off' })],
+});
 const driver = new LEDDriver([new Device('led', [ledvector])], { led: new LED(17) });
 
 export default driver; // what `indi-node serve led.js` serves

@@ -21,8 +21,14 @@ class TargetDriver extends ThermoDriver {
 /** The example's driver (`indi-node serve dist/examples/target.js` serves it). */
 export default function makeDriver(interval = 10): TargetDriver {
   const control = new ThermalControl('Thermostat');
-  const target = new NumberVector({ name: 'targetvector', label: 'Target', group: 'Values', perm: 'rw', state: 'Ok',
-    members: [new NumberMember({ name: 'target', label: 'Target (C)', format: '%3.1f', min: -50, max: 99, membervalue: control.target })] });
+  const target = new NumberVector({
+    name: 'targetvector',
+    label: 'Target',
+    group: 'Values',
+    perm: 'rw',
+    state: 'Ok',
+    members: [new NumberMember({ name: 'target', label: 'Target (C)', format: '%3.1f', min: -50, max: 99, membervalue: control.target })],
+  });
   return new TargetDriver([thermostatDevice(control, [target])], { thermalcontrol: control, interval });
 }
 

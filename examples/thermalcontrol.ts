@@ -6,7 +6,10 @@ export class ThermalControl {
   temperature = 20;
   heater: 'On' | 'Off' = 'Off';
 
-  constructor(readonly devicename: string, public target = 15) {}
+  constructor(
+    readonly devicename: string,
+    public target = 15,
+  ) {}
 
   /** One poll of the simulated hardware. */
   step(): void {

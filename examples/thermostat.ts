@@ -25,8 +25,14 @@ export class ThermoDriver extends IPyDriver<ThermoData> {
 
 /** The thermostat device with its read-only temperature (and more vectors for the other examples). */
 export function thermostatDevice(control: ThermalControl, more: NumberVector[] = []): Device {
-  const temperature = new NumberVector({ name: 'temperaturevector', label: 'Temperature', group: 'Values', perm: 'ro', state: 'Ok',
-    members: [new NumberMember({ name: 'temperature', label: 'Temperature (C)', format: '%3.1f', min: -50, max: 99, membervalue: control.temperature })] });
+  const temperature = new NumberVector({
+    name: 'temperaturevector',
+    label: 'Temperature',
+    group: 'Values',
+    perm: 'ro',
+    state: 'Ok',
+    members: [new NumberMember({ name: 'temperature', label: 'Temperature (C)', format: '%3.1f', min: -50, max: 99, membervalue: control.temperature })],
+  });
   return new Device(control.devicename, [temperature, ...more]);
 }
 

@@ -14,8 +14,7 @@ class WindowDriver extends IPyDriver<{ window: 'Open' | 'Closed'; interval: numb
   }
 
   override async snoopevent(event: SnoopEvent) {
-    if (event instanceof SetNumberVector && event.devicename === 'Thermostat'
-        && event.vectorname === 'temperaturevector' && event.has('temperature')) {
+    if (event instanceof SetNumberVector && event.devicename === 'Thermostat' && event.vectorname === 'temperaturevector' && event.has('temperature')) {
       const temperature = event.getFloatValue('temperature');
       if (temperature > 21) this.driverdata.window = 'Open';
       if (temperature < 18) this.driverdata.window = 'Closed';
@@ -25,8 +24,14 @@ class WindowDriver extends IPyDriver<{ window: 'Open' | 'Closed'; interval: numb
 
 /** The example's driver (`indi-node serve dist/examples/window.js` serves it). */
 export default function makeDriver(interval = 10): WindowDriver {
-  const windowstatus = new TextVector({ name: 'windowstatus', label: 'Window Status', group: 'Values', perm: 'ro', state: 'Ok',
-    members: [new TextMember({ name: 'status', label: 'Window position', membervalue: 'Open' })] });
+  const windowstatus = new TextVector({
+    name: 'windowstatus',
+    label: 'Window Status',
+    group: 'Values',
+    perm: 'ro',
+    state: 'Ok',
+    members: [new TextMember({ name: 'status', label: 'Window position', membervalue: 'Open' })],
+  });
   return new WindowDriver([new Device('Window', [windowstatus])], { window: 'Open', interval });
 }
 

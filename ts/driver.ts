@@ -332,8 +332,7 @@ export class IPyDriver<Data extends object = Record<string, unknown>> extends Id
     const device = element.device;
     if (device !== undefined && this.has(device)) return;
     const key = device !== undefined && element.name !== undefined ? vectorKey(device, element.name) : null;
-    const wanted =
-      this.#snoopAll || (device !== undefined && this.#snoopDevices.has(device)) || (key !== null && this.#snoopVectors.has(key));
+    const wanted = this.#snoopAll || (device !== undefined && this.#snoopDevices.has(device)) || (key !== null && this.#snoopVectors.has(key));
     if (!wanted) return;
     const timer = key === null ? undefined : this.#snoopVectors.get(key);
     if (timer) timer.last = Date.now();

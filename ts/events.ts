@@ -105,7 +105,11 @@ export class NewSwitchVector extends NewVectorEvent<SwitchValue, SwitchVector> {
 
   /** @internal */
   constructor(element: WireElement, vector: SwitchVector) {
-    super(element, NewVectorEvent.values(element, vector, (m) => switchValue(m.value)), vector);
+    super(
+      element,
+      NewVectorEvent.values(element, vector, (m) => switchValue(m.value)),
+      vector,
+    );
   }
 }
 
@@ -115,7 +119,11 @@ export class NewTextVector extends NewVectorEvent<string, TextVector> {
 
   /** @internal */
   constructor(element: WireElement, vector: TextVector) {
-    super(element, NewVectorEvent.values(element, vector, (m) => m.value ?? ''), vector);
+    super(
+      element,
+      NewVectorEvent.values(element, vector, (m) => m.value ?? ''),
+      vector,
+    );
   }
 }
 
@@ -151,12 +159,15 @@ export class NewNumberVector extends NewVectorEvent<string, NumberVector> {
 export class NewBLOBVector extends NewVectorEvent<Buffer, BLOBVector> {
   readonly type = 'newBLOBVector';
   /** Announced size and format of each member. */
-  readonly sizeformat: ReadonlyMap<string, {
-    /** Announced size in bytes (0 when none was sent). */
-    size: number;
-    /** Format, such as `.fits` or `.fits.z`. */
-    format: string;
-  }>;
+  readonly sizeformat: ReadonlyMap<
+    string,
+    {
+      /** Announced size in bytes (0 when none was sent). */
+      size: number;
+      /** Format, such as `.fits` or `.fits.z`. */
+      format: string;
+    }
+  >;
 
   /** @internal */
   constructor(element: WireElement, vector: BLOBVector) {
@@ -420,12 +431,15 @@ export class SetLightVector extends SetVectorEvent<PropertyState> {
 export class SetBLOBVector extends SetVectorEvent<Buffer> {
   readonly type = 'setBLOBVector';
   /** Announced size and format of each member. */
-  readonly sizeformat: ReadonlyMap<string, {
-    /** Announced size in bytes (0 when none was sent). */
-    size: number;
-    /** Format, such as `.fits` or `.fits.z`. */
-    format: string;
-  }>;
+  readonly sizeformat: ReadonlyMap<
+    string,
+    {
+      /** Announced size in bytes (0 when none was sent). */
+      size: number;
+      /** Format, such as `.fits` or `.fits.z`. */
+      format: string;
+    }
+  >;
 
   /** @internal */
   constructor(element: WireElement) {

@@ -170,8 +170,7 @@ export interface BLOBMemberOptions extends MemberOptions<BLOBValue | null> {
 }
 
 function isReadable(value: unknown): value is Readable {
-  return typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function'
-    && typeof (value as Readable).on === 'function';
+  return typeof value === 'object' && value !== null && typeof (value as Readable).pipe === 'function' && typeof (value as Readable).on === 'function';
 }
 
 /**

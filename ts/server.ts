@@ -154,7 +154,11 @@ export class IPyServer {
     const list: unknown[] = [...args];
     const last = list.at(-1);
     const options = typeof last === 'object' && last !== null ? (list.pop() as ExdriverOptions) : {};
-    this.#native.addExdriver(checkText(program, 'program'), list.map((a) => checkText(a, 'argument')), options.pipes ?? false);
+    this.#native.addExdriver(
+      checkText(program, 'program'),
+      list.map((a) => checkText(a, 'argument')),
+      options.pipes ?? false,
+    );
   }
 
   /** Links to another INDI server; its devices are served here too. Reconnects if it goes away. */

@@ -9,7 +9,26 @@ export function redirectStdoutToStderr(): void {
   if (redirected) return;
   redirected = true;
   const toStderr = new Console({ stdout: process.stderr, stderr: process.stderr });
-  const methods = ['log', 'info', 'debug', 'warn', 'error', 'dir', 'dirxml', 'table', 'trace', 'group', 'groupCollapsed', 'groupEnd', 'count', 'countReset', 'time', 'timeEnd', 'timeLog', 'assert'] as const;
+  const methods = [
+    'log',
+    'info',
+    'debug',
+    'warn',
+    'error',
+    'dir',
+    'dirxml',
+    'table',
+    'trace',
+    'group',
+    'groupCollapsed',
+    'groupEnd',
+    'count',
+    'countReset',
+    'time',
+    'timeEnd',
+    'timeLog',
+    'assert',
+  ] as const;
   for (const method of methods) {
     const target = toStderr[method] as (...args: unknown[]) => void;
     (console as unknown as Record<string, unknown>)[method] = target.bind(toStderr);

@@ -198,8 +198,7 @@ async function loadDriver(entry: Entry, generation: number): Promise<IPyDriver<o
   const exported = module.default;
   if (typeof exported === 'function' && exported.prototype instanceof IPyDriver) {
     throw new DriverModuleError(
-      `the default export is the class ${exported.name}; export a driver (export default new ${exported.name}(...)) `
-        + 'or a function returning one',
+      `the default export is the class ${exported.name}; export a driver (export default new ${exported.name}(...)) ` + 'or a function returning one',
     );
   }
   const driver = typeof exported === 'function' ? await (exported as () => unknown)() : exported;

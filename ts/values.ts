@@ -96,8 +96,8 @@ export function checkFormat(value: unknown): string {
   const format = checkText(value, 'format');
   if (!PRINTF_FORMAT.test(format) && !SEXAGESIMAL_FORMAT.test(format)) {
     throw new RangeError(
-      `format must hold one conversion: printf %f, %e, %g or %d (flags, width, precision allowed, like '%5.2f') `
-        + `or sexagesimal %<width>.<fraction>m (like '%9.6m'); got ${JSON.stringify(format)}`,
+      `format must hold one conversion: printf %f, %e, %g or %d (flags, width, precision allowed, like '%5.2f') ` +
+        `or sexagesimal %<width>.<fraction>m (like '%9.6m'); got ${JSON.stringify(format)}`,
     );
   }
   return format;

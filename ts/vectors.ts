@@ -409,8 +409,7 @@ function blobFormat(vector: string, member: BLOBMember): string {
   if (format === '') {
     const what = typeof value === 'string' ? `its file name ${JSON.stringify(basename(value))} has no suffix` : 'its value is not a file';
     throw new TypeError(
-      `BLOB member ${member.name} of ${vector} has no format (${what}): set blobformat, e.g. '.fits' or '.jpg', `
-        + `or send a file whose name ends in one`,
+      `BLOB member ${member.name} of ${vector} has no format (${what}): set blobformat, e.g. '.fits' or '.jpg', ` + `or send a file whose name ends in one`,
     );
   }
   return format;

@@ -12,8 +12,16 @@ export type Inbound = WireElement | WireError;
 
 /** The positional fields of a `set*Vector` of values: the arguments of `sendSet`. */
 export type SetFields = [
-  tag: Tag, device: string, name: string, state: string | undefined, timeout: number | undefined, timestamp: string | undefined,
-  message: string | undefined, names: string[], values: string[] | undefined, numbers: number[] | undefined,
+  tag: Tag,
+  device: string,
+  name: string,
+  state: string | undefined,
+  timeout: number | undefined,
+  timestamp: string | undefined,
+  message: string | undefined,
+  names: string[],
+  values: string[] | undefined,
+  numbers: number[] | undefined,
 ];
 
 /**
@@ -37,8 +45,18 @@ export function setFieldsOf(element: WireElement): SetFields | undefined {
   // Each member needs its value at its index: all numbers, or all texts.
   if (numbers.length + values.length !== names.length || (numbers.length > 0 && values.length > 0)) return undefined;
   const { state, timeout, timestamp, message } = element;
-  return [tag, device, name, state ?? undefined, timeout ?? undefined, timestamp ?? undefined, message ?? undefined, names,
-    values.length ? values : undefined, numbers.length ? numbers : undefined];
+  return [
+    tag,
+    device,
+    name,
+    state ?? undefined,
+    timeout ?? undefined,
+    timestamp ?? undefined,
+    message ?? undefined,
+    names,
+    values.length ? values : undefined,
+    numbers.length ? numbers : undefined,
+  ];
 }
 
 /**

@@ -20,6 +20,9 @@ class Driver extends IPyDriver<{ count: number; name: string }> {
   }
 }
 
-export const driver = new Driver([new Device('D', [new NumberVector({ name: 'n', perm: 'rw', members: [new NumberMember({ name: 'v' })] })])], { count: 1, name: 'x' });
+export const driver = new Driver([new Device('D', [new NumberVector({ name: 'n', perm: 'rw', members: [new NumberMember({ name: 'v' })] })])], {
+  count: 1,
+  name: 'x',
+});
 // @ts-expect-error: the data must match the driver's type
 export const wrong = new Driver([], { count: 'one', name: 'x' });

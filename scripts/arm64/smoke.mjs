@@ -45,7 +45,9 @@ async function driver() {
   const led = startArm(['node_modules/indi-node/dist/examples/led.js', '--stdio'], { INDI_NODE_GPIO: '' }, app);
   led.child.stdin.write('<getProperties version="1.7"/>\n');
   await until(() => led.out.includes('</defSwitchVector>'), 60_000, 'the definition', led);
-  if (!/^<defSwitchVector device="led" name="ledvector" [^>]*><defSwitch name="ledmember" label="LED Value">Off<\/defSwitch><\/defSwitchVector>$/m.test(led.out)) {
+  if (
+    !/^<defSwitchVector device="led" name="ledvector" [^>]*><defSwitch name="ledmember" label="LED Value">Off<\/defSwitch><\/defSwitchVector>$/m.test(led.out)
+  ) {
     throw new Error(`unexpected definition: ${led.out}`);
   }
   led.child.stdin.write('<newSwitchVector device="led" name="ledvector"><oneSwitch name="ledmember">On</oneSwitch></newSwitchVector>\n');

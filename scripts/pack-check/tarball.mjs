@@ -16,12 +16,16 @@ const check = (ok, message) => ok || problems.push(message);
 
 const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
 const want = { [`${pkg.name}-linux-x64-gnu`]: pkg.version, [`${pkg.name}-linux-arm64-gnu`]: pkg.version };
-check(JSON.stringify(pkg.optionalDependencies) === JSON.stringify(want), `optionalDependencies ${JSON.stringify(pkg.optionalDependencies)}, want ${JSON.stringify(want)}`);
+check(
+  JSON.stringify(pkg.optionalDependencies) === JSON.stringify(want),
+  `optionalDependencies ${JSON.stringify(pkg.optionalDependencies)}, want ${JSON.stringify(want)}`,
+);
 check(pkg.bin?.[pkg.name] === 'dist/cli.js', `bin ${JSON.stringify(pkg.bin)}`);
 for (const field of ['repository', 'bugs', 'homepage', 'license']) check(pkg[field] !== undefined, `no ${field} field`);
 
 const files = [];
-const walk = (d) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : files.push(relative(pkgDir, join(d, e.name)))));
+const walk = (d) =>
+  readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : files.push(relative(pkgDir, join(d, e.name)))));
 walk(pkgDir);
 for (const name of ['LICENSE', 'README.md', 'CHANGELOG.md', 'dist/index.d.ts', 'dist/cli.js']) check(files.includes(name), `${name} not shipped`);
 check(!files.some((f) => f.endsWith('.node')), 'a .node file is shipped in the main package');
@@ -44,4 +48,8 @@ if (problems.length > 0) {
   console.error(`${tgz}:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`${pkg.name}@${pkg.version} tarball: ${files.length} files, optionalDependencies ${Object.entries(pkg.optionalDependencies).map(([n, v]) => `${n}@${v}`).join(' ')}, bin ${pkg.bin[pkg.name]}; ${dts.length} .d.ts without internal types, ${maps.length} source maps with their sources; no .node`);
+console.log(
+  `${pkg.name}@${pkg.version} tarball: ${files.length} files, optionalDependencies ${Object.entries(pkg.optionalDependencies)
+    .map(([n, v]) => `${n}@${v}`)
+    .join(' ')}, bin ${pkg.bin[pkg.name]}; ${dts.length} .d.ts without internal types, ${maps.length} source maps with their sources; no .node`,
+);
