@@ -24,6 +24,9 @@ ls "$libdir"/libstd-*.rlib >/dev/null || { echo "no aarch64 std in $libdir" >&2;
 
 [ -x node_modules/.bin/napi ] || { log "npm ci"; npm ci --no-audit --no-fund; }
 
+# The cross toolchain's gcc predates __ARM_ARCH on aarch64, which ring's assembly (rustls, for
+# the web panel's TLS) requires: define it as the ARMv8 the target is.
+export CFLAGS_aarch64_unknown_linux_gnu="${CFLAGS_aarch64_unknown_linux_gnu:-} -D__ARM_ARCH=8"
 log "napi build --target aarch64-unknown-linux-gnu --use-napi-cross"
 # Own target dir: artifacts of rustc 1.96 and the host's rustc stay apart.
 npx napi build --platform --release --target aarch64-unknown-linux-gnu --use-napi-cross \
