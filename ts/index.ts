@@ -51,6 +51,7 @@ export { describeError, logger, setLogger, type Logger } from './log.js';
 export { isMainModule, runDriver, type RunDriverOptions } from './rundriver.js';
 export { IPyServer, type IPyServerOptions, type ExdriverOptions, type RemoteOptions } from './server.js';
 export type { WebOptions } from './web.js';
+export type { WebStarted } from './server.js';
 export {
   BLOBMember,
   LightMember,

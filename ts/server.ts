@@ -71,6 +71,16 @@ export interface DriverSlot {
   close(): void;
 }
 
+/** Where the web panel listens, as `IPyServer.web` resolves it. */
+export interface WebStarted {
+  /** The panel's port. */
+  port: number;
+  /** True when signing in is required (the panel listens on more than loopback, or was told to). */
+  login: boolean;
+  /** The generated admin password, on the first run only (printed once, never stored in clear). */
+  adminPassword?: string;
+}
+
 /** Options of `addRemote`. */
 export interface RemoteOptions {
   /** Also fetch BLOBs from the remote server; default false. */
@@ -195,7 +205,7 @@ export class IPyServer {
    * unless `host` is loopback; the first run with an empty user database creates `admin` and
    * returns its password (shown once).
    */
-  async web(options: WebOptions): Promise<{ port: number; login: boolean; adminPassword?: string }> {
+  async web(options: WebOptions): Promise<WebStarted> {
     const { host, users, login, cert, key } = options;
     const started = await this.#native.web({ host, port: checkPort(options.port, 'web port'), users, login, cert, key });
     return { port: started.port, login: started.login, adminPassword: started.adminPassword ?? undefined };

@@ -69,6 +69,7 @@ pub async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(pane
             Ok(None) => return,
             Err(HttpError(status, reason)) => {
                 let _ = write_response(&mut stream, &Response::error(status, reason).with("Connection", "close"), false).await;
+                linger(&mut stream).await;
                 return;
             }
         };
@@ -89,6 +90,27 @@ pub async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(pane
         }
     }
 }
+
+/// Closes after a refused request without losing the answer: the peer may still be sending what
+/// was refused, and closing with its bytes unread resets the connection before it reads why.
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 8192];
+    let drain = async {
+        let mut total = 0usize;
+        while total < LINGER_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
+}
+
+/// Most bytes of a refused request read and dropped before closing.
+const LINGER_BYTES: usize = 1 << 20;
 
 /// Requests that change something must come from the panel's own page: same origin, and the
 /// session's CSRF token in `X-CSRF-Token` when signed in.
