@@ -14,7 +14,10 @@ export interface BLOBUpload {
 /** New member values by name: text, `On`/`Off`, numbers (or INDI text), or BLOBs. */
 export type SendValues = Record<string, string | number | SwitchValue | NumberLike | BLOBUpload>;
 
-/** The `new*Vector` for `values`; throws a clear error for names, perm, numbers or rule. */
+/**
+ * The `new*Vector` for `values`; throws a clear error for names, perm, numbers or rule.
+ * @internal
+ */
 export function buildNew(vector: ClientVector, values: SendValues): WireElement {
   const where = `${vector.device}.${vector.name}`;
   if (vector.perm === 'ro') throw new Error(`${where} is read-only`);
