@@ -154,6 +154,11 @@ impl Driver {
         self.snoop_devices.get(device).copied().or(self.snoop_all)
     }
 
+    /// The snoop mode matching `(device, name)` when this driver named that device.
+    fn named_snoop_mode(&self, device: &str, name: Option<&str>) -> Option<BlobEnable> {
+        name.and_then(|n| self.snoop_props.get(device)?.get(n)).or_else(|| self.snoop_devices.get(device)).copied()
+    }
+
     fn set_snoop(&mut self, device: Option<&str>, name: Option<&str>, mode: BlobEnable, overwrite: bool) {
         let slot = match (device, name) {
             (None, _) => {
@@ -382,7 +387,10 @@ impl Router {
         self.clients_for(head.tag, head.device.as_deref(), head.name.as_deref(), device_wide, except)
     }
 
-    /// Drivers snooping on a frame, except the sender and links to the sender's server.
+    /// Drivers snooping on a frame, except links to the sender's server. A driver that snoops
+    /// on a device of its own by name gets its own traffic back, as from indiserver's
+    /// `q2SDrivers` (libindi's CCD simulator learns its own filter wheel's slot so, for FITS
+    /// `FILTER`); snoop-all (ours alone) does not echo a driver's traffic to itself.
     fn snoopers_for(&self, frame: &Frame, from: EndpointId) -> Targets {
         let head = frame.head();
         let (device, name) = (head.device.as_deref(), head.name.as_deref());
@@ -392,10 +400,11 @@ impl Router {
             .drivers
             .iter()
             .filter(|(id, d)| {
-                if **id == from || (from_remote.is_some() && d.remote.as_deref() == from_remote) {
+                if from_remote.is_some() && d.remote.as_deref() == from_remote {
                     return false;
                 }
-                match d.snoop_mode(device, name) {
+                let mode = if **id == from { device.and_then(|device| d.named_snoop_mode(device, name)) } else { d.snoop_mode(device, name) };
+                match mode {
                     None => false,
                     Some(mode) if blob => mode != BlobEnable::Never,
                     Some(mode) => mode != BlobEnable::Only,
@@ -523,9 +532,10 @@ impl Router {
                 let device = get.device.as_deref().filter(|d| *d != "*");
                 let driver = self.drivers.get_mut(&from).expect("checked by route");
                 driver.set_snoop(device, get.name.as_deref(), BlobEnable::Never, false);
-                // Ask the owners to (re)define. Never back up another link to the sender's server
-                // (found by fuzzing: it re-defined twice).
-                let mut targets = self.owners(device, Some(from));
+                // Ask the owners to (re)define: the sender too when it names a device of its own,
+                // as indiserver's q2RDrivers does (it then snoops its own definition). Never back
+                // up another link to the sender's server (found by fuzzing: it re-defined twice).
+                let mut targets = self.owners(device, device.is_none().then_some(from));
                 if let Some(key) = self.drivers[&from].remote.clone() {
                     targets.retain(|t| self.drivers[t].remote.as_deref() != Some(key.as_str()));
                 }

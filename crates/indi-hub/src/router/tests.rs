@@ -292,9 +292,32 @@ fn snooping_by_device_vector_and_all_with_blob_modes() {
     assert!(!r.route(DRIVER, &f(blob.clone())).targets.contains(&SNOOPER));
     r.route(SNOOPER, &f(enable(Some("BlobBench"), Some("BENCH_BLOB"), BlobEnable::Also)));
     assert!(r.route(DRIVER, &f(blob.clone())).targets.contains(&SNOOPER));
-    // A driver never snoops on itself.
+    // Snoop-all does not echo a driver's own traffic to it.
     r.route(DRIVER, &f(get(None, None)));
     assert!(!r.route(DRIVER, &f(number.clone())).targets.contains(&DRIVER));
+}
+
+#[test]
+fn a_driver_snooping_its_own_device_by_name_gets_its_traffic_back_as_from_indiserver() {
+    // libindi's CCD simulator snoops its own FILTER_SLOT and FILTER_NAME (its filter wheel is
+    // built in) and writes FITS FILTER from what it snooped: indiserver's q2SDrivers and
+    // q2RDrivers do not skip the sender.
+    let mut r = router();
+    let slot = set(VectorKind::Number, "BlobBench", "FILTER_SLOT");
+    assert!(!r.route(DRIVER, &f(slot.clone())).targets.contains(&DRIVER));
+    // Its request reaches itself (it owns the device), so it redefines, and snoops the definition.
+    assert_eq!(r.route(DRIVER, &f(get(Some("BlobBench"), Some("FILTER_SLOT")))).targets.to_vec(), vec![DRIVER]);
+    assert!(r.route(DRIVER, &f(def("BlobBench", "FILTER_SLOT"))).targets.contains(&DRIVER));
+    assert!(r.route(DRIVER, &f(slot.clone())).targets.contains(&DRIVER));
+    assert!(!r.route(DRIVER, &f(set(VectorKind::Number, "BlobBench", "OTHER"))).targets.contains(&DRIVER));
+    // BLOBs of its own only as it enabled them; a whole device by name too.
+    let blob = set(VectorKind::Blob, "BlobBench", "FILTER_SLOT");
+    assert!(!r.route(DRIVER, &f(blob.clone())).targets.contains(&DRIVER));
+    r.route(DRIVER, &f(enable(Some("BlobBench"), Some("FILTER_SLOT"), BlobEnable::Also)));
+    assert!(r.route(DRIVER, &f(blob)).targets.contains(&DRIVER));
+    r.route(OTHER_DRIVER, &f(get(Some("Other"), None)));
+    assert!(r.route(OTHER_DRIVER, &f(def("Other", "ANY"))).targets.contains(&OTHER_DRIVER));
+    assert!(!r.route(OTHER_DRIVER, &f(def("Other", "ANY"))).targets.contains(&DRIVER));
 }
 
 #[test]
