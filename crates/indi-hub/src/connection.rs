@@ -55,6 +55,12 @@ impl Connection {
         read_loop(self.registration.hub(), &self.registration, reader).await
     }
 
+    /// [`Connection::read`] for a driver or remote link reading descriptor `fd` (clients that
+    /// arrive wait for what it had sent, see [`crate::io::read_loop_driver`]).
+    pub async fn read_driver<R: AsyncRead + Unpin>(&self, reader: R, fd: std::os::fd::RawFd) -> ReadEnd {
+        crate::io::read_loop_driver(self.registration.hub(), &self.registration, reader, fd).await
+    }
+
     /// The registration and the writer task, for an owner that reads the connection elsewhere
     /// (see [`crate::feed`]).
     pub fn into_parts(self) -> (Registration, JoinHandle<()>) {

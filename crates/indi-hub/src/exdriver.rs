@@ -101,7 +101,8 @@ async fn run_once(hub: &Hub, spec: &DriverSpec, stop: &CancellationToken) {
                 unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20) };
             }
             connection = Connection::open(hub, Role::Driver, label, stdin, get()).expect("drivers are never refused");
-            reading = Box::pin(connection.read(stdout));
+            let fd = stdout.as_raw_fd();
+            reading = Box::pin(connection.read_driver(stdout, fd));
         }
     }
     let logging = tokio::spawn(log_stderr(name.to_owned(), stderr));

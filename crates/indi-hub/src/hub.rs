@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     exit: watch::Sender<Option<i32>>,
     /// What [`Hub::settled`] waits for.
     pub(crate) settle: crate::settle::Settle,
+    /// Drivers' inputs, which arriving clients wait for (see [`crate::arrival`]).
+    pub(crate) inputs: crate::arrival::Inputs,
 }
 
 /// A running INDI server. Cheap to clone.
@@ -51,6 +53,7 @@ impl Hub {
             stop: CancellationToken::new(),
             exit,
             settle: crate::settle::Settle::default(),
+            inputs: crate::arrival::Inputs::default(),
         }))
     }
 

@@ -1,5 +1,6 @@
 //! The read and write loops every connection runs, over any byte stream.
 
+use crate::arrival::{Counted, Input};
 use crate::delivery::Pace;
 use crate::endpoint::{Endpoint, Role};
 use crate::frame::Frame;
@@ -8,6 +9,7 @@ use crate::readbuf::ReadBuffer;
 use crate::shm::{may_attach, AttachingReader, Attachments};
 use indi_codec::{DecodeError, IndiCodec, Tag, VectorKind};
 use std::io::IoSlice;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::{debug, trace, warn};
@@ -43,17 +45,39 @@ fn fatal_for_client(error: &DecodeError) -> bool {
 
 /// Reads, decodes and routes everything `endpoint` sends until it closes.
 pub async fn read_loop<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, reader: R) -> ReadEnd {
-    read_loop_with(hub, endpoint, reader, None).await
+    read_loop_with(hub, endpoint, reader, None, None).await
+}
+
+/// [`read_loop`] for a driver or remote link reading descriptor `fd`: clients that arrive wait
+/// for what it had sent (see [`crate::arrival`]).
+pub async fn read_loop_driver<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, reader: R, fd: RawFd) -> ReadEnd {
+    read_counted(hub, endpoint, hub.driver_input(reader, fd)).await
+}
+
+pub(crate) async fn read_counted<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, reader: Counted<R>) -> ReadEnd {
+    let input = reader.input().clone();
+    read_loop_with(hub, endpoint, reader, None, Some(input)).await
 }
 
 /// [`read_loop`] for a driver's unix socket, whose BLOBs may come as shared-memory
 /// attachments: a driver that sends one without its buffer is dropped, as indiserver does.
 pub async fn read_loop_attached(hub: &Hub, endpoint: &Endpoint, reader: AttachingReader) -> ReadEnd {
     let attachments = reader.attachments();
-    read_loop_with(hub, endpoint, reader, Some(attachments)).await
+    let reader = {
+        let fd = reader.socket_fd();
+        hub.driver_input(reader, fd)
+    };
+    let input = reader.input().clone();
+    read_loop_with(hub, endpoint, reader, Some(attachments), Some(input)).await
 }
 
-async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mut reader: R, attachments: Option<Attachments>) -> ReadEnd {
+async fn read_loop_with<R: AsyncRead + Unpin>(
+    hub: &Hub,
+    endpoint: &Endpoint,
+    mut reader: R,
+    attachments: Option<Attachments>,
+    input: Option<Arc<Input>>,
+) -> ReadEnd {
     let client = endpoint.role == Role::Client;
     // Drivers and remote servers send whole INDI elements: markup they leave open is dropped
     // at their next element (a client's open markup is its own problem, cut at its limits).
@@ -64,11 +88,9 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
     // send no updates.
     let max_run = if client { 1 } else { MAX_RUN };
     if client {
-        // A new client's first request waits until what the drivers had already sent (woken in the
-        // same poll as its arrival) is routed: as with indiserver, a definition a driver sent before
-        // the client asked is not forwarded to it (libindi integs DontForwardUnaskedBlobDefToClient).
-        // Not more: waiting for drivers' unread input delays every client while drivers are busy.
-        tokio::task::yield_now().await;
+        // A new client's first request waits until what the drivers had sent before it arrived is
+        // routed, as with indiserver (see crate::arrival).
+        hub.arrival().wait().await;
     }
     // A driver on a unix socket may send shared-memory BLOBs, each encoded as it is read: the
     // next one is read and encoded while clients catch up, and waits to be delivered (one
@@ -80,6 +102,7 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
             result = reader.read_buf(&mut read.buf) => result,
             _ = endpoint.cancel.cancelled() => return ReadEnd::Cancelled,
         };
+        let upto = input.as_ref().map(|input| input.read_so_far());
         let eof = match result {
             Ok(0) => true,
             Ok(len) => {
@@ -121,6 +144,9 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
         }
         if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {
             return end;
+        }
+        if let (Some(input), Some(upto)) = (&input, upto) {
+            input.routed(upto);
         }
         if eof {
             return ReadEnd::Eof;

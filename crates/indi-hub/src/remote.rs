@@ -75,11 +75,12 @@ async fn run_connected(hub: &Hub, spec: &RemoteSpec, stream: TcpStream) {
     if spec.blob_enable {
         greeting.push(Element::EnableBlob(EnableBlob { device: spec.device.clone(), name: None, mode: Some(BlobEnable::Also) }));
     }
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let (reader, writer) = stream.into_split();
     let connection = Connection::open(hub, Role::Remote(spec.key()), |_| format!("Remote {}", spec.name()), writer, greeting).expect("links are never refused");
     if let Some(device) = &spec.device {
         hub.chain_device(connection.id, device);
     }
-    connection.read(reader).await;
+    connection.read_driver(reader, fd).await;
     connection.close().await;
 }

@@ -336,6 +336,12 @@ impl AttachingReader {
     pub fn attachments(&self) -> Attachments {
         self.attachments.clone()
     }
+
+    /// The socket's descriptor.
+    pub fn socket_fd(&self) -> RawFd {
+        let stream: &tokio::net::UnixStream = self.socket.as_ref();
+        stream.as_raw_fd()
+    }
 }
 
 impl AsyncRead for AttachingReader {
