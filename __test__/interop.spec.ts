@@ -56,6 +56,9 @@ describe.skipIf(!pyindi)('libindi BaseClient (PyIndi)', () => {
       expect(fits.simple, kind).toBe(true);
       expect(fits.size, kind).toBeGreaterThan(1_000_000);
       expect(fits.keys, kind).toContain('EXPTIME');
+      // The simulator snoops its own built-in filter wheel (FILTER_SLOT, FILTER_NAME): the server
+      // must send a driver its own traffic when it snoops itself, as indiserver does.
+      expect(fits.keys, kind).toContain('FILTER');
       await stopAll();
     }
   });

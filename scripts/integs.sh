@@ -113,8 +113,8 @@ base=$(awk '$1 == "indiserver" && $4 == "pass" {print $2, $3}' "$OUT/results.txt
 while read -r b name; do
   bad=$(awk -v b="$b" -v n="$name" '$1 ~ /^indi-node/ && $2 == b && $3 == n && $4 != "pass"' "$OUT/results.txt" | wc -l)
   [ "$bad" -eq 0 ] && continue
-  # INTEGS_RETRIES: a test that failed is run that many times more; it is a known race (see the
-  # README's Testing section) only if every retry passes, and it is reported either way.
+  # INTEGS_RETRIES (for hunting races, not used in CI): a test that failed is run that many times
+  # more; it is reported as FLAKY, not failed, only if every retry passes.
   retried=0
   for retry in $(seq 1 "${INTEGS_RETRIES:-0}"); do
     t=$(cd "$OUT/$b" && for p in TestIndiserverSingleDriver TestClientQueries TestIndiSetProp; do ./$p --gtest_list_tests | awk -v p="$p" '/^[^ ]/ {s=$1} /^  / {print p, s $1}'; done | awk -v n="$name" '$2 == n {print $1}')

@@ -87,11 +87,10 @@ async fn read_loop_with<R: AsyncRead + Unpin>(
     // Drivers' and remote servers' bursts of updates are routed and written in runs; clients
     // send no updates.
     let max_run = if client { 1 } else { MAX_RUN };
-    if client {
-        // A new client's first request waits until what the drivers had sent before it arrived is
-        // routed, as with indiserver (see crate::arrival).
-        hub.arrival().wait().await;
-    }
+    // A new client's first request waits until what the drivers had sent before it arrived is
+    // routed, as with indiserver (see crate::arrival). Only a request waits: a client that
+    // closes without one is closed at once (a driver's ping may be waiting for that).
+    let mut arrival = client.then(|| hub.arrival());
     // A driver on a unix socket may send shared-memory BLOBs, each encoded as it is read: the
     // next one is read and encoded while clients catch up, and waits to be delivered (one
     // frame of read-ahead, so encoding overlaps writing, as indiserver's writer threads do).
@@ -106,6 +105,9 @@ async fn read_loop_with<R: AsyncRead + Unpin>(
         let eof = match result {
             Ok(0) => true,
             Ok(len) => {
+                if let Some(arrival) = arrival.take() {
+                    arrival.wait().await;
+                }
                 read.read(len);
                 false
             }
