@@ -216,21 +216,44 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, mut slices: &
     Ok(())
 }
 
-/// Writes `batch` in one vectored write, or, when frames carry attachments for a local client,
-/// in pieces with each frame's descriptors passed just before it.
+/// Writes `pending` in one vectored write (as many calls as it takes) and empties it.
+async fn flush<W: AsyncWrite + Unpin>(writer: &mut W, pending: &mut Vec<bytes::Bytes>) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = pending.iter().map(|bytes| IoSlice::new(bytes)).collect();
+    write_all_vectored(writer, &mut slices).await?;
+    pending.clear();
+    Ok(())
+}
+
+/// Writes `batch` in one vectored write, except that frames carrying attachments for a local
+/// client have their descriptors passed just before them, and frames made in chunks are
+/// written chunk by chunk as they are made (see [`crate::chunked`]).
 async fn write_batch<W: AsyncWrite + Unpin>(endpoint: &Endpoint, writer: &mut W, batch: &[Arc<Frame>]) -> std::io::Result<()> {
-    let mut start = 0;
-    for (at, frame) in batch.iter().enumerate() {
+    let mut pending = Vec::with_capacity(batch.len());
+    for frame in batch {
         if let Some(shared) = frame.attachments() {
-            let mut slices: Vec<IoSlice<'_>> = batch[start..at].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
-            write_all_vectored(writer, &mut slices).await?;
+            flush(writer, &mut pending).await?;
             let socket = endpoint.direct.get().ok_or(std::io::ErrorKind::Unsupported)?;
             socket.send_attachments(shared).await?;
-            start = at;
+        }
+        let Some(chunked) = frame.chunked() else {
+            pending.push(frame.bytes().clone());
+            continue;
+        };
+        let mut have = 0;
+        loop {
+            let (made, done) = chunked.ready(have, &mut pending);
+            have = made;
+            if done {
+                break;
+            }
+            if pending.is_empty() {
+                chunked.wait_beyond(have).await;
+            } else {
+                flush(writer, &mut pending).await?;
+            }
         }
     }
-    let mut slices: Vec<IoSlice<'_>> = batch[start..].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
-    write_all_vectored(writer, &mut slices).await
+    flush(writer, &mut pending).await
 }
 
 /// Writes `endpoint`'s queue until it is closed and drained, many elements per system call.

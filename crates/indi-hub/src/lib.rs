@@ -7,6 +7,7 @@
 //! vector that arrive together travel as one frame (a run, see [`frame::Frame::singles`]); an
 //! idle client is written to by the sender itself.
 
+pub mod chunked;
 pub mod client;
 pub mod config;
 pub mod connection;

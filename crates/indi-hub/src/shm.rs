@@ -5,6 +5,7 @@
 //! line without `attached` and `enclen`, as indiserver 1.9.9 writes it to TCP clients; every
 //! queue shares that one encoding. The mapping is released with the last queue's frame.
 
+use crate::chunked::{self, Chunked, Piece};
 use crate::frame::Frame;
 use crate::readbuf::{attribute_span, attribute_value};
 use bytes::{Bytes, BytesMut};
@@ -86,6 +87,9 @@ pub struct Shared {
     pub blobs: Vec<SharedBlob>,
 }
 
+/// Inline elements from this size on are encoded in chunks while they are written.
+const CHUNKED_FROM: usize = 1 << 20;
+
 /// Descriptors received on a driver's socket and not yet claimed by an element, in order.
 #[derive(Debug, Clone, Default)]
 pub struct Attachments(Arc<Mutex<AttachmentState>>);
@@ -121,11 +125,30 @@ impl Attachments {
         match inline(&raw, &mut state.fds, max) {
             Ok(None) => Frame::received_run(raw, head, count).map_err(|e| e.to_string()),
             Err(Inline::TooLarge) => Err(format!("attached BLOBs larger than the element limit of {max} bytes once encoded; dropped")),
-            Ok(Some((inline, blobs))) => {
+            Ok(Some((pieces, blobs))) => {
                 for blob in &blobs {
                     tracing::trace!("{}: BLOB of {} bytes from shared memory", state.name, blob.bytes().len());
                 }
-                Ok(Frame::with_shared(inline, head, count, Shared { attached: raw, blobs }))
+                let shared = Arc::new(Shared { attached: raw, blobs });
+                let views: Vec<&[u8]> = shared.blobs.iter().map(SharedBlob::bytes).collect();
+                let len = chunked::encoded_len(&pieces, &views);
+                // A large element is encoded in chunks on a blocking thread, written as they come.
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) if len >= CHUNKED_FROM && count == 1 => {
+                        let chunked = Arc::new(Chunked::new(len));
+                        let frame = Frame::with_chunked(head, shared.clone(), chunked.clone());
+                        runtime.spawn_blocking(move || {
+                            let views: Vec<&[u8]> = shared.blobs.iter().map(SharedBlob::bytes).collect();
+                            chunked::encode(&pieces, &views, &chunked);
+                        });
+                        Ok(frame)
+                    }
+                    _ => {
+                        let inline = chunked::encode_whole(&pieces, &views);
+                        drop(views);
+                        Ok(Frame::with_shared(inline, head, count, shared))
+                    }
+                }
             }
             Err(Inline::Broken(reason)) => {
                 state.broken = Some(reason.clone());
@@ -156,10 +179,12 @@ impl From<&str> for Inline {
 }
 
 /// Rewrites the attached `oneBLOB`s of `raw` inline: `attached` and `enclen` dropped, `len`
-/// kept, content the base64 of the buffer (taken from `fds`). `None` when none is attached.
-/// Past `max` bytes, the element's remaining buffers are taken and dropped.
-fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<(Bytes, Vec<SharedBlob>)>, Inline> {
-    let mut out: Option<BytesMut> = None;
+/// kept, content the base64 of the buffer (taken from `fds`), as pieces of markup and buffers
+/// to encode (see [`crate::chunked`]). `None` when none is attached. Past `max` bytes, the
+/// element's remaining buffers are taken and dropped.
+fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<(Vec<Piece>, Vec<SharedBlob>)>, Inline> {
+    let mut pieces = Vec::new();
+    let mut markup = BytesMut::new();
     let mut blobs = Vec::new();
     let mut copied = 0;
     let mut encoded = raw.len();
@@ -185,12 +210,12 @@ fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<
         if encoded > max {
             continue;
         }
-        let out = out.get_or_insert_with(|| BytesMut::with_capacity(raw.len() + 4 * blob.bytes().len().div_ceil(3) + 64));
-        extend_flat(out, &raw[copied..at]);
-        start_tag_without(tag, &[b"attached", b"enclen"], out);
-        out.extend_from_slice(b">");
-        indi_codec::blob::encode_into(blob.bytes(), out);
-        out.extend_from_slice(b"</oneBLOB>");
+        extend_flat(&mut markup, &raw[copied..at]);
+        start_tag_without(tag, &[b"attached", b"enclen"], &mut markup);
+        markup.extend_from_slice(b">");
+        pieces.push(Piece::Markup(markup.split().freeze()));
+        pieces.push(Piece::Blob(blobs.len()));
+        markup.extend_from_slice(b"</oneBLOB>");
         copied = if empty {
             close + 1
         } else {
@@ -202,14 +227,16 @@ fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<
     if encoded > max {
         return Err(Inline::TooLarge);
     }
-    Ok(out.map(|mut out| {
-        // The line break that ends the element stays.
-        let tail = &raw[copied..];
-        let end = tail.strip_suffix(b"\n").unwrap_or(tail);
-        extend_flat(&mut out, end);
-        out.extend_from_slice(&tail[end.len()..]);
-        (out.freeze(), blobs)
-    }))
+    if blobs.is_empty() {
+        return Ok(None);
+    }
+    // The line break that ends the element stays.
+    let tail = &raw[copied..];
+    let end = tail.strip_suffix(b"\n").unwrap_or(tail);
+    extend_flat(&mut markup, end);
+    markup.extend_from_slice(&tail[end.len()..]);
+    pieces.push(Piece::Markup(markup.freeze()));
+    Ok(Some((pieces, blobs)))
 }
 
 /// Appends start tag `tag` (without its `>`) less the attributes `drop`.
@@ -376,12 +403,22 @@ mod tests {
         OwnedFd::from(file)
     }
 
+    /// The inline form `inline` makes, whole.
+    fn whole(made: Option<(Vec<Piece>, Vec<SharedBlob>)>) -> Option<(Bytes, Vec<SharedBlob>)> {
+        made.map(|(pieces, blobs)| {
+            let views: Vec<&[u8]> = blobs.iter().map(SharedBlob::bytes).collect();
+            let inline = chunked::encode_whole(&pieces, &views);
+            drop(views);
+            (inline, blobs)
+        })
+    }
+
     const ATTACHED: &str = "<setBLOBVector device='d' name='b' state='Ok'>\n  <oneBLOB\n    name='i'\n    size='3'\n    format='.fits'\n    len='3'\n    attached='true'>\n  </oneBLOB>\n</setBLOBVector>\n";
 
     #[test]
     fn attached_blobs_are_inlined_as_indiserver_writes_them() {
         let mut fds = VecDeque::from([memfd(b"ABC", 4096)]);
-        let (inline, blobs) = inline(ATTACHED.as_bytes(), &mut fds, usize::MAX).unwrap().unwrap();
+        let (inline, blobs) = whole(inline(ATTACHED.as_bytes(), &mut fds, usize::MAX).unwrap()).unwrap();
         let text = std::str::from_utf8(&inline).unwrap();
         assert_eq!(text, "<setBLOBVector device='d' name='b' state='Ok'>   <oneBLOB     name='i'     size='3'     format='.fits'     len='3'>QUJD</oneBLOB> </setBLOBVector>\n");
         assert_eq!(blobs[0].bytes(), b"ABC");
@@ -392,7 +429,7 @@ mod tests {
     fn self_closed_attached_blobs_and_enclen_are_handled() {
         let raw = "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='2' enclen='4' format='.x' attached=\"true\"/><oneBLOB name='j' size='1' format='.y'>QQ==</oneBLOB></setBLOBVector>";
         let mut fds = VecDeque::from([memfd(b"hi", 2)]);
-        let (inline, _) = inline(raw.as_bytes(), &mut fds, usize::MAX).unwrap().unwrap();
+        let (inline, _) = whole(inline(raw.as_bytes(), &mut fds, usize::MAX).unwrap()).unwrap();
         assert_eq!(
             std::str::from_utf8(&inline).unwrap(),
             "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='2' format='.x'>aGk=</oneBLOB><oneBLOB name='j' size='1' format='.y'>QQ==</oneBLOB></setBLOBVector>"
