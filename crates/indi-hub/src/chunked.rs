@@ -11,6 +11,38 @@ use tokio::sync::Notify;
 /// encoding (no padding inside), and 128 KiB of base64, few enough writes and wake-ups.
 pub const CHUNK_RAW: usize = 3 << 15;
 
+/// Chunk buffers kept for reuse, at most this many (16 MiB): fresh memory costs the kernel a
+/// page fault and a cleared page per 4 KiB, as much as encoding into it.
+const POOL_MAX: usize = 128;
+static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// A chunk's buffer, back to [`POOL`] once the last queue has written it.
+struct Pooled(Vec<u8>);
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Ok(mut pool) = POOL.lock() {
+            if pool.len() < POOL_MAX {
+                pool.push(std::mem::take(&mut self.0));
+            }
+        }
+    }
+}
+
+/// The base64 of `raw`, in a buffer from the pool.
+fn encode_chunk(raw: &[u8]) -> Bytes {
+    let mut buf = POOL.lock().map(|mut pool| pool.pop()).ok().flatten().unwrap_or_default();
+    buf.clear();
+    indi_codec::blob::encode_into_vec(raw, &mut buf);
+    Bytes::from_owner(Pooled(buf))
+}
+
 /// One piece of an element's inline form.
 #[derive(Debug)]
 pub enum Piece {
@@ -115,7 +147,7 @@ pub fn encode(pieces: &[Piece], blobs: &[&[u8]], into: &Chunked) {
             Piece::Markup(markup) => into.push(markup.clone()),
             Piece::Blob(n) => {
                 for chunk in blobs[*n].chunks(CHUNK_RAW) {
-                    into.push(indi_codec::blob::encode(chunk));
+                    into.push(encode_chunk(chunk));
                 }
             }
         }
@@ -168,7 +200,7 @@ mod tests {
         let into = Chunked::new(encoded_len(pieces, blobs));
         encode(pieces, blobs, &into);
         let mut chunks = Vec::new();
-        assert_eq!(into.ready(0, &mut chunks).1, true);
+        assert!(into.ready(0, &mut chunks).1);
         (into, chunks)
     }
 

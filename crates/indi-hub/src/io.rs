@@ -1,5 +1,6 @@
 //! The read and write loops every connection runs, over any byte stream.
 
+use crate::chunked::Chunked;
 use crate::delivery::Pace;
 use crate::endpoint::{Endpoint, Role};
 use crate::frame::Frame;
@@ -216,44 +217,47 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, mut slices: &
     Ok(())
 }
 
-/// Writes `pending` in one vectored write (as many calls as it takes) and empties it.
-async fn flush<W: AsyncWrite + Unpin>(writer: &mut W, pending: &mut Vec<bytes::Bytes>) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = pending.iter().map(|bytes| IoSlice::new(bytes)).collect();
-    write_all_vectored(writer, &mut slices).await?;
-    pending.clear();
-    Ok(())
+/// Writes `frames` in one vectored write (as many calls as it takes).
+async fn write_frames<W: AsyncWrite + Unpin>(writer: &mut W, frames: &[Arc<Frame>]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+    write_all_vectored(writer, &mut slices).await
+}
+
+/// Writes a frame made in chunks as they are made (see [`crate::chunked`]), those ready at
+/// once in one vectored write.
+async fn write_chunked<W: AsyncWrite + Unpin>(writer: &mut W, chunked: &Chunked) -> std::io::Result<()> {
+    let (mut have, mut ready) = (0, Vec::new());
+    loop {
+        let (made, done) = chunked.ready(have, &mut ready);
+        have = made;
+        let mut slices: Vec<IoSlice<'_>> = ready.iter().map(|chunk| IoSlice::new(chunk)).collect();
+        write_all_vectored(writer, &mut slices).await?;
+        ready.clear();
+        if done {
+            return Ok(());
+        }
+        chunked.wait_beyond(have).await;
+    }
 }
 
 /// Writes `batch` in one vectored write, except that frames carrying attachments for a local
 /// client have their descriptors passed just before them, and frames made in chunks are
-/// written chunk by chunk as they are made (see [`crate::chunked`]).
+/// written chunk by chunk as they are made.
 async fn write_batch<W: AsyncWrite + Unpin>(endpoint: &Endpoint, writer: &mut W, batch: &[Arc<Frame>]) -> std::io::Result<()> {
-    let mut pending = Vec::with_capacity(batch.len());
-    for frame in batch {
+    let mut start = 0;
+    for (at, frame) in batch.iter().enumerate() {
         if let Some(shared) = frame.attachments() {
-            flush(writer, &mut pending).await?;
+            write_frames(writer, &batch[start..at]).await?;
             let socket = endpoint.direct.get().ok_or(std::io::ErrorKind::Unsupported)?;
             socket.send_attachments(shared).await?;
-        }
-        let Some(chunked) = frame.chunked() else {
-            pending.push(frame.bytes().clone());
-            continue;
-        };
-        let mut have = 0;
-        loop {
-            let (made, done) = chunked.ready(have, &mut pending);
-            have = made;
-            if done {
-                break;
-            }
-            if pending.is_empty() {
-                chunked.wait_beyond(have).await;
-            } else {
-                flush(writer, &mut pending).await?;
-            }
+            start = at;
+        } else if let Some(chunked) = frame.chunked() {
+            write_frames(writer, &batch[start..at]).await?;
+            write_chunked(writer, chunked).await?;
+            start = at + 1;
         }
     }
-    flush(writer, &mut pending).await
+    write_frames(writer, &batch[start..]).await
 }
 
 /// Writes `endpoint`'s queue until it is closed and drained, many elements per system call.

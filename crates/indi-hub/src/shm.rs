@@ -178,11 +178,14 @@ impl From<&str> for Inline {
     }
 }
 
+/// An element's inline form in pieces, and the buffers they encode.
+type Inlined = (Vec<Piece>, Vec<SharedBlob>);
+
 /// Rewrites the attached `oneBLOB`s of `raw` inline: `attached` and `enclen` dropped, `len`
 /// kept, content the base64 of the buffer (taken from `fds`), as pieces of markup and buffers
 /// to encode (see [`crate::chunked`]). `None` when none is attached. Past `max` bytes, the
 /// element's remaining buffers are taken and dropped.
-fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<(Vec<Piece>, Vec<SharedBlob>)>, Inline> {
+fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<Inlined>, Inline> {
     let mut pieces = Vec::new();
     let mut markup = BytesMut::new();
     let mut blobs = Vec::new();
@@ -404,7 +407,7 @@ mod tests {
     }
 
     /// The inline form `inline` makes, whole.
-    fn whole(made: Option<(Vec<Piece>, Vec<SharedBlob>)>) -> Option<(Bytes, Vec<SharedBlob>)> {
+    fn whole(made: Option<Inlined>) -> Option<(Bytes, Vec<SharedBlob>)> {
         made.map(|(pieces, blobs)| {
             let views: Vec<&[u8]> = blobs.iter().map(SharedBlob::bytes).collect();
             let inline = chunked::encode_whole(&pieces, &views);
