@@ -122,6 +122,11 @@ impl Chunked {
         }
     }
 
+    /// Waits until all chunks are made.
+    pub async fn finished(&self) {
+        self.wait_beyond(usize::MAX).await;
+    }
+
     /// The whole element in one buffer, made once (waits for the encoder, which runs on a
     /// thread of its own, so this cannot wait for itself).
     pub fn whole(&self) -> &Bytes {

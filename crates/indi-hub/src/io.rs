@@ -118,6 +118,9 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
         }
         read.settle();
         if endpoint.role == Role::Driver && frames.iter().any(|f| f.head().tag == Tag::PingRequest) {
+            if let Some(attachments) = &attachments {
+                attachments.encoded().await;
+            }
             hub.settled().await;
         }
         if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {

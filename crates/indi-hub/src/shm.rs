@@ -101,6 +101,8 @@ struct AttachmentState {
     /// Largest element accepted (`--max-message`), inline.
     max_element: usize,
     fds: VecDeque<OwnedFd>,
+    /// The last frame being encoded in chunks (see [`Attachments::encoded`]).
+    encoding: Option<Arc<Chunked>>,
     /// Why the driver is to be dropped (an attached BLOB without its buffer).
     broken: Option<String>,
 }
@@ -113,6 +115,16 @@ impl Attachments {
     /// Why the driver misbehaved, once it has: indiserver closes such a driver.
     pub fn broken(&self) -> Option<String> {
         self.0.lock().unwrap().broken.clone()
+    }
+
+    /// Waits until the BLOBs read so far are encoded. A driver's `pingRequest` is answered
+    /// after them: libindi (1.9.9) waits for that answer before it sends its next frame, so its
+    /// buffers are read while it waits, as when each frame was encoded whole before the answer.
+    pub async fn encoded(&self) {
+        let last = self.0.lock().unwrap().encoding.take();
+        if let Some(chunked) = last {
+            chunked.finished().await;
+        }
     }
 
     /// The frame for `raw` (one element or a run of `count`, a `setBLOBVector` that may have
@@ -137,6 +149,7 @@ impl Attachments {
                     Ok(runtime) if len >= CHUNKED_FROM && count == 1 => {
                         let chunked = Arc::new(Chunked::new(len));
                         let frame = Frame::with_chunked(head, shared.clone(), chunked.clone());
+                        state.encoding = Some(chunked.clone());
                         runtime.spawn_blocking(move || {
                             let views: Vec<&[u8]> = shared.blobs.iter().map(SharedBlob::bytes).collect();
                             chunked::encode(&pieces, &views, &chunked);
@@ -437,6 +450,31 @@ mod tests {
             std::str::from_utf8(&inline).unwrap(),
             "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='2' format='.x'>aGk=</oneBLOB><oneBLOB name='j' size='1' format='.y'>QQ==</oneBLOB></setBLOBVector>"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_frame_is_encoded_in_chunks_and_the_reader_can_wait_for_the_end() {
+        let size = 3 << 20;
+        let data: Vec<u8> = (0..size).map(|i| (i * 31 + 7) as u8).collect();
+        let state = AttachmentState { max_element: usize::MAX, fds: VecDeque::from([memfd(&data, size)]), ..AttachmentState::default() };
+        let attachments = Attachments(Arc::new(Mutex::new(state)));
+        let text = ATTACHED.replace("'3'", &format!("'{size}'"));
+        let (raw, head) = indi_codec::IndiCodec::default().next_checked(&mut BytesMut::from(text.as_str())).unwrap().unwrap();
+        let frame = attachments.frame(raw, head, 1).unwrap();
+        let chunked = frame.chunked().expect("a large frame is made in chunks").clone();
+        attachments.encoded().await;
+        assert!(chunked.ready(0, &mut Vec::new()).1, "all chunks made once encoded() returns");
+        let expected = format!(
+            "  <oneBLOB     name='i'     size='{size}'     format='.fits'     len='{size}'>{}</oneBLOB> </setBLOBVector>\n",
+            indi_codec::blob::encode(&data).escape_ascii()
+        );
+        assert!(std::str::from_utf8(frame.bytes()).unwrap().ends_with(&expected));
+        assert_eq!(frame.len(), frame.bytes().len());
+        // Small frames are encoded whole, at once.
+        let mut fds = VecDeque::from([memfd(b"ABC", 4096)]);
+        std::mem::swap(&mut attachments.0.lock().unwrap().fds, &mut fds);
+        let (raw, head) = indi_codec::IndiCodec::default().next_checked(&mut BytesMut::from(ATTACHED)).unwrap().unwrap();
+        assert!(attachments.frame(raw, head, 1).unwrap().chunked().is_none());
     }
 
     #[test]
