@@ -117,13 +117,25 @@ async fn read_loop_with<R: AsyncRead + Unpin>(hub: &Hub, endpoint: &Endpoint, mu
             }
         }
         read.settle();
-        if endpoint.role == Role::Driver && frames.iter().any(|f| f.head().tag == Tag::PingRequest) {
-            if let Some(attachments) = &attachments {
+        let ping = frames.iter().position(|f| f.head().tag == Tag::PingRequest).filter(|_| endpoint.role == Role::Driver);
+        let mut answer_now = false;
+        if let Some(at) = ping {
+            if let Some(attachments) = attachments.as_ref().filter(|a| a.encoding()) {
+                // What came before the ping goes out at once (its chunks are written as they
+                // are made); the ping is answered once it is encoded, without waiting for it to
+                // be written (the next frame's delivery waits for that, see `Paced`).
+                let rest = frames.split_off(at);
+                if let Err(end) = deliver(hub, endpoint, std::mem::replace(&mut frames, rest), &mut paced).await {
+                    return end;
+                }
                 attachments.encoded().await;
+                answer_now = frames.iter().all(|f| f.blob_key().is_none());
             }
             hub.settled().await;
         }
-        if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {
+        if answer_now {
+            hub.deliver_all(endpoint.id, frames);
+        } else if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {
             return end;
         }
         if eof {

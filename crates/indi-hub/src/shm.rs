@@ -117,6 +117,11 @@ impl Attachments {
         self.0.lock().unwrap().broken.clone()
     }
 
+    /// Whether a frame read so far may still be being encoded (see [`Attachments::encoded`]).
+    pub fn encoding(&self) -> bool {
+        self.0.lock().unwrap().encoding.is_some()
+    }
+
     /// Waits until the BLOBs read so far are encoded. A driver's `pingRequest` is answered
     /// after them: libindi (1.9.9) waits for that answer before it sends its next frame, so its
     /// buffers are read while it waits, as when each frame was encoded whole before the answer.
