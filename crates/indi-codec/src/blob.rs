@@ -28,6 +28,15 @@ pub fn encode_into(raw: &[u8], out: &mut BytesMut) {
     unsafe { out.advance_mut(written) };
 }
 
+/// Appends the base64 encoding of `raw` (one line, padded) to `out`.
+pub fn encode_into_vec(raw: &[u8], out: &mut Vec<u8>) {
+    let len = STANDARD.encoded_length(raw.len());
+    out.reserve(len);
+    let written = STANDARD.encode(raw, out.spare_capacity_mut()[..len].as_out()).len();
+    // SAFETY: `encode` initialised exactly `written` bytes of the spare capacity.
+    unsafe { out.set_len(out.len() + written) };
+}
+
 /// Encodes `raw` to base64 bytes.
 pub fn encode(raw: &[u8]) -> Bytes {
     let mut out = BytesMut::new();

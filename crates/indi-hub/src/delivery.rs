@@ -115,12 +115,12 @@ impl Hub {
         if target.direct.get().is_some_and(|socket| socket.takes_attachments()) {
             frames = frames.iter().map(Frame::for_local_client).collect();
         }
-        if let Some(socket) = target.direct.get().filter(|_| frames.iter().all(|f| f.attachments().is_none())) {
+        if let Some(socket) = target.direct.get().filter(|_| frames.iter().all(|f| f.attachments().is_none() && f.chunked().is_none())) {
             // Small BLOBs only: a BLOB is written by the writer task, in parallel with the
             // sender. Other elements are written here up to a larger size: waking the writer's
             // thread costs more than the copy, and takes a core from the client on a small machine.
             let updates = frames.iter().all(|f| !f.head().tag.is_blob());
-            let size: usize = frames.iter().map(|f| f.bytes().len()).sum();
+            let size: usize = frames.iter().map(|f| f.len()).sum();
             if size <= if updates { DIRECT_UPDATES_MAX } else { DIRECT_WRITE_MAX } && target.outbox.try_claim() {
                 target.outbox.release(write_now(socket, &frames));
                 return target.outbox.backlog();
@@ -164,7 +164,7 @@ fn write_now(socket: &ClientSocket, frames: &[Arc<Frame>]) -> Vec<Arc<Frame>> {
 fn unwritten_after(frames: &[Arc<Frame>], mut written: usize) -> Vec<Arc<Frame>> {
     let mut unwritten = Vec::new();
     for frame in frames {
-        let len = frame.bytes().len();
+        let len = frame.len();
         if written >= len {
             written -= len;
         } else {

@@ -3,6 +3,7 @@
 //! encoded once. Either way one buffer is shared by every queue, and the members are parsed
 //! only if an in-process driver (or a rule) needs them.
 
+use crate::chunked::Chunked;
 use crate::shm::Shared;
 use bytes::Bytes;
 use indi_codec::{parse_element, DecodeError, Element, Head, Name, OneValue, Tag, VectorKind};
@@ -30,6 +31,8 @@ pub struct Frame {
     attach: bool,
     /// The attached form, made once for every local client that gets this frame.
     local: OnceLock<Arc<Frame>>,
+    /// The inline form, made in chunks (then `raw` is empty): see [`crate::chunked`].
+    chunked: Option<Arc<Chunked>>,
 }
 
 impl Frame {
@@ -44,7 +47,18 @@ impl Frame {
             return Ok(Frame::encoded(&parse_element(raw)?));
         }
         let stream = head.tag == Tag::Set(VectorKind::Blob) && streams(&raw);
-        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream, shared: None, attach: false, local: OnceLock::new() }))
+        Ok(Arc::new(Frame {
+            raw,
+            head,
+            element: OnceLock::new(),
+            partial: false,
+            count: 1,
+            stream,
+            shared: None,
+            attach: false,
+            local: OnceLock::new(),
+            chunked: None,
+        }))
     }
 
     /// [`Frame::received`] for an element from a client: relayed as received only in the plain
@@ -64,24 +78,42 @@ impl Frame {
             return Frame::received(raw, head);
         }
         let count = u32::try_from(count).expect("runs are short");
-        Ok(Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count, stream: false, shared: None, attach: false, local: OnceLock::new() }))
-    }
-
-    /// A frame of `count` elements whose attached BLOBs are `shared`, `raw` being their inline form.
-    pub fn with_shared(raw: Bytes, head: Head, count: usize, shared: Shared) -> Arc<Frame> {
-        let stream = head.tag == Tag::Set(VectorKind::Blob) && streams(&raw);
-        let count = u32::try_from(count).expect("runs are short");
-        Arc::new(Frame {
+        Ok(Arc::new(Frame {
             raw,
             head,
             element: OnceLock::new(),
             partial: false,
             count,
-            stream,
-            shared: Some(Arc::new(shared)),
+            stream: false,
+            shared: None,
             attach: false,
             local: OnceLock::new(),
-        })
+            chunked: None,
+        }))
+    }
+
+    /// A frame of `count` elements whose attached BLOBs are `shared`, `raw` being their inline form.
+    pub fn with_shared(raw: Bytes, head: Head, count: usize, shared: Arc<Shared>) -> Arc<Frame> {
+        let stream = head.tag == Tag::Set(VectorKind::Blob) && streams(&raw);
+        let count = u32::try_from(count).expect("runs are short");
+        Frame::of_shared(raw, head, count, stream, shared, false, None)
+    }
+
+    /// A frame of one element whose attached BLOBs are `shared`, its inline form being made in
+    /// `chunked` (see [`crate::chunked`]).
+    pub fn with_chunked(head: Head, shared: Arc<Shared>, chunked: Arc<Chunked>) -> Arc<Frame> {
+        let stream = head.tag == Tag::Set(VectorKind::Blob) && streams(&shared.attached);
+        Frame::of_shared(Bytes::new(), head, 1, stream, shared, false, Some(chunked))
+    }
+
+    /// A frame with shared-memory buffers (`raw` empty when `chunked`).
+    fn of_shared(raw: Bytes, head: Head, count: u32, stream: bool, shared: Arc<Shared>, attach: bool, chunked: Option<Arc<Chunked>>) -> Arc<Frame> {
+        Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count, stream, shared: Some(shared), attach, local: OnceLock::new(), chunked })
+    }
+
+    /// The inline form being made in chunks, for writers that write them as they come.
+    pub fn chunked(&self) -> Option<&Arc<Chunked>> {
+        self.chunked.as_ref()
     }
 
     /// The shared-memory buffers the element came with, to pass on as descriptors to a peer
@@ -112,6 +144,7 @@ impl Frame {
                     shared: None,
                     attach: false,
                     local: OnceLock::new(),
+                    chunked: None,
                 })
             })
             .collect();
@@ -147,14 +180,14 @@ impl Frame {
             }
             _ => false,
         };
-        Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream, shared: None, attach: false, local: OnceLock::new() }
+        Frame { raw, head, element: OnceLock::new(), partial: false, count: 1, stream, shared: None, attach: false, local: OnceLock::new(), chunked: None }
     }
 
     /// What is left to write after `written` bytes went out (never replaced by a newer BLOB:
     /// its start is already on the wire).
     pub fn tail(&self, written: usize) -> Arc<Frame> {
         Arc::new(Frame {
-            raw: self.raw.slice(written..),
+            raw: self.bytes().slice(written..),
             head: self.head.clone(),
             element: OnceLock::new(),
             partial: true,
@@ -163,6 +196,7 @@ impl Frame {
             shared: None,
             attach: false,
             local: OnceLock::new(),
+            chunked: None,
         })
     }
 
@@ -177,7 +211,7 @@ impl Frame {
 
     /// A frame in the attached form `raw`, written with the descriptors of `shared`.
     pub(crate) fn attaching(raw: Bytes, head: Head, count: u32, stream: bool, shared: Arc<Shared>) -> Arc<Frame> {
-        Arc::new(Frame { raw, head, element: OnceLock::new(), partial: false, count, stream, shared: Some(shared), attach: true, local: OnceLock::new() })
+        Frame::of_shared(raw, head, count, stream, shared, true, None)
     }
 
     /// The buffers to pass as descriptors with the first byte of [`Frame::bytes`], if any.
@@ -190,9 +224,22 @@ impl Frame {
         self.stream
     }
 
-    /// The wire bytes.
+    /// The wire bytes (for a frame made in chunks, once all are made: writers take the chunks).
     pub fn bytes(&self) -> &Bytes {
-        &self.raw
+        match &self.chunked {
+            Some(chunked) => chunked.whole(),
+            None => &self.raw,
+        }
+    }
+
+    /// The length of [`Frame::bytes`] (without waiting for a frame made in chunks).
+    pub fn len(&self) -> usize {
+        self.chunked.as_ref().map_or(self.raw.len(), |chunked| chunked.len())
+    }
+
+    /// Whether [`Frame::bytes`] is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Kind, device and property.
@@ -202,7 +249,7 @@ impl Frame {
 
     /// The whole element, parsed on first use. A run holds several: split it with [`Frame::singles`].
     pub fn element(&self) -> Result<&Element, &DecodeError> {
-        self.element.get_or_init(|| Box::new(parse_element(self.raw.clone()))).as_ref().as_ref()
+        self.element.get_or_init(|| Box::new(parse_element(self.bytes().clone()))).as_ref().as_ref()
     }
 
     /// `(device, property)` when this is a `setBLOBVector`: the BLOB traffic policies apply.

@@ -1,6 +1,7 @@
 //! The read and write loops every connection runs, over any byte stream.
 
 use crate::arrival::{Counted, Input};
+use crate::chunked::Chunked;
 use crate::delivery::Pace;
 use crate::endpoint::{Endpoint, Role};
 use crate::frame::Frame;
@@ -141,10 +142,25 @@ async fn read_loop_with<R: AsyncRead + Unpin>(
             }
         }
         read.settle();
-        if endpoint.role == Role::Driver && frames.iter().any(|f| f.head().tag == Tag::PingRequest) {
+        let ping = frames.iter().position(|f| f.head().tag == Tag::PingRequest).filter(|_| endpoint.role == Role::Driver);
+        let mut answer_now = false;
+        if let Some(at) = ping {
+            if let Some(attachments) = attachments.as_ref().filter(|a| a.encoding()) {
+                // What came before the ping goes out at once (its chunks are written as they
+                // are made); the ping is answered once it is encoded, without waiting for it to
+                // be written (the next frame's delivery waits for that, see `Paced`).
+                let rest = frames.split_off(at);
+                if let Err(end) = deliver(hub, endpoint, std::mem::replace(&mut frames, rest), &mut paced).await {
+                    return end;
+                }
+                attachments.encoded().await;
+                answer_now = frames.iter().all(|f| f.blob_key().is_none());
+            }
             hub.settled().await;
         }
-        if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {
+        if answer_now {
+            hub.deliver_all(endpoint.id, frames);
+        } else if let Err(end) = deliver(hub, endpoint, frames, &mut paced).await {
             return end;
         }
         if let (Some(input), Some(upto)) = (&input, upto) {
@@ -244,21 +260,47 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(writer: &mut W, mut slices: &
     Ok(())
 }
 
-/// Writes `batch` in one vectored write, or, when frames carry attachments for a local client,
-/// in pieces with each frame's descriptors passed just before it.
+/// Writes `frames` in one vectored write (as many calls as it takes).
+async fn write_frames<W: AsyncWrite + Unpin>(writer: &mut W, frames: &[Arc<Frame>]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|frame| IoSlice::new(frame.bytes())).collect();
+    write_all_vectored(writer, &mut slices).await
+}
+
+/// Writes a frame made in chunks as they are made (see [`crate::chunked`]), those ready at
+/// once in one vectored write.
+async fn write_chunked<W: AsyncWrite + Unpin>(writer: &mut W, chunked: &Chunked) -> std::io::Result<()> {
+    let (mut have, mut ready) = (0, Vec::new());
+    loop {
+        let (made, done) = chunked.ready(have, &mut ready);
+        have = made;
+        let mut slices: Vec<IoSlice<'_>> = ready.iter().map(|chunk| IoSlice::new(chunk)).collect();
+        write_all_vectored(writer, &mut slices).await?;
+        ready.clear();
+        if done {
+            return Ok(());
+        }
+        chunked.wait_beyond(have).await;
+    }
+}
+
+/// Writes `batch` in one vectored write, except that frames carrying attachments for a local
+/// client have their descriptors passed just before them, and frames made in chunks are
+/// written chunk by chunk as they are made.
 async fn write_batch<W: AsyncWrite + Unpin>(endpoint: &Endpoint, writer: &mut W, batch: &[Arc<Frame>]) -> std::io::Result<()> {
     let mut start = 0;
     for (at, frame) in batch.iter().enumerate() {
         if let Some(shared) = frame.attachments() {
-            let mut slices: Vec<IoSlice<'_>> = batch[start..at].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
-            write_all_vectored(writer, &mut slices).await?;
+            write_frames(writer, &batch[start..at]).await?;
             let socket = endpoint.direct.get().ok_or(std::io::ErrorKind::Unsupported)?;
             socket.send_attachments(shared).await?;
             start = at;
+        } else if let Some(chunked) = frame.chunked() {
+            write_frames(writer, &batch[start..at]).await?;
+            write_chunked(writer, chunked).await?;
+            start = at + 1;
         }
     }
-    let mut slices: Vec<IoSlice<'_>> = batch[start..].iter().map(|frame| IoSlice::new(frame.bytes())).collect();
-    write_all_vectored(writer, &mut slices).await
+    write_frames(writer, &batch[start..]).await
 }
 
 /// Writes `endpoint`'s queue until it is closed and drained, many elements per system call.

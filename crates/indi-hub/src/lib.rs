@@ -8,6 +8,7 @@
 //! idle client is written to by the sender itself.
 
 mod arrival;
+pub mod chunked;
 pub mod client;
 pub mod config;
 pub mod connection;

@@ -157,7 +157,7 @@ impl Outbox {
     }
 
     fn push_locked(&self, q: &mut Queue, frame: Arc<Frame>) -> Push {
-        let len = frame.bytes().len();
+        let len = frame.len();
         if q.closed {
             return Push::Closed;
         }
@@ -168,7 +168,7 @@ impl Outbox {
             if q.bytes > self.limits.blob_replace_after {
                 let older = q.frames.iter().rposition(|f| f.stream_key() == Some(key));
                 if let Some(index) = older {
-                    q.bytes = q.bytes - q.frames[index].bytes().len() + len;
+                    q.bytes = q.bytes - q.frames[index].len() + len;
                     q.frames[index] = frame;
                     return Push::Replaced;
                 }
@@ -220,7 +220,7 @@ impl Outbox {
     fn take_locked(&self, mut q: std::sync::MutexGuard<'_, Queue>, max_bytes: usize, batch: &mut Vec<Arc<Frame>>) {
         let mut taken = 0;
         while let Some(frame) = q.frames.front() {
-            let len = frame.bytes().len();
+            let len = frame.len();
             if taken > 0 && taken + len > max_bytes {
                 break;
             }
@@ -281,7 +281,7 @@ impl Outbox {
         q.direct_busy = false;
         let unwritten = if q.closed { Vec::new() } else { unwritten };
         for frame in unwritten.into_iter().rev() {
-            let len = frame.bytes().len();
+            let len = frame.len();
             q.bytes += len;
             if self.counts_as_nonblob(&frame) {
                 q.nonblob_bytes += len + FRAME_COST;

@@ -5,6 +5,7 @@
 //! line without `attached` and `enclen`, as indiserver 1.9.9 writes it to TCP clients; every
 //! queue shares that one encoding. The mapping is released with the last queue's frame.
 
+use crate::chunked::{self, Chunked, Piece};
 use crate::frame::Frame;
 use crate::readbuf::{attribute_span, attribute_value};
 use bytes::{Bytes, BytesMut};
@@ -86,6 +87,9 @@ pub struct Shared {
     pub blobs: Vec<SharedBlob>,
 }
 
+/// Inline elements from this size on are encoded in chunks while they are written.
+const CHUNKED_FROM: usize = 1 << 20;
+
 /// Descriptors received on a driver's socket and not yet claimed by an element, in order.
 #[derive(Debug, Clone, Default)]
 pub struct Attachments(Arc<Mutex<AttachmentState>>);
@@ -97,6 +101,8 @@ struct AttachmentState {
     /// Largest element accepted (`--max-message`), inline.
     max_element: usize,
     fds: VecDeque<OwnedFd>,
+    /// The last frame being encoded in chunks (see [`Attachments::encoded`]).
+    encoding: Option<Arc<Chunked>>,
     /// Why the driver is to be dropped (an attached BLOB without its buffer).
     broken: Option<String>,
 }
@@ -111,6 +117,21 @@ impl Attachments {
         self.0.lock().unwrap().broken.clone()
     }
 
+    /// Whether a frame read so far may still be being encoded (see [`Attachments::encoded`]).
+    pub fn encoding(&self) -> bool {
+        self.0.lock().unwrap().encoding.is_some()
+    }
+
+    /// Waits until the BLOBs read so far are encoded. A driver's `pingRequest` is answered
+    /// after them: libindi (1.9.9) waits for that answer before it sends its next frame, so its
+    /// buffers are read while it waits, as when each frame was encoded whole before the answer.
+    pub async fn encoded(&self) {
+        let last = self.0.lock().unwrap().encoding.take();
+        if let Some(chunked) = last {
+            chunked.finished().await;
+        }
+    }
+
     /// The frame for `raw` (one element or a run of `count`, a `setBLOBVector` that may have
     /// attached BLOBs): their buffers taken in order and inlined. A BLOB without its buffer
     /// marks the driver broken (see [`Attachments::broken`]); an element that would be larger
@@ -121,11 +142,31 @@ impl Attachments {
         match inline(&raw, &mut state.fds, max) {
             Ok(None) => Frame::received_run(raw, head, count).map_err(|e| e.to_string()),
             Err(Inline::TooLarge) => Err(format!("attached BLOBs larger than the element limit of {max} bytes once encoded; dropped")),
-            Ok(Some((inline, blobs))) => {
+            Ok(Some((pieces, blobs))) => {
                 for blob in &blobs {
                     tracing::trace!("{}: BLOB of {} bytes from shared memory", state.name, blob.bytes().len());
                 }
-                Ok(Frame::with_shared(inline, head, count, Shared { attached: raw, blobs }))
+                let shared = Arc::new(Shared { attached: raw, blobs });
+                let views: Vec<&[u8]> = shared.blobs.iter().map(SharedBlob::bytes).collect();
+                let len = chunked::encoded_len(&pieces, &views);
+                // A large element is encoded in chunks on a blocking thread, written as they come.
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) if len >= CHUNKED_FROM && count == 1 => {
+                        let chunked = Arc::new(Chunked::new(len));
+                        let frame = Frame::with_chunked(head, shared.clone(), chunked.clone());
+                        state.encoding = Some(chunked.clone());
+                        runtime.spawn_blocking(move || {
+                            let views: Vec<&[u8]> = shared.blobs.iter().map(SharedBlob::bytes).collect();
+                            chunked::encode(&pieces, &views, &chunked);
+                        });
+                        Ok(frame)
+                    }
+                    _ => {
+                        let inline = chunked::encode_whole(&pieces, &views);
+                        drop(views);
+                        Ok(Frame::with_shared(inline, head, count, shared))
+                    }
+                }
             }
             Err(Inline::Broken(reason)) => {
                 state.broken = Some(reason.clone());
@@ -155,11 +196,16 @@ impl From<&str> for Inline {
     }
 }
 
+/// An element's inline form in pieces, and the buffers they encode.
+type Inlined = (Vec<Piece>, Vec<SharedBlob>);
+
 /// Rewrites the attached `oneBLOB`s of `raw` inline: `attached` and `enclen` dropped, `len`
-/// kept, content the base64 of the buffer (taken from `fds`). `None` when none is attached.
-/// Past `max` bytes, the element's remaining buffers are taken and dropped.
-fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<(Bytes, Vec<SharedBlob>)>, Inline> {
-    let mut out: Option<BytesMut> = None;
+/// kept, content the base64 of the buffer (taken from `fds`), as pieces of markup and buffers
+/// to encode (see [`crate::chunked`]). `None` when none is attached. Past `max` bytes, the
+/// element's remaining buffers are taken and dropped.
+fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<Inlined>, Inline> {
+    let mut pieces = Vec::new();
+    let mut markup = BytesMut::new();
     let mut blobs = Vec::new();
     let mut copied = 0;
     let mut encoded = raw.len();
@@ -185,12 +231,12 @@ fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<
         if encoded > max {
             continue;
         }
-        let out = out.get_or_insert_with(|| BytesMut::with_capacity(raw.len() + 4 * blob.bytes().len().div_ceil(3) + 64));
-        extend_flat(out, &raw[copied..at]);
-        start_tag_without(tag, &[b"attached", b"enclen"], out);
-        out.extend_from_slice(b">");
-        indi_codec::blob::encode_into(blob.bytes(), out);
-        out.extend_from_slice(b"</oneBLOB>");
+        extend_flat(&mut markup, &raw[copied..at]);
+        start_tag_without(tag, &[b"attached", b"enclen"], &mut markup);
+        markup.extend_from_slice(b">");
+        pieces.push(Piece::Markup(markup.split().freeze()));
+        pieces.push(Piece::Blob(blobs.len()));
+        markup.extend_from_slice(b"</oneBLOB>");
         copied = if empty {
             close + 1
         } else {
@@ -202,14 +248,16 @@ fn inline(raw: &[u8], fds: &mut VecDeque<OwnedFd>, max: usize) -> Result<Option<
     if encoded > max {
         return Err(Inline::TooLarge);
     }
-    Ok(out.map(|mut out| {
-        // The line break that ends the element stays.
-        let tail = &raw[copied..];
-        let end = tail.strip_suffix(b"\n").unwrap_or(tail);
-        extend_flat(&mut out, end);
-        out.extend_from_slice(&tail[end.len()..]);
-        (out.freeze(), blobs)
-    }))
+    if blobs.is_empty() {
+        return Ok(None);
+    }
+    // The line break that ends the element stays.
+    let tail = &raw[copied..];
+    let end = tail.strip_suffix(b"\n").unwrap_or(tail);
+    extend_flat(&mut markup, end);
+    markup.extend_from_slice(&tail[end.len()..]);
+    pieces.push(Piece::Markup(markup.freeze()));
+    Ok(Some((pieces, blobs)))
 }
 
 /// Appends start tag `tag` (without its `>`) less the attributes `drop`.
@@ -382,12 +430,22 @@ mod tests {
         OwnedFd::from(file)
     }
 
+    /// The inline form `inline` makes, whole.
+    fn whole(made: Option<Inlined>) -> Option<(Bytes, Vec<SharedBlob>)> {
+        made.map(|(pieces, blobs)| {
+            let views: Vec<&[u8]> = blobs.iter().map(SharedBlob::bytes).collect();
+            let inline = chunked::encode_whole(&pieces, &views);
+            drop(views);
+            (inline, blobs)
+        })
+    }
+
     const ATTACHED: &str = "<setBLOBVector device='d' name='b' state='Ok'>\n  <oneBLOB\n    name='i'\n    size='3'\n    format='.fits'\n    len='3'\n    attached='true'>\n  </oneBLOB>\n</setBLOBVector>\n";
 
     #[test]
     fn attached_blobs_are_inlined_as_indiserver_writes_them() {
         let mut fds = VecDeque::from([memfd(b"ABC", 4096)]);
-        let (inline, blobs) = inline(ATTACHED.as_bytes(), &mut fds, usize::MAX).unwrap().unwrap();
+        let (inline, blobs) = whole(inline(ATTACHED.as_bytes(), &mut fds, usize::MAX).unwrap()).unwrap();
         let text = std::str::from_utf8(&inline).unwrap();
         assert_eq!(text, "<setBLOBVector device='d' name='b' state='Ok'>   <oneBLOB     name='i'     size='3'     format='.fits'     len='3'>QUJD</oneBLOB> </setBLOBVector>\n");
         assert_eq!(blobs[0].bytes(), b"ABC");
@@ -398,11 +456,36 @@ mod tests {
     fn self_closed_attached_blobs_and_enclen_are_handled() {
         let raw = "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='2' enclen='4' format='.x' attached=\"true\"/><oneBLOB name='j' size='1' format='.y'>QQ==</oneBLOB></setBLOBVector>";
         let mut fds = VecDeque::from([memfd(b"hi", 2)]);
-        let (inline, _) = inline(raw.as_bytes(), &mut fds, usize::MAX).unwrap().unwrap();
+        let (inline, _) = whole(inline(raw.as_bytes(), &mut fds, usize::MAX).unwrap()).unwrap();
         assert_eq!(
             std::str::from_utf8(&inline).unwrap(),
             "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='2' format='.x'>aGk=</oneBLOB><oneBLOB name='j' size='1' format='.y'>QQ==</oneBLOB></setBLOBVector>"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_frame_is_encoded_in_chunks_and_the_reader_can_wait_for_the_end() {
+        let size = 3 << 20;
+        let data: Vec<u8> = (0..size).map(|i| (i * 31 + 7) as u8).collect();
+        let state = AttachmentState { max_element: usize::MAX, fds: VecDeque::from([memfd(&data, size)]), ..AttachmentState::default() };
+        let attachments = Attachments(Arc::new(Mutex::new(state)));
+        let text = ATTACHED.replace("'3'", &format!("'{size}'"));
+        let (raw, head) = indi_codec::IndiCodec::default().next_checked(&mut BytesMut::from(text.as_str())).unwrap().unwrap();
+        let frame = attachments.frame(raw, head, 1).unwrap();
+        let chunked = frame.chunked().expect("a large frame is made in chunks").clone();
+        attachments.encoded().await;
+        assert!(chunked.ready(0, &mut Vec::new()).1, "all chunks made once encoded() returns");
+        let expected = format!(
+            "  <oneBLOB     name='i'     size='{size}'     format='.fits'     len='{size}'>{}</oneBLOB> </setBLOBVector>\n",
+            indi_codec::blob::encode(&data).escape_ascii()
+        );
+        assert!(std::str::from_utf8(frame.bytes()).unwrap().ends_with(&expected));
+        assert_eq!(frame.len(), frame.bytes().len());
+        // Small frames are encoded whole, at once.
+        let mut fds = VecDeque::from([memfd(b"ABC", 4096)]);
+        std::mem::swap(&mut attachments.0.lock().unwrap().fds, &mut fds);
+        let (raw, head) = indi_codec::IndiCodec::default().next_checked(&mut BytesMut::from(ATTACHED)).unwrap().unwrap();
+        assert!(attachments.frame(raw, head, 1).unwrap().chunked().is_none());
     }
 
     #[test]
