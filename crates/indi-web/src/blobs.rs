@@ -29,10 +29,13 @@ pub fn read_set_blob(raw: &[u8], mut buffer: impl FnMut(usize) -> BytesMut) -> O
     Some(element)
 }
 
+/// Where a `oneBLOB`'s text is in the element; `None` for an empty one.
+type TextAt = Option<Range<usize>>;
+
 /// The element without the text of its `oneBLOB`s, and where each text was (`None` for an
 /// empty `<oneBLOB/>`), in order. Every `<` of the element is in the skeleton, so markup this
 /// does not take (comments, CDATA, declarations) is seen there.
-fn split(raw: &[u8]) -> Option<(Vec<u8>, Vec<Option<Range<usize>>>)> {
+fn split(raw: &[u8]) -> Option<(Vec<u8>, Vec<TextAt>)> {
     const OPEN: &[u8] = b"<oneBLOB";
     const CLOSE: &[u8] = b"</oneBLOB";
     let mut skeleton = Vec::with_capacity(512);
@@ -121,7 +124,8 @@ mod tests {
 
     #[test]
     fn agrees_with_the_codec_and_decodes_every_member() {
-        let xml = "<setBLOBVector device='C &amp; D' name='CCD1' state='Ok' message='a &gt; b'>\n  <oneBLOB name='A' size='3' format='.fits'>\n YWJj \n</oneBLOB>\
+        let xml =
+            "<setBLOBVector device='C &amp; D' name='CCD1' state='Ok' message='a &gt; b'>\n  <oneBLOB name='A' size='3' format='.fits'>\n YWJj \n</oneBLOB>\
                    <oneBLOB name=\"B\" size=\"0\" format=\"x>y\"/><oneBLOB name='C' size='2' format='.png'>eHk=</oneBLOB></setBLOBVector>";
         let fast = read(xml).expect("plain form");
         let slow = parse_element(Bytes::from(xml)).unwrap();
@@ -155,12 +159,11 @@ mod tests {
         let given = BytesMut::with_capacity(64);
         let at = given.as_ptr();
         let mut given = Some(given);
-        let element =
-            read_set_blob(b"<setBLOBVector device='C' name='V'><oneBLOB name='A' size='3' format='.x'>YWJj</oneBLOB></setBLOBVector>", |len| {
-                assert_eq!(len, 3);
-                given.take().unwrap()
-            })
-            .unwrap();
+        let element = read_set_blob(b"<setBLOBVector device='C' name='V'><oneBLOB name='A' size='3' format='.x'>YWJj</oneBLOB></setBLOBVector>", |len| {
+            assert_eq!(len, 3);
+            given.take().unwrap()
+        })
+        .unwrap();
         let Element::Set(set) = element else { panic!() };
         let OneValue::Blob(blob) = &set.members[0].value else { panic!() };
         let BlobData::Raw(bytes) = &blob.data else { panic!() };
