@@ -133,7 +133,12 @@ describe.skipIf(!ready)('web panel in a browser', () => {
     await signIn(page, 'admin', adminPassword);
     await connectDevice(page, 'CCD Simulator');
     await openVector(page, 'CCD_EXPOSURE');
+    // libindi's CCDs define the exposure as 0.01 … 3600, step 1: the form takes 0.01 + k s.
     await page.fill('.vector[data-name="CCD_EXPOSURE"] input[name=CCD_EXPOSURE_VALUE]', '0.5');
+    expect(await page.textContent('.vector[data-name="CCD_EXPOSURE"] [data-problem=CCD_EXPOSURE_VALUE]')).toBe(
+      'must be 0.01 + a multiple of 1 (nearest: 0.01 or 1.01)',
+    );
+    await page.fill('.vector[data-name="CCD_EXPOSURE"] input[name=CCD_EXPOSURE_VALUE]', '1.01');
     await page.click('.vector[data-name="CCD_EXPOSURE"] .actions button');
     await openVector(page, 'CCD1');
     await page.waitForSelector('.vector[data-name="CCD1"] canvas.image[data-drawn]', { timeout: 60_000 });
