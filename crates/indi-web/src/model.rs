@@ -183,9 +183,10 @@ impl Model {
     }
 
     /// A buffer of at least `len` bytes to decode a BLOB into: a replaced frame's if one is
-    /// large enough, else a new one.
+    /// large enough (and not so large that a small BLOB would hold it), else a new one.
     pub fn buffer(&mut self, len: usize) -> BytesMut {
-        match self.spares.iter().position(|b| b.capacity() >= len) {
+        let fits = |b: &BytesMut| b.capacity() >= len && b.capacity() <= len.saturating_mul(2).max(64 << 10);
+        match self.spares.iter().position(fits) {
             Some(i) => {
                 let mut buffer = self.spares.swap_remove(i);
                 buffer.clear();
@@ -267,6 +268,10 @@ mod tests {
         let fourth = set(&mut model);
         assert_ne!(fourth.as_ptr(), held.as_ptr(), "a frame held by a download is not reused");
         assert_eq!(&fourth[..], b"abc");
+        // A spare far larger than asked for is not held by a small BLOB.
+        model.spares = vec![BytesMut::with_capacity(1 << 20)];
+        assert!(model.buffer(10).capacity() < 1 << 20);
+        assert_eq!(model.buffer(600 << 10).capacity(), 1 << 20);
     }
 
     #[test]
