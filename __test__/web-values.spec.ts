@@ -24,7 +24,8 @@ const defs = () => {
   out('<defNumberVector device="Dev" name="SETTINGS" label="Settings" group="Main" state="Idle" perm="rw" timeout="0">' +
     '<defNumber name="GAIN" label="Gain" format="%g" min="0" max="100" step="5">10</defNumber>' +
     '<defNumber name="OFFSET" label="Offset" format="%g" min="0" max="0" step="0">0</defNumber>' +
-    '<defNumber name="EXPOSURE" label="Exposure" format="%5.2f" min="0.01" max="3600" step="0.25">1.01</defNumber></defNumberVector>');
+    '<defNumber name="EXPOSURE" label="Exposure" format="%5.2f" min="0.2" max="3600" step="0.1">1.0</defNumber>' +
+    '<defNumber name="DURATION" label="Duration" format="%5.2f" min="0.01" max="3600" step="1">1</defNumber></defNumberVector>');
   out('<defNumberVector device="Dev" name="TEMP" label="Temperature" group="Main" state="Ok" perm="ro" timeout="0">' +
     '<defNumber name="T" label="T" format="%.1f" min="0" max="0" step="0">0</defNumber></defNumberVector>');
   out('<defBLOBVector device="Dev" name="IMAGES" label="Images" group="Main" state="Idle" perm="ro" timeout="0">' +
@@ -121,11 +122,17 @@ describe.skipIf(!ready)('web panel: number limits, images, downloads and plots i
     expect(await hint('GAIN')).toBe('must be a number in 0 … 100');
     await page.fill(`${vector} input[name=GAIN]`, 'x');
     expect(await hint('GAIN')).toBe('must be a number in 0 … 100');
-    // The grid starts at min (0.01 here), and decimal steps are not refused for rounding.
-    await page.fill(`${vector} input[name=EXPOSURE]`, '1');
-    expect(await hint('EXPOSURE')).toBe('must be 0.01 + a multiple of 0.25 (nearest: 0.76 or 1.01)');
-    await page.fill(`${vector} input[name=EXPOSURE]`, '2.51');
+    // The grid starts at min (0.2 here), and decimal steps are not refused for rounding.
+    await page.fill(`${vector} input[name=EXPOSURE]`, '0.35');
+    expect(await hint('EXPOSURE')).toBe('must be 0.2 + a multiple of 0.1 (nearest: 0.3 or 0.4)');
+    await page.fill(`${vector} input[name=EXPOSURE]`, '2.5');
     expect(await hint('EXPOSURE')).toBe('');
+    // A min off its step grid (libindi's CCD exposure: 0.01 … 3600, step 1): step only increments.
+    await page.fill(`${vector} input[name=DURATION]`, '0.5');
+    expect(await hint('DURATION')).toBe('');
+    await page.fill(`${vector} input[name=DURATION]`, '3601');
+    expect(await hint('DURATION')).toBe('must be a number in 0.01 … 3600');
+    await page.fill(`${vector} input[name=DURATION]`, '0.5');
     await page.fill(`${vector} input[name=GAIN]`, '15');
     expect(await hint('GAIN')).toBe('');
     // Step 0 and min = max: no constraint.
@@ -138,7 +145,8 @@ describe.skipIf(!ready)('web panel: number limits, images, downloads and plots i
       timeout: 10_000,
     });
     expect((await page.textContent(`${vector} [data-value=OFFSET]`))?.trim()).toBe('-7.3');
-    expect((await page.textContent(`${vector} [data-value=EXPOSURE]`))?.trim()).toBe('2.51');
+    expect((await page.textContent(`${vector} [data-value=EXPOSURE]`))?.trim()).toBe('2.50');
+    expect((await page.textContent(`${vector} [data-value=DURATION]`))?.trim()).toBe('0.50');
     await page.close();
   }, 60_000);
 

@@ -311,7 +311,9 @@ function show(input, hint, why) {
 
 /**
  * Why `text` is not a value the member takes, or null: a number (decimal or sexagesimal), within
- * min … max when min < max, and min + k·step when step > 0 (as libindi's clients step it).
+ * min … max when min < max, and min + k·step when step > 0 and min is itself on the step grid.
+ * A min off that grid (libindi's CCD exposure: 0.01 … 3600, step 1) means the driver uses step as
+ * the arrow keys' increment only, and takes any value in range (0.5 s).
  */
 function problem(member, text) {
   const value = parseNumber(text);
@@ -322,14 +324,19 @@ function problem(member, text) {
   const step = member.step;
   if (!(step > 0)) return null;
   const base = Number.isFinite(member.min) ? member.min : 0;
+  if (!onGrid(base / step)) return null;
   const k = (value - base) / step;
-  // Decimal steps (0.1) are not exact in binary: allow rounding error, not a real offset.
-  if (Math.abs(k - Math.round(k)) <= 1e-9 * Math.max(1, Math.abs(k))) return null;
+  if (onGrid(k)) return null;
   const near = (n) => Number((base + n * step).toPrecision(12));
   const below = near(Math.floor(k));
   const above = near(Math.ceil(k));
   const options = [below, above].filter((v) => !ranged || (v >= member.min && v <= member.max));
   return `must be ${base} + a multiple of ${step}${options.length ? ` (nearest: ${options.join(' or ')})` : ''}`;
+}
+
+/** Whether `k` is a whole number: decimal steps (0.1) are not exact in binary, so allow rounding error. */
+function onGrid(k) {
+  return Math.abs(k - Math.round(k)) <= 1e-9 * Math.max(1, Math.abs(k));
 }
 
 function plot(values) {
