@@ -133,7 +133,10 @@ describe.skipIf(!ready)('web panel in a browser', () => {
     await signIn(page, 'admin', adminPassword);
     await connectDevice(page, 'CCD Simulator');
     await openVector(page, 'CCD_EXPOSURE');
+    // libindi's CCDs define the exposure as 0.01 … 3600, step 1 (min off the step grid): step is
+    // the arrow keys' increment there, and 0.5 s is taken as libindi's own clients take it.
     await page.fill('.vector[data-name="CCD_EXPOSURE"] input[name=CCD_EXPOSURE_VALUE]', '0.5');
+    expect(await page.textContent('.vector[data-name="CCD_EXPOSURE"] [data-problem=CCD_EXPOSURE_VALUE]')).toBe('');
     await page.click('.vector[data-name="CCD_EXPOSURE"] .actions button');
     await openVector(page, 'CCD1');
     await page.waitForSelector('.vector[data-name="CCD1"] canvas.image[data-drawn]', { timeout: 60_000 });

@@ -8,6 +8,7 @@
 //   node bench/run.mjs relay            1 MiB BLOBs and a message burst (the quick check)
 //   node bench/run.mjs blob1 burst --rounds 5
 //   node bench/run.mjs shm              the libindi driver: shared memory against pipes and indiserver
+//   node bench/run.mjs web [--rounds 3] the web panel against indipyweb (bench/web.mjs, run apart)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -29,6 +30,12 @@ const { values, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, out: { type: 'string', default: join(HERE, 'results') } },
 });
 const rounds = Number(values.rounds);
+// The web panel's scenarios have their own runner (other servers, WebSocket sessions).
+if (['web', 'web16', 'web50'].includes(positionals[0])) {
+  const which = positionals[0] === 'web' ? 'all' : positionals[0];
+  const web = spawnSync(process.execPath, ['--experimental-websocket', join(HERE, 'web.mjs'), which, '--rounds', values.rounds], { stdio: 'inherit' });
+  process.exit(web.status ?? 1);
+}
 const names = positionals.flatMap((name) => SUITES[name] ?? [name]);
 const chosen = (names.length ? names : Object.keys(SCENARIOS)).map((name) => {
   if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);

@@ -1,12 +1,15 @@
 #!/usr/bin/env -S node --experimental-websocket
 // Web panel benchmarks (not part of `npm run bench`'s relay suites; the lead runs them apart):
 //   web16    a 16 MiB FITS from the driver to the browser's last byte, indi-node's panel
-//            (`indi-node web`) against indipyweb, both watching the same indi-node serve
-//            (indipyweb has no BLOB URLs: its time is until the file is whole in its BLOB
-//            folder on the server, which its browser cannot fetch; a lower bound for it)
+//            (`serve --web`) against indipyweb, both watching the same indi-node serve, same
+//            rounds. A browser of indipyweb downloads BLOBs from its BLOB folder
+//            (`/getblob/<file>`, signed in): its time is until the last byte of that download,
+//            started as soon as the file is whole on the server (found by looking in the folder,
+//            a lower bound of what its page takes to show the link). One unmeasured round first.
 //   web50    50 WebSocket sessions, each fetching every 1 MiB image, one image a second:
 //            images fetched, latency and the panel's peak RSS
 // Usage: node --experimental-websocket bench/web.mjs [web16|web50|all] [--rounds N] [--seconds S]
+//        (or node bench/run.mjs web [--rounds N])
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
@@ -91,9 +94,9 @@ async function panel(indiPort) {
 }
 
 /** Bytes of a GET, counted as they come (no copy: what a browser's network stack does). */
-function download(url) {
+function download(url, headers = {}) {
   return new Promise((resolve, reject) => {
-    get(url, (response) => {
+    get(url, { headers }, (response) => {
       let bytes = 0;
       response.on('data', (chunk) => (bytes += chunk.length));
       response.on('end', () => resolve(bytes));
@@ -139,6 +142,7 @@ async function web16() {
   ]);
   launch('python3', ['-m', 'indipyweb', '--port', String(theirsPort), '--host', '127.0.0.1', '--dbfolder', dir]);
   await waitForPort(theirsPort, 90_000);
+  const cookie = await indipywebLogin(theirsPort);
   let got = null;
   let urlAt = 0;
   await session(
@@ -147,20 +151,30 @@ async function web16() {
     () => (urlAt = performance.now()),
   );
   await sleep(3000); // both panels have the definitions and asked for BLOBs
-  const results = { ours: [], url: [], theirs: [] };
-  for (let round = 0; round < rounds; round++) {
+  const results = { ours: [], url: [], theirs: [], theirsFile: [] };
+  for (let round = -1; round < rounds; round++) {
     const before = new Set(readdirSync(blobs));
     const start = performance.now();
-    const ourDone = new Promise((r) => (got = r));
+    const ourDone = new Promise((r) => (got = () => r(performance.now() - start)));
     indi.go();
-    await Promise.race([ourDone, sleep(60_000)]);
-    results.ours.push(performance.now() - start);
-    results.url.push(urlAt - start);
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(5)) {
+    let ourMs = null;
+    ourDone.then((ms) => (ourMs = ms));
+    let file = null;
+    for (const deadline = Date.now() + 60_000; !file && Date.now() < deadline; await sleep(2)) {
       const fresh = readdirSync(blobs).filter((f) => !before.has(f));
-      if (fresh.length && statSync(join(blobs, fresh[0])).size === size) break;
+      if (fresh.length && statSync(join(blobs, fresh[0])).size === size) file = fresh[0];
     }
-    results.theirs.push(performance.now() - start);
+    const fileMs = performance.now() - start;
+    const bytes = file ? await download(`http://127.0.0.1:${theirsPort}/getblob/${encodeURIComponent(file)}`, { cookie }) : 0;
+    const theirsMs = performance.now() - start;
+    await Promise.race([ourDone, sleep(60_000)]);
+    if (bytes !== size || ourMs === null) throw new Error(`round ${round}: indipyweb sent ${bytes} bytes, indi-node ${ourMs === null ? 'nothing' : 'all'}`);
+    if (round >= 0) {
+      results.ours.push(ourMs);
+      results.url.push(urlAt - start);
+      results.theirsFile.push(fileMs);
+      results.theirs.push(theirsMs);
+    }
     await sleep(500);
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -170,12 +184,26 @@ async function web16() {
     indiNodeMs: median(results.ours),
     indiNodeUrlMs: median(results.url),
     indipywebMs: median(results.theirs),
+    indipywebFileMs: median(results.theirsFile),
     ratio: median(results.theirs) / median(results.ours),
   };
   console.log(JSON.stringify(row));
   indi.stop();
   rmSync(dir, { recursive: true, force: true });
   return row;
+}
+
+/** Signs in to indipyweb as its first-run admin; its session cookie. */
+async function indipywebLogin(port) {
+  const response = await fetch(`http://127.0.0.1:${port}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'username=admin&password=password!',
+    redirect: 'manual',
+  });
+  const token = /token=[^;]+/.exec(response.headers.get('set-cookie') ?? '')?.[0];
+  if (!token) throw new Error(`cannot sign in to indipyweb: ${response.status} ${await response.text()}`);
+  return token;
 }
 
 async function web50() {

@@ -272,17 +272,19 @@ function numberMembers(vector, writable) {
       const range = m.min < m.max ? `${m.min} … ${m.max}${m.step ? `, step ${m.step}` : ''}` : '';
       const input = el('input', { name: m.name, inputmode: 'decimal', placeholder: m.text ?? '', title: range });
       input.value = (m.text ?? '').trim();
-      input.addEventListener('input', () => input.classList.toggle('invalid', !valid(m, input.value)));
+      const hint = el('span', { class: 'problem error', 'data-problem': m.name, 'aria-live': 'polite' });
+      input.addEventListener('input', () => show(input, hint, problem(m, input.value)));
       input.addEventListener('keydown', (event) => {
         if ((event.key === 'ArrowUp' || event.key === 'ArrowDown') && m.step > 0 && !Number.isNaN(parseNumber(input.value))) {
           event.preventDefault();
           let value = parseNumber(input.value) + (event.key === 'ArrowUp' ? m.step : -m.step);
           if (m.min < m.max) value = Math.min(m.max, Math.max(m.min, value));
           input.value = String(Number(value.toPrecision(12)));
+          show(input, hint, problem(m, input.value));
         }
       });
-      inputs.push([m, input]);
-      extra = input;
+      inputs.push([m, input, hint]);
+      extra = el('span', { class: 'entry' }, input, hint);
     } else if (vector.perm === 'ro') {
       extra = plot(history.get(`${vector.device}\0${vector.name}\0${m.name}`) ?? []);
     }
@@ -291,9 +293,8 @@ function numberMembers(vector, writable) {
   if (writable) {
     rows.push(
       setButton(vector, () => {
-        const bad = inputs.filter(([m, input]) => !valid(m, input.value));
-        for (const [, input] of inputs) input.classList.toggle('invalid', bad.some(([, i]) => i === input));
-        if (bad.length) return log(`${vector.label}: ${bad.map(([m]) => `${m.label} must be a number${m.min < m.max ? ` in ${m.min} … ${m.max}` : ''}`).join('; ')}`, 'error');
+        const bad = inputs.map(([m, input, hint]) => [m, show(input, hint, problem(m, input.value))]).filter(([, why]) => why);
+        if (bad.length) return log(`${vector.label}: ${bad.map(([m, why]) => `${m.label} ${why}`).join('; ')}`, 'error');
         send(vector, inputs.map(([m, input]) => ({ name: m.name, value: input.value.trim() })));
       }),
     );
@@ -301,10 +302,41 @@ function numberMembers(vector, writable) {
   return rows;
 }
 
-function valid(member, text) {
+function show(input, hint, why) {
+  input.classList.toggle('invalid', Boolean(why));
+  input.setAttribute('aria-invalid', why ? 'true' : 'false');
+  hint.textContent = why ?? '';
+  return why;
+}
+
+/**
+ * Why `text` is not a value the member takes, or null: a number (decimal or sexagesimal), within
+ * min … max when min < max, and min + k·step when step > 0 and min is itself on the step grid.
+ * A min off that grid (libindi's CCD exposure: 0.01 … 3600, step 1) means the driver uses step as
+ * the arrow keys' increment only, and takes any value in range (0.5 s).
+ */
+function problem(member, text) {
   const value = parseNumber(text);
-  if (Number.isNaN(value)) return false;
-  return !(member.min < member.max) || (value >= member.min && value <= member.max);
+  const ranged = member.min < member.max;
+  if (Number.isNaN(value) || (ranged && (value < member.min || value > member.max))) {
+    return `must be a number${ranged ? ` in ${member.min} … ${member.max}` : ''}`;
+  }
+  const step = member.step;
+  if (!(step > 0)) return null;
+  const base = Number.isFinite(member.min) ? member.min : 0;
+  if (!onGrid(base / step)) return null;
+  const k = (value - base) / step;
+  if (onGrid(k)) return null;
+  const near = (n) => Number((base + n * step).toPrecision(12));
+  const below = near(Math.floor(k));
+  const above = near(Math.ceil(k));
+  const options = [below, above].filter((v) => !ranged || (v >= member.min && v <= member.max));
+  return `must be ${base} + a multiple of ${step}${options.length ? ` (nearest: ${options.join(' or ')})` : ''}`;
+}
+
+/** Whether `k` is a whole number: decimal steps (0.1) are not exact in binary, so allow rounding error. */
+function onGrid(k) {
+  return Math.abs(k - Math.round(k)) <= 1e-9 * Math.max(1, Math.abs(k));
 }
 
 function plot(values) {

@@ -3,7 +3,7 @@
 
 use crate::json::{parse_new, Refused, Text};
 use crate::model::{Blob, Model};
-use indi_codec::{BlobEnable, Element, EnableBlob, GetProperties};
+use indi_codec::{BlobEnable, Element, EnableBlob, GetProperties, Tag, VectorKind};
 use indi_hub::frame::Frame;
 use indi_hub::{Hub, Registration, Role};
 use serde_json::json;
@@ -120,6 +120,14 @@ impl Bridge {
         while registration.outbox.next_batch(64 << 20, &mut batch).await {
             for frame in batch.drain(..) {
                 for single in frame.singles() {
+                    if single.head().tag == Tag::Set(VectorKind::Blob) {
+                        // Decoded straight from the frame, outside the lock (see crate::blobs).
+                        let buffer = |len| self.state.lock().unwrap().model.buffer(len);
+                        if let Some(element) = crate::blobs::read_set_blob(single.bytes(), buffer) {
+                            self.apply(&element);
+                            continue;
+                        }
+                    }
                     match indi_codec::parse_element(single.bytes().clone()) {
                         Ok(element) => self.apply(&element),
                         Err(error) => warn!("web: cannot read {}: {error}", single.head().tag.as_str()),

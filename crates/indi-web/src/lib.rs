@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod blobs;
 pub mod bridge;
 pub mod http;
 pub mod json;

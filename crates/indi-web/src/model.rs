@@ -3,13 +3,17 @@
 //! turned into JSON once here, whatever the number of browsers.
 
 use crate::json::{def_json, kind_word, number_fields, to_text, Text};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use indi_codec::{BlobData, Element, OneValue, SetVector, VectorKind};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Messages replayed to a browser that joins.
 const MESSAGES_KEPT: usize = 200;
+
+/// Buffers of replaced BLOB frames kept to decode the next ones into (fresh memory costs a page
+/// fault per 4 KiB on first write, more than the decoding).
+const SPARES_KEPT: usize = 2;
 
 /// The latest bytes of one BLOB member.
 #[derive(Clone, Debug)]
@@ -31,6 +35,8 @@ pub struct Model {
     /// `(device, vector, member)` → slot in `blobs` (slots are never reused, URLs stay valid).
     slots: HashMap<(String, String, String), usize>,
     blobs: Vec<Option<Blob>>,
+    /// Buffers of replaced frames that no download held any more (see [`SPARES_KEPT`]).
+    spares: Vec<BytesMut>,
 }
 
 impl Model {
@@ -157,9 +163,37 @@ impl Model {
             self.blobs.len() - 1
         });
         let seq = self.blobs[slot].as_ref().map_or(1, |b| b.seq + 1);
-        // Decoded once, here; the previous frame is freed as soon as no download holds it.
-        self.blobs[slot] = Some(Blob { bytes: data.to_raw(), format, seq });
+        // Decoded once (by the bridge, or here); the previous frame's buffer is reused when no
+        // download holds it, else freed when the last one ends.
+        if let Some(old) = self.blobs[slot].replace(Blob { bytes: data.to_raw(), format, seq }) {
+            self.recycle(old.bytes);
+        }
         (slot, seq)
+    }
+
+    fn recycle(&mut self, bytes: Bytes) {
+        if let Ok(buffer) = bytes.try_into_mut() {
+            if self.spares.len() == SPARES_KEPT {
+                // Keep the larger ones: frames of one camera are the same size.
+                self.spares.sort_by_key(BytesMut::capacity);
+                self.spares.remove(0);
+            }
+            self.spares.push(buffer);
+        }
+    }
+
+    /// A buffer of at least `len` bytes to decode a BLOB into: a replaced frame's if one is
+    /// large enough (and not so large that a small BLOB would hold it), else a new one.
+    pub fn buffer(&mut self, len: usize) -> BytesMut {
+        let fits = |b: &BytesMut| b.capacity() >= len && b.capacity() <= len.saturating_mul(2).max(64 << 10);
+        match self.spares.iter().position(fits) {
+            Some(i) => {
+                let mut buffer = self.spares.swap_remove(i);
+                buffer.clear();
+                buffer
+            }
+            None => BytesMut::with_capacity(len),
+        }
     }
 
     /// The latest bytes of a BLOB slot.
@@ -215,6 +249,29 @@ mod tests {
         assert!(model.writable("C", "CCD1").unwrap_err().contains("read-only"));
         model.apply(&element("<delProperty device='C'/>"));
         assert!(model.snapshot().is_empty());
+    }
+
+    #[test]
+    fn a_replaced_frame_no_download_holds_is_decoded_into_again() {
+        let mut model = Model::default();
+        model.apply(&element("<defBLOBVector device='C' name='V' state='Idle' perm='ro'><defBLOB name='A'/></defBLOBVector>"));
+        let set = |model: &mut Model| {
+            let xml = b"<setBLOBVector device='C' name='V'><oneBLOB name='A' size='3' format='.x'>YWJj</oneBLOB></setBLOBVector>";
+            let element = crate::blobs::read_set_blob(xml, |len| model.buffer(len.max(4096))).unwrap();
+            model.apply(&element);
+            model.blob(0).unwrap().bytes
+        };
+        let first = set(&mut model).as_ptr();
+        let held = set(&mut model); // a download still holds the second frame
+        assert_ne!(held.as_ptr(), first);
+        assert_eq!(set(&mut model).as_ptr(), first, "the first frame's buffer is reused");
+        let fourth = set(&mut model);
+        assert_ne!(fourth.as_ptr(), held.as_ptr(), "a frame held by a download is not reused");
+        assert_eq!(&fourth[..], b"abc");
+        // A spare far larger than asked for is not held by a small BLOB.
+        model.spares = vec![BytesMut::with_capacity(1 << 20)];
+        assert!(model.buffer(10).capacity() < 1 << 20);
+        assert_eq!(model.buffer(600 << 10).capacity(), 1 << 20);
     }
 
     #[test]
