@@ -318,6 +318,35 @@ pub fn flat_request(element: &Element) -> Option<String> {
     Some(pieces.join("\0"))
 }
 
+/// Appends a `set*Vector` of values (no BLOB, no number range) to a client's run of updates:
+/// `tag device name state timeout timestamp message count name1 value1 ... nameN valueN`, every
+/// piece separated by NUL (which XML cannot carry) from the one before, absent fields empty, so
+/// that a whole run crosses napi as one string and JS splits it once (`splitUpdates` in
+/// ts/wire.ts). Returns false, appending nothing, for anything else.
+pub fn push_flat_update(element: &Element, out: &mut String) -> bool {
+    let Element::Set(v) = element else { return false };
+    if v.kind == VectorKind::Blob {
+        return false;
+    }
+    fn text(t: &Option<String>) -> &str {
+        t.as_deref().unwrap_or("")
+    }
+    let head = [element.tag(), &v.device, &v.name, v.state.map_or("", |s| s.as_str()), text(&v.timeout), text(&v.timestamp), text(&v.message)];
+    let plain = v.members.iter().all(|one| matches!(&one.value, OneValue::Text(t) if !t.contains('\0')) && one.range.is_none() && !one.name.contains('\0'));
+    if !plain || head.iter().any(|piece| piece.contains('\0')) {
+        return false;
+    }
+    let count = v.members.len().to_string();
+    let values = v.members.iter().flat_map(|one| [one.name.as_str(), if let OneValue::Text(t) = &one.value { t } else { "" }]);
+    for piece in head.into_iter().chain([count.as_str()]).chain(values) {
+        if !out.is_empty() {
+            out.push('\0');
+        }
+        out.push_str(piece);
+    }
+    true
+}
+
 /// The members of a `set*Vector` passed positionally: reading a `WireElement` from JS probes
 /// every one of its fields by name, which made a driver's updates cost more than the work
 /// (measured in `bench/README.md`, "The napi boundary").
@@ -416,6 +445,40 @@ mod tests {
         }
         assert!(set_from_fields(set_fields("setBLOBVector", &[], None, None)).is_err());
         assert!(set_from_fields(set_fields("newTextVector", &[], None, None)).is_err());
+    }
+
+    #[test]
+    fn a_run_of_updates_is_one_string_of_records() {
+        let parse = |text: &'static str| parse_element(Bytes::from_static(text.as_bytes())).unwrap();
+        let mut run = String::new();
+        let first = parse("<setNumberVector device='d' name='n' state='Ok' timeout='3' timestamp='2026-12-01T00:00:01' message='a &amp; b'><oneNumber name='x'>1.5</oneNumber><oneNumber name='y'>7:30</oneNumber></setNumberVector>");
+        assert!(push_flat_update(&first, &mut run));
+        assert!(push_flat_update(&parse("<setSwitchVector device='d' name='s'><oneSwitch name='On'>On</oneSwitch></setSwitchVector>"), &mut run));
+        assert!(push_flat_update(&parse("<setLightVector device='d' name='l' state='Alert'></setLightVector>"), &mut run));
+        let parts: Vec<&str> = run.split('\0').collect();
+        let expected = ["setNumberVector", "d", "n", "Ok", "3", "2026-12-01T00:00:01", "a & b", "2", "x", "1.5", "y", "7:30"];
+        let expected = expected.iter().chain(&["setSwitchVector", "d", "s", "", "", "", "", "1", "On", "On"]).chain(&[
+            "setLightVector",
+            "d",
+            "l",
+            "Alert",
+            "",
+            "",
+            "",
+            "0",
+        ]);
+        assert_eq!(parts, expected.copied().collect::<Vec<_>>());
+        // BLOBs, ranges and other elements stay objects, and leave the run as it was.
+        let before = run.clone();
+        for text in [
+            "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='1' format='.x'>QQ==</oneBLOB></setBLOBVector>",
+            "<setNumberVector device='d' name='n'><oneNumber name='x' min='0'>1</oneNumber></setNumberVector>",
+            "<newTextVector device='d' name='t'><oneText name='a'>x</oneText></newTextVector>",
+            "<message device='d' message='m'/>",
+        ] {
+            assert!(!push_flat_update(&parse(text), &mut run), "{text}");
+        }
+        assert_eq!(run, before);
     }
 
     #[test]

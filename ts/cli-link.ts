@@ -26,8 +26,10 @@ function osText(message: string): string {
  */
 export async function openLink(host: string, port: number, onElement: (e: Inbound) => void, onEnd: (error: string) => void): Promise<ToolLink | null> {
   const { native } = await import('./native.js');
-  const { unflatten } = await import('./client-flat.js');
-  const link = new native.ClientLink((batch) => batch.forEach((item) => onElement(unflatten(item))));
+  const { updatesOf } = await import('./wire.js');
+  const link = new native.ClientLink((batch) => {
+    for (const item of batch) for (const element of typeof item === 'string' ? updatesOf(item) : [item]) onElement(element);
+  });
   try {
     await link.connect(host, port);
   } catch (error) {

@@ -1,6 +1,7 @@
 // The client's live model: devices → vectors → members, built from decoded elements.
 import type { WireElement, WireMember } from './native.js';
 import { formatNumber, getfloat, type Perm, type PropertyState, type SwitchRule } from './values.js';
+import { nextUpdate, Update } from './wire.js';
 
 /** Kind of a vector, from its tag (`defNumberVector` → `Number`). */
 export type ClientVectorKind = 'Text' | 'Number' | 'Switch' | 'Light' | 'BLOB';
@@ -190,6 +191,24 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
     this.common(e);
   }
 
+  /**
+   * @internal Applies the update at `at` of a run split by `splitUpdates` (ts/wire.ts): the
+   * same as {@link ClientVector.update} with its element, without building that element.
+   */
+  updateAt(p: string[], at: number): void {
+    const end = nextUpdate(p, at);
+    for (let i = at + Update.Members; i < end; i += 2) {
+      const old = this.map.get(p[i]);
+      if (old) this.map.set(p[i], withValue(this.kind, old, p[i + 1]) as ClientMemberOf[K]);
+    }
+    const state = p[at + Update.State];
+    if (state) this.state = state as PropertyState;
+    const timeout = p[at + Update.Timeout] === '' ? Number.NaN : Number(p[at + Update.Timeout]);
+    if (Number.isFinite(timeout)) this.timeout = timeout;
+    this.timestamp = p[at + Update.Timestamp] || undefined;
+    this.message = p[at + Update.Message] || undefined;
+  }
+
   private common(e: WireElement): void {
     if (e.state) this.state = e.state as PropertyState;
     if (e.timeout != null) this.timeout = e.timeout;
@@ -224,16 +243,10 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
   if (kind === 'Number') {
     const prev = old as ClientNumberMember | undefined;
     const raw = m.value ?? '0';
-    let value: number;
-    try {
-      value = getfloat(raw.trim());
-    } catch {
-      value = Number.NaN;
-    }
     return new NumberValue(
       m.name,
       label,
-      value,
+      numberOf(raw),
       raw,
       m.format ?? prev?.format ?? '%g',
       m.min ?? prev?.min ?? 0,
@@ -246,6 +259,24 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
     return { name: m.name, label, value: m.blob ?? prev?.value ?? null, format: m.format ?? prev?.format ?? '', size: m.size ?? m.blob?.length ?? 0 };
   }
   return { name: m.name, label, value: m.value ?? '' };
+}
+
+/** A number's float as INDI reads it (sexagesimal too), NaN when it is not a number. */
+function numberOf(raw: string): number {
+  try {
+    return getfloat(raw.trim());
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** `old` with a new value as the server wrote it (a member of an update of values only). */
+function withValue(kind: ClientVectorKind, old: ClientMemberOf[ClientVectorKind], raw: string): ClientMemberOf[ClientVectorKind] {
+  if (kind === 'Number') {
+    const o = old as ClientNumberMember;
+    return new NumberValue(o.name, o.label, numberOf(raw), raw, o.format, o.min, o.max, o.step);
+  }
+  return { name: old.name, label: old.label, value: raw };
 }
 
 /** A number member; its text is formatted when first read (a burst of updates mostly is not). */
