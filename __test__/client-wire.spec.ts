@@ -103,26 +103,9 @@ it('emits an update for every set*Vector of a run, with the model current at eac
 it('reads a run of updates back into elements (ts/wire.ts, the tools use it)', async () => {
   const { updatesOf } = await import('../ts/wire.js');
   const run = [
-    'setNumberVector',
-    'd',
-    'n',
-    'Ok',
-    '3',
-    '2026-12-01T00:00:01',
-    'm',
-    '2',
-    'x',
-    '1.5',
-    'y',
-    '7:30',
-    'setLightVector',
-    'd',
-    'l',
-    '',
-    '',
-    '',
-    '',
-    '0',
+    ...['setNumberVector', 'd', 'n', 'Ok', '3', '2026-12-01T00:00:01', 'm', '2', 'x', '1.5', 'y', '7:30'],
+    ...['', '', '', '', '', '', '', '1', 'x', '2'], // the vector before
+    ...['setLightVector', 'd', 'l', '', '', '', '', '0'],
   ];
   expect(updatesOf(run.join('\0'))).toEqual([
     {
@@ -137,6 +120,16 @@ it('reads a run of updates back into elements (ts/wire.ts, the tools use it)', a
         { name: 'x', value: '1.5' },
         { name: 'y', value: '7:30' },
       ],
+    },
+    {
+      tag: 'setNumberVector',
+      device: 'd',
+      name: 'n',
+      state: undefined,
+      timeout: undefined,
+      timestamp: undefined,
+      message: undefined,
+      members: [{ name: 'x', value: '2' }],
     },
     { tag: 'setLightVector', device: 'd', name: 'l', state: undefined, timeout: undefined, timestamp: undefined, message: undefined, members: [] },
   ]);

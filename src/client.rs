@@ -3,7 +3,7 @@
 
 use crate::server::NativeServer;
 use crate::updates::push_flat_frame;
-use crate::wire::{from_wire, push_flat_update, to_wire, WireElement, WireError};
+use crate::wire::{from_wire, push_flat_update, to_wire, Run, WireElement, WireError};
 use bytes::{BufMut, Bytes, BytesMut};
 use indi_codec::IndiCodec;
 use indi_hub::Role;
@@ -203,10 +203,10 @@ async fn decode_into<R: AsyncRead + Unpin>(
         let mut batch = Vec::new();
         let mut bytes = 0;
         // Consecutive updates of values, in the flat form of a run (one string for JS to split).
-        let mut run = String::new();
-        let flush = |run: &mut String, batch: &mut Vec<Delivered>| {
+        let mut run = Run::default();
+        let flush = |run: &mut Run, batch: &mut Vec<Delivered>| {
             if !run.is_empty() {
-                batch.push(Either3::B(std::mem::take(run)));
+                batch.push(Either3::B(run.take()));
             }
         };
         loop {

@@ -6,6 +6,7 @@
 //!
 //! [`push_flat_update`]: crate::wire::push_flat_update
 
+use crate::wire::Run;
 use indi_codec::PropertyState;
 
 /// A cursor over one frame.
@@ -66,18 +67,14 @@ impl<'a> Bytes<'a> {
 const KINDS: [(&[u8], &[u8]); 4] =
     [(b"setNumberVector", b"oneNumber"), (b"setSwitchVector", b"oneSwitch"), (b"setTextVector", b"oneText"), (b"setLightVector", b"oneLight")];
 
-/// Appends the update in `frame` to `out` (see the module's documentation), or returns false
-/// and leaves `out` as it was.
-pub fn push_flat_frame(frame: &[u8], out: &mut String) -> bool {
-    let len = out.len();
-    let done = flat_frame(frame, out).is_some();
-    if !done {
-        out.truncate(len);
-    }
-    done
+/// Appends the update in `frame` to `run` (see the module's documentation), or returns false
+/// and leaves `run` as it was.
+pub fn push_flat_frame(frame: &[u8], run: &mut Run) -> bool {
+    flat_frame(frame, run).is_some()
 }
 
-fn flat_frame(frame: &[u8], out: &mut String) -> Option<()> {
+/// Reads it all before appending anything.
+fn flat_frame(frame: &[u8], run: &mut Run) -> Option<()> {
     let mut c = Bytes { text: frame, at: 0 };
     c.eat(b"<")?;
     let &(tag, member) = KINDS.iter().find(|(tag, _)| frame[1..].starts_with(tag))?;
@@ -128,13 +125,7 @@ fn flat_frame(frame: &[u8], out: &mut String) -> Option<()> {
     }
     let tag = std::str::from_utf8(tag).ok()?;
     let text = |i: usize| head[i].unwrap_or("");
-    for piece in [tag, device, name, state, text(3), text(4), text(5), &count.to_string()] {
-        if !out.is_empty() {
-            out.push('\0');
-        }
-        out.push_str(piece);
-    }
-    out.push_str(&members);
+    run.push([tag, device, name], [state, text(3), text(4), text(5)], count, &members);
     Some(())
 }
 
@@ -146,13 +137,13 @@ mod tests {
     /// The full parse's run for `text`, when it reads as an update of values.
     fn slow(text: &[u8]) -> Option<String> {
         let element = indi_codec::parse_element(bytes::Bytes::copy_from_slice(text)).ok()?;
-        let mut out = String::new();
-        push_flat_update(&element, &mut out).then_some(out)
+        let mut run = Run::default();
+        push_flat_update(&element, &mut run).then(|| run.take())
     }
 
     fn fast(text: &[u8]) -> Option<String> {
-        let mut out = String::new();
-        push_flat_frame(text, &mut out).then_some(out)
+        let mut run = Run::default();
+        push_flat_frame(text, &mut run).then(|| run.take())
     }
 
     const PLAIN: &[&str] = &[
@@ -173,10 +164,10 @@ mod tests {
                 assert_eq!(fast(text.as_bytes()), expected, "{text}");
             }
         }
-        // Appended to a run, after a NUL.
-        let mut run = "x".to_owned();
-        assert!(push_flat_frame(PLAIN[4].as_bytes(), &mut run));
-        assert_eq!(run, ["x", "setLightVector", "d", "l", "Alert", "", "", "", "0"].join("\0"));
+        // Appended to a run, after a NUL, without its key when that is the one before.
+        let mut run = Run::default();
+        assert!(push_flat_frame(PLAIN[4].as_bytes(), &mut run) && push_flat_frame(PLAIN[4].as_bytes(), &mut run));
+        assert_eq!(run.take(), ["setLightVector", "d", "l", "Alert", "", "", "", "0", "", "", "", "Alert", "", "", "", "0"].join("\0"));
     }
 
     #[test]

@@ -318,12 +318,53 @@ pub fn flat_request(element: &Element) -> Option<String> {
     Some(pieces.join("\0"))
 }
 
-/// Appends a `set*Vector` of values (no BLOB, no number range) to a client's run of updates:
-/// `tag device name state timeout timestamp message count name1 value1 ... nameN valueN`, every
-/// piece separated by NUL (which XML cannot carry) from the one before, absent fields empty, so
-/// that a whole run crosses napi as one string and JS splits it once (`splitUpdates` in
-/// ts/wire.ts). Returns false, appending nothing, for anything else.
-pub fn push_flat_update(element: &Element, out: &mut String) -> bool {
+/// A client's run of `set*Vector`s of values, crossing napi as one string that JS splits once
+/// (`splitUpdates` in ts/wire.ts): per update `tag device name state timeout timestamp message
+/// count`, then `count` pairs `name value`, every piece separated by NUL (which XML cannot carry)
+/// from the one before, absent fields empty. `tag`, `device` and `name` are all three empty when
+/// they are those of the update before in the run (a burst is mostly one vector's).
+#[derive(Default)]
+pub struct Run {
+    text: String,
+    key: [String; 3],
+}
+
+impl Run {
+    /// Whether nothing was appended since the last [`Run::take`].
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The run so far, leaving this one empty.
+    pub fn take(&mut self) -> String {
+        self.key = Default::default();
+        std::mem::take(&mut self.text)
+    }
+
+    /// Appends one update: `key` is tag, device and name, `rest` state, timeout, timestamp and
+    /// message, `members` the pairs, each piece preceded by NUL. No piece may hold NUL.
+    pub fn push(&mut self, key: [&str; 3], rest: [&str; 4], count: usize, members: &str) {
+        let same = self.key.iter().zip(key).all(|(a, b)| a == b);
+        if !same {
+            for (kept, piece) in self.key.iter_mut().zip(key) {
+                kept.clear();
+                kept.push_str(piece);
+            }
+        }
+        let key = if same { ["", "", ""] } else { key };
+        for piece in key.into_iter().chain(rest).chain([count.to_string().as_str()]) {
+            if !self.text.is_empty() {
+                self.text.push('\0');
+            }
+            self.text.push_str(piece);
+        }
+        self.text.push_str(members);
+    }
+}
+
+/// Appends a `set*Vector` of values (no BLOB, no number range) to `run`; false (appending
+/// nothing) for anything else.
+pub fn push_flat_update(element: &Element, run: &mut Run) -> bool {
     let Element::Set(v) = element else { return false };
     if v.kind == VectorKind::Blob {
         return false;
@@ -331,19 +372,23 @@ pub fn push_flat_update(element: &Element, out: &mut String) -> bool {
     fn text(t: &Option<String>) -> &str {
         t.as_deref().unwrap_or("")
     }
-    let head = [element.tag(), &v.device, &v.name, v.state.map_or("", |s| s.as_str()), text(&v.timeout), text(&v.timestamp), text(&v.message)];
-    let plain = v.members.iter().all(|one| matches!(&one.value, OneValue::Text(t) if !t.contains('\0')) && one.range.is_none() && !one.name.contains('\0'));
-    if !plain || head.iter().any(|piece| piece.contains('\0')) {
+    let key = [element.tag(), &v.device, &v.name];
+    let rest = [v.state.map_or("", |s| s.as_str()), text(&v.timeout), text(&v.timestamp), text(&v.message)];
+    let mut members = String::new();
+    for one in &v.members {
+        let OneValue::Text(value) = &one.value else { return false };
+        if one.range.is_some() || one.name.contains('\0') || value.contains('\0') {
+            return false;
+        }
+        for piece in [&one.name, value] {
+            members.push('\0');
+            members.push_str(piece);
+        }
+    }
+    if key.iter().chain(&rest).any(|piece| piece.contains('\0')) {
         return false;
     }
-    let count = v.members.len().to_string();
-    let values = v.members.iter().flat_map(|one| [one.name.as_str(), if let OneValue::Text(t) = &one.value { t } else { "" }]);
-    for piece in head.into_iter().chain([count.as_str()]).chain(values) {
-        if !out.is_empty() {
-            out.push('\0');
-        }
-        out.push_str(piece);
-    }
+    run.push(key, rest, v.members.len(), &members);
     true
 }
 
@@ -450,26 +495,14 @@ mod tests {
     #[test]
     fn a_run_of_updates_is_one_string_of_records() {
         let parse = |text: &'static str| parse_element(Bytes::from_static(text.as_bytes())).unwrap();
-        let mut run = String::new();
+        let mut run = Run::default();
         let first = parse("<setNumberVector device='d' name='n' state='Ok' timeout='3' timestamp='2026-12-01T00:00:01' message='a &amp; b'><oneNumber name='x'>1.5</oneNumber><oneNumber name='y'>7:30</oneNumber></setNumberVector>");
         assert!(push_flat_update(&first, &mut run));
+        let again = parse("<setNumberVector device='d' name='n'><oneNumber name='x'>2</oneNumber></setNumberVector>");
+        assert!(push_flat_update(&again, &mut run));
         assert!(push_flat_update(&parse("<setSwitchVector device='d' name='s'><oneSwitch name='On'>On</oneSwitch></setSwitchVector>"), &mut run));
         assert!(push_flat_update(&parse("<setLightVector device='d' name='l' state='Alert'></setLightVector>"), &mut run));
-        let parts: Vec<&str> = run.split('\0').collect();
-        let expected = ["setNumberVector", "d", "n", "Ok", "3", "2026-12-01T00:00:01", "a & b", "2", "x", "1.5", "y", "7:30"];
-        let expected = expected.iter().chain(&["setSwitchVector", "d", "s", "", "", "", "", "1", "On", "On"]).chain(&[
-            "setLightVector",
-            "d",
-            "l",
-            "Alert",
-            "",
-            "",
-            "",
-            "0",
-        ]);
-        assert_eq!(parts, expected.copied().collect::<Vec<_>>());
         // BLOBs, ranges and other elements stay objects, and leave the run as it was.
-        let before = run.clone();
         for text in [
             "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='1' format='.x'>QQ==</oneBLOB></setBLOBVector>",
             "<setNumberVector device='d' name='n'><oneNumber name='x' min='0'>1</oneNumber></setNumberVector>",
@@ -478,7 +511,19 @@ mod tests {
         ] {
             assert!(!push_flat_update(&parse(text), &mut run), "{text}");
         }
-        assert_eq!(run, before);
+        let text = run.take();
+        let parts: Vec<&str> = text.split('\0').collect();
+        let updates: [&[&str]; 4] = [
+            &["setNumberVector", "d", "n", "Ok", "3", "2026-12-01T00:00:01", "a & b", "2", "x", "1.5", "y", "7:30"],
+            &["", "", "", "", "", "", "", "1", "x", "2"], // the same vector as before
+            &["setSwitchVector", "d", "s", "", "", "", "", "1", "On", "On"],
+            &["setLightVector", "d", "l", "Alert", "", "", "", "0"],
+        ];
+        assert_eq!(parts, updates.concat());
+        // A new run names its first vector again.
+        assert!(run.is_empty());
+        assert!(push_flat_update(&again, &mut run));
+        assert!(run.take().starts_with("setNumberVector\0d\0n\0"));
     }
 
     #[test]

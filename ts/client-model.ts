@@ -133,7 +133,11 @@ export function kindOf(tag: string): ClientVectorKind | undefined {
   return KINDS.get(tag);
 }
 
-/** One property vector as defined by its device, kept current by its updates. */
+/**
+ * One property vector as defined by its device, kept current by its updates. Its member objects
+ * may be reused by later updates (a burst changes values in place): to keep a value, copy it, or
+ * take a {@link ClientVector.snapshot}.
+ */
 export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends Keyed<ClientMemberOf[K]> {
   /** Label for display. */
   label = '';
@@ -197,10 +201,7 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
    */
   updateAt(p: string[], at: number): void {
     const end = nextUpdate(p, at);
-    for (let i = at + Update.Members; i < end; i += 2) {
-      const old = this.map.get(p[i]);
-      if (old) this.map.set(p[i], withValue(this.kind, old, p[i + 1]) as ClientMemberOf[K]);
-    }
+    for (let i = at + Update.Members; i < end; i += 2) (this.map.get(p[i]) as TextValue | NumberValue | undefined)?.assign(p[i + 1]);
     const state = p[at + Update.State];
     if (state) this.state = state as PropertyState;
     const timeout = p[at + Update.Timeout] === '' ? Number.NaN : Number(p[at + Update.Timeout]);
@@ -258,7 +259,7 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
     const prev = old as ClientBLOBMember | undefined;
     return { name: m.name, label, value: m.blob ?? prev?.value ?? null, format: m.format ?? prev?.format ?? '', size: m.size ?? m.blob?.length ?? 0 };
   }
-  return { name: m.name, label, value: m.value ?? '' };
+  return new TextValue(m.name, label, m.value ?? '');
 }
 
 /** A number's float as INDI reads it (sexagesimal too), NaN when it is not a number. */
@@ -270,13 +271,17 @@ function numberOf(raw: string): number {
   }
 }
 
-/** `old` with a new value as the server wrote it (a member of an update of values only). */
-function withValue(kind: ClientVectorKind, old: ClientMemberOf[ClientVectorKind], raw: string): ClientMemberOf[ClientVectorKind] {
-  if (kind === 'Number') {
-    const o = old as ClientNumberMember;
-    return new NumberValue(o.name, o.label, numberOf(raw), raw, o.format, o.min, o.max, o.step);
+/** A text, switch or light member; a run of updates changes its value in place. */
+class TextValue implements ClientMember {
+  constructor(
+    readonly name: string,
+    readonly label: string,
+    public value: string,
+  ) {}
+  /** @internal */
+  assign(raw: string): void {
+    this.value = raw;
   }
-  return { name: old.name, label: old.label, value: raw };
 }
 
 /** A number member; its text is formatted when first read (a burst of updates mostly is not). */
@@ -285,13 +290,19 @@ class NumberValue implements ClientNumberMember {
   constructor(
     readonly name: string,
     readonly label: string,
-    readonly value: number,
-    readonly raw: string,
+    public value: number,
+    public raw: string,
     readonly format: string,
     readonly min: number,
     readonly max: number,
     readonly step: number,
   ) {}
+  /** @internal A new value as the server wrote it. */
+  assign(raw: string): void {
+    this.raw = raw;
+    this.value = numberOf(raw);
+    this.#text = undefined;
+  }
   get text(): string {
     this.#text ??= Number.isFinite(this.value) ? formatNumber(this.format, this.value) : this.raw;
     return this.#text;

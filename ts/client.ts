@@ -198,9 +198,14 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   /** A run of `set*Vector`s of values (see `splitUpdates`): as `apply` does with each element. */
   private applyUpdates(run: string): void {
     const p = splitUpdates(run);
+    let vector: ClientVector | undefined;
     for (let at = 0; at < p.length; at = nextUpdate(p, at)) {
-      const vector = this.devices.get(p[at + Update.Device])?.get(p[at + Update.Name]);
-      if (!vector || vector.kind !== kindOf(p[at])) continue;
+      // No tag: the vector of the update before (a run holds no definitions or deletions).
+      if (p[at] !== '') {
+        const named = this.devices.get(p[at + Update.Device])?.get(p[at + Update.Name]);
+        vector = named?.kind === kindOf(p[at]) ? named : undefined;
+      }
+      if (!vector) continue;
       try {
         vector.updateAt(p, at);
         this.emit('update', vector);

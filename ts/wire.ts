@@ -78,7 +78,8 @@ export function fromFlat(item: Inbound | string): Inbound {
 /**
  * Offsets in a client's run of updates, as split by {@link splitUpdates}: each update is
  * `tag device name state timeout timestamp message count`, then `count` pairs `name value`
- * (Rust: `push_flat_update`). Absent fields are empty.
+ * (Rust: `Run` in src/wire.rs). Absent fields are empty; `tag`, `device` and `name` are all
+ * three empty when they are those of the update before in the run.
  */
 export const Update = {
   Tag: 0,
@@ -107,14 +108,16 @@ export function nextUpdate(pieces: string[], at: number): number {
 export function updatesOf(run: string): WireElement[] {
   const p = splitUpdates(run);
   const out: WireElement[] = [];
+  let key: string[] = [];
   for (let at = 0; at < p.length; at = nextUpdate(p, at)) {
+    if (p[at] !== '') key = p.slice(at, at + 3);
     const members: WireMember[] = [];
     for (let i = at + Update.Members; i < nextUpdate(p, at); i += 2) members.push({ name: p[i], value: p[i + 1] });
     const timeout = p[at + Update.Timeout] === '' ? undefined : Number(p[at + Update.Timeout]);
     out.push({
-      tag: p[at] as Tag,
-      device: p[at + Update.Device],
-      name: p[at + Update.Name],
+      tag: key[0] as Tag,
+      device: key[1],
+      name: key[2],
       state: p[at + Update.State] || undefined,
       timeout: Number.isFinite(timeout) ? timeout : undefined,
       timestamp: p[at + Update.Timestamp] || undefined,
