@@ -56,3 +56,81 @@ it('applies updates (ranges, states, messages, partial members) and reports bad 
   expect(client.devices.has('Other')).toBe(false);
   expect(client.vector('D', 'S')!.rule).toBe('AnyOfMany');
 });
+
+it('emits an update for every set*Vector of a run, with the model current at each, in stream order', async () => {
+  const set = (tag: string, name: string, attrs: string, members: string) => `<set${tag}Vector device="D" name="${name}"${attrs}>${members}</set${tag}Vector>`;
+  const port = await serving(
+    [
+      '<defNumberVector device="D" name="N" state="Idle" perm="rw"><defNumber name="A" format="%g">0</defNumber><defNumber name="B" format="%g">0</defNumber></defNumberVector>',
+      '<defTextVector device="D" name="T" state="Idle" perm="rw"><defText name="a">-</defText></defTextVector>',
+      '<defSwitchVector device="D" name="S" state="Idle" perm="rw" rule="AnyOfMany"><defSwitch name="X">Off</defSwitch></defSwitchVector>',
+      set('Number', 'N', '', '<oneNumber name="A">1</oneNumber>'),
+      set('Number', 'N', " state='Busy' message='m1' timeout=' 4'", '<oneNumber name="A"> 2 </oneNumber>\n<oneNumber name="B">3</oneNumber>'),
+      set('Text', 'T', ' state="Ok"', '<oneText name="a">x &amp; y</oneText>'), // an entity: the full parse
+      set('Number', 'N', ' state="Ok"', '<oneNumber name="A" min="0" max="9">4</oneNumber>'), // a range: an object
+      set('Switch', 'S', ' timeout="7" timestamp="2026-12-01T00:00:01"', '<oneSwitch name="X">On</oneSwitch><oneSwitch name="Y">On</oneSwitch>'),
+      set('Number', 'Undefined', '', '<oneNumber name="A">1</oneNumber>'),
+      set('Switch', 'N', '', '<oneSwitch name="A">On</oneSwitch>'), // the wrong kind
+      set('Number', 'N', ' state="Bogus"', '<oneNumber name="A">5</oneNumber>'), // unreadable: an error
+      set('Number', 'N', '', '<oneNumber name="A">7:30</oneNumber>'),
+      '<defSwitchVector device="D" name="END" state="Idle" perm="rw" rule="AnyOfMany"><defSwitch name="E">Off</defSwitch></defSwitchVector>',
+    ].join('\n'),
+  );
+  const client = new IndiClient({ host: '127.0.0.1', port, reconnect: false });
+  const seen: string[] = [];
+  client.on('update', (v) => {
+    const values = [...v].map(([name, m]) => `${name}=${typeof m.value === 'number' ? `${m.value}(${(m as { raw: string }).raw})` : m.value}`);
+    seen.push(`${v.name} ${v.state} ${v.timeout} ${v.timestamp ?? '-'} ${v.message ?? '-'} ${values.join(' ')}`);
+  });
+  client.on('message', (m) => seen.push(`message ${m.message}`));
+  client.on('protocolError', (e) => seen.push(`error ${e.message.includes('Bogus')}`));
+  await client.connect();
+  await client.waitFor('D', 'END', undefined, { timeout: 5000 });
+  client.close();
+  expect(seen).toEqual([
+    'N Idle 0 - - A=1(1) B=0(0)',
+    'N Busy 4 - m1 A=2(2) B=3(3)',
+    'message m1',
+    'T Ok 0 - - a=x & y',
+    'N Ok 4 - - A=4(4) B=3(3)',
+    'S Idle 7 2026-12-01T00:00:01 - X=On', // Y is not a member: ignored
+    'error true',
+    'N Ok 4 - - A=7.5(7:30) B=3(3)',
+  ]);
+  expect(client.vector('D', 'N')!.get('A')).toMatchObject({ min: 0, max: 9, text: '7.5' });
+});
+
+it('reads a run of updates back into elements (ts/wire.ts, the tools use it)', async () => {
+  const { updatesOf } = await import('../ts/wire.js');
+  const run = [
+    ...['setNumberVector', 'd', 'n', 'Ok', '3', '2026-12-01T00:00:01', 'm', '2', 'x', '1.5', 'y', '7:30'],
+    ...['', '', '', '', '', '', '', '1', 'x', '2'], // the vector before
+    ...['setLightVector', 'd', 'l', '', '', '', '', '0'],
+  ];
+  expect(updatesOf(run.join('\0'))).toEqual([
+    {
+      tag: 'setNumberVector',
+      device: 'd',
+      name: 'n',
+      state: 'Ok',
+      timeout: 3,
+      timestamp: '2026-12-01T00:00:01',
+      message: 'm',
+      members: [
+        { name: 'x', value: '1.5' },
+        { name: 'y', value: '7:30' },
+      ],
+    },
+    {
+      tag: 'setNumberVector',
+      device: 'd',
+      name: 'n',
+      state: undefined,
+      timeout: undefined,
+      timestamp: undefined,
+      message: undefined,
+      members: [{ name: 'x', value: '2' }],
+    },
+    { tag: 'setLightVector', device: 'd', name: 'l', state: undefined, timeout: undefined, timestamp: undefined, message: undefined, members: [] },
+  ]);
+});

@@ -2,9 +2,10 @@
 //! decoded from base64 here) and hands to JS in batches; requests built in JS are encoded here.
 
 use crate::server::NativeServer;
-use crate::wire::{from_wire, to_wire, WireElement, WireError};
+use crate::updates::push_flat_frame;
+use crate::wire::{from_wire, push_flat_update, to_wire, Run, WireElement, WireError};
 use bytes::{BufMut, Bytes, BytesMut};
-use indi_codec::{Element, IndiCodec, OneValue, VectorKind};
+use indi_codec::IndiCodec;
 use indi_hub::Role;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
@@ -13,13 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify, Semaphore};
-use tokio_util::codec::Decoder;
 
 /// JS callback receiving batches of decoded elements. Weak: it never keeps Node alive.
 type ElementsCallback = ThreadsafeFunction<Vec<Delivered>, (), Vec<Delivered>, Status, false, true>;
 
-/// An element for JS: a `set*Vector` of values as one string (see [`flat_update`]), anything
-/// else as a [`WireElement`], or why an element could not be read.
+/// An element for JS: a run of `set*Vector`s of values as one string (see
+/// [`push_flat_update`]), anything else as a [`WireElement`], or why an element could not be read.
 type Delivered = Either3<WireElement, String, WireError>;
 
 /// Bytes read per call: one syscall per 256 KiB of BLOB.
@@ -202,24 +202,45 @@ async fn decode_into<R: AsyncRead + Unpin>(
         let eof = matches!(read, Ok(0) | Err(_));
         let mut batch = Vec::new();
         let mut bytes = 0;
+        // Consecutive updates of values, in the flat form of a run (one string for JS to split).
+        let mut run = Run::default();
+        let flush = |run: &mut Run, batch: &mut Vec<Delivered>| {
+            if !run.is_empty() {
+                batch.push(Either3::B(run.take()));
+            }
+        };
         loop {
-            let item = if eof { codec.decode_eof(&mut buf) } else { codec.decode(&mut buf) };
-            match item {
-                Ok(Some(Ok(element))) => {
-                    bytes += indi_codec::size_hint(&element);
-                    batch.push(match flat_update(&element) {
-                        Some(flat) => Either3::B(flat),
-                        None => Either3::A(to_wire(element)),
-                    });
+            // At the end of the stream, a partial element is reported (once) and dropped.
+            let frame = codec.next_frame(&mut buf).or_else(|| if eof { codec.finish(&mut buf).map(Err) } else { None });
+            let item = match frame {
+                None => break,
+                Some(Ok(frame)) if push_flat_frame(&frame, &mut run) => {
+                    bytes += frame.len();
+                    None
                 }
-                Ok(Some(Err(error))) => batch.push(Either3::C(WireError { error: error.to_string() })),
-                Ok(None) | Err(_) => break,
+                Some(frame) => Some(frame.and_then(indi_codec::parse_element)),
+            };
+            match item {
+                Some(Ok(element)) => {
+                    bytes += indi_codec::size_hint(&element);
+                    if !push_flat_update(&element, &mut run) {
+                        flush(&mut run, &mut batch);
+                        batch.push(Either3::A(to_wire(element)));
+                    }
+                }
+                Some(Err(error)) => {
+                    flush(&mut run, &mut batch);
+                    batch.push(Either3::C(WireError { error: error.to_string() }));
+                }
+                None => {}
             }
             if bytes >= BATCH_BYTES {
+                flush(&mut run, &mut batch);
                 queue(std::mem::take(&mut batch), bytes).await;
                 bytes = 0;
             }
         }
+        flush(&mut run, &mut batch);
         if !batch.is_empty() {
             queue(batch, bytes).await;
         }
@@ -227,32 +248,4 @@ async fn decode_into<R: AsyncRead + Unpin>(
             return read.map(|_| ());
         }
     }
-}
-
-/// A `set*Vector` of values (no BLOB) as one string, the bulk of a server's stream: `tag device
-/// name state timeout timestamp message name1 value1 name2 value2 ...` joined by NUL (which XML
-/// cannot carry), absent fields empty. napi builds one string far quicker than an object field by
-/// field (`unflatten` in ts/client-flat.ts reads it back).
-fn flat_update(element: &Element) -> Option<String> {
-    let Element::Set(v) = element else { return None };
-    if v.kind == VectorKind::Blob {
-        return None;
-    }
-    let state = v.state.map_or("", |s| s.as_str());
-    fn text(t: &Option<String>) -> &str {
-        t.as_deref().unwrap_or("")
-    }
-    let mut pieces = vec![element.tag(), &v.device, &v.name, state, text(&v.timeout), text(&v.timestamp), text(&v.message)];
-    for one in &v.members {
-        // Ranges (min/max/step on a oneNumber) and BLOBs cross as objects.
-        let OneValue::Text(value) = &one.value else { return None };
-        if one.range.is_some() {
-            return None;
-        }
-        pieces.extend([one.name.as_str(), value]);
-    }
-    if pieces.iter().any(|piece| piece.contains('\0')) {
-        return None;
-    }
-    Some(pieces.join("\0"))
 }

@@ -9,6 +9,7 @@ mod fdio;
 mod gpio;
 mod server;
 mod stdio;
+mod updates;
 mod web;
 mod wire;
 

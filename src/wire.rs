@@ -318,6 +318,80 @@ pub fn flat_request(element: &Element) -> Option<String> {
     Some(pieces.join("\0"))
 }
 
+/// A client's run of `set*Vector`s of values, crossing napi as one string that JS splits once
+/// (`splitUpdates` in ts/wire.ts): per update `tag device name state timeout timestamp message
+/// count`, then `count` pairs `name value`, every piece separated by NUL (which XML cannot carry)
+/// from the one before, absent fields empty. `tag`, `device` and `name` are all three empty when
+/// they are those of the update before in the run (a burst is mostly one vector's).
+#[derive(Default)]
+pub struct Run {
+    text: String,
+    key: [String; 3],
+}
+
+impl Run {
+    /// Whether nothing was appended since the last [`Run::take`].
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The run so far, leaving this one empty.
+    pub fn take(&mut self) -> String {
+        self.key = Default::default();
+        std::mem::take(&mut self.text)
+    }
+
+    /// Appends one update: `key` is tag, device and name, `rest` state, timeout, timestamp and
+    /// message, `members` the pairs, each piece preceded by NUL. No piece may hold NUL.
+    pub fn push(&mut self, key: [&str; 3], rest: [&str; 4], count: usize, members: &str) {
+        let same = self.key.iter().zip(key).all(|(a, b)| a == b);
+        if !same {
+            for (kept, piece) in self.key.iter_mut().zip(key) {
+                kept.clear();
+                kept.push_str(piece);
+            }
+        }
+        let key = if same { ["", "", ""] } else { key };
+        for piece in key.into_iter().chain(rest).chain([count.to_string().as_str()]) {
+            if !self.text.is_empty() {
+                self.text.push('\0');
+            }
+            self.text.push_str(piece);
+        }
+        self.text.push_str(members);
+    }
+}
+
+/// Appends a `set*Vector` of values (no BLOB, no number range) to `run`; false (appending
+/// nothing) for anything else.
+pub fn push_flat_update(element: &Element, run: &mut Run) -> bool {
+    let Element::Set(v) = element else { return false };
+    if v.kind == VectorKind::Blob {
+        return false;
+    }
+    fn text(t: &Option<String>) -> &str {
+        t.as_deref().unwrap_or("")
+    }
+    let key = [element.tag(), &v.device, &v.name];
+    let rest = [v.state.map_or("", |s| s.as_str()), text(&v.timeout), text(&v.timestamp), text(&v.message)];
+    let mut members = String::new();
+    for one in &v.members {
+        let OneValue::Text(value) = &one.value else { return false };
+        if one.range.is_some() || one.name.contains('\0') || value.contains('\0') {
+            return false;
+        }
+        for piece in [&one.name, value] {
+            members.push('\0');
+            members.push_str(piece);
+        }
+    }
+    if key.iter().chain(&rest).any(|piece| piece.contains('\0')) {
+        return false;
+    }
+    run.push(key, rest, v.members.len(), &members);
+    true
+}
+
 /// The members of a `set*Vector` passed positionally: reading a `WireElement` from JS probes
 /// every one of its fields by name, which made a driver's updates cost more than the work
 /// (measured in `bench/README.md`, "The napi boundary").
@@ -416,6 +490,40 @@ mod tests {
         }
         assert!(set_from_fields(set_fields("setBLOBVector", &[], None, None)).is_err());
         assert!(set_from_fields(set_fields("newTextVector", &[], None, None)).is_err());
+    }
+
+    #[test]
+    fn a_run_of_updates_is_one_string_of_records() {
+        let parse = |text: &'static str| parse_element(Bytes::from_static(text.as_bytes())).unwrap();
+        let mut run = Run::default();
+        let first = parse("<setNumberVector device='d' name='n' state='Ok' timeout='3' timestamp='2026-12-01T00:00:01' message='a &amp; b'><oneNumber name='x'>1.5</oneNumber><oneNumber name='y'>7:30</oneNumber></setNumberVector>");
+        assert!(push_flat_update(&first, &mut run));
+        let again = parse("<setNumberVector device='d' name='n'><oneNumber name='x'>2</oneNumber></setNumberVector>");
+        assert!(push_flat_update(&again, &mut run));
+        assert!(push_flat_update(&parse("<setSwitchVector device='d' name='s'><oneSwitch name='On'>On</oneSwitch></setSwitchVector>"), &mut run));
+        assert!(push_flat_update(&parse("<setLightVector device='d' name='l' state='Alert'></setLightVector>"), &mut run));
+        // BLOBs, ranges and other elements stay objects, and leave the run as it was.
+        for text in [
+            "<setBLOBVector device='d' name='b'><oneBLOB name='i' size='1' format='.x'>QQ==</oneBLOB></setBLOBVector>",
+            "<setNumberVector device='d' name='n'><oneNumber name='x' min='0'>1</oneNumber></setNumberVector>",
+            "<newTextVector device='d' name='t'><oneText name='a'>x</oneText></newTextVector>",
+            "<message device='d' message='m'/>",
+        ] {
+            assert!(!push_flat_update(&parse(text), &mut run), "{text}");
+        }
+        let text = run.take();
+        let parts: Vec<&str> = text.split('\0').collect();
+        let updates: [&[&str]; 4] = [
+            &["setNumberVector", "d", "n", "Ok", "3", "2026-12-01T00:00:01", "a & b", "2", "x", "1.5", "y", "7:30"],
+            &["", "", "", "", "", "", "", "1", "x", "2"], // the same vector as before
+            &["setSwitchVector", "d", "s", "", "", "", "", "1", "On", "On"],
+            &["setLightVector", "d", "l", "Alert", "", "", "", "0"],
+        ];
+        assert_eq!(parts, updates.concat());
+        // A new run names its first vector again.
+        assert!(run.is_empty());
+        assert!(push_flat_update(&again, &mut run));
+        assert!(run.take().starts_with("setNumberVector\0d\0n\0"));
     }
 
     #[test]

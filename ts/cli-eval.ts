@@ -1,8 +1,7 @@
 // `indi-node eval`: libindi 1.9.9's indi_eval (tools/evalINDI.c): same flags, expressions,
 // messages (all on stderr) and exit status (0 true, 1 false, 2 trouble; usage 1).
-import { atoi, openLink, type ToolLink } from './cli-link.js';
+import { atoi, runTool, type ToolSession } from './cli-link.js';
 import { atof, Expression } from './cli-eval-expr.js';
-import { isElement, type Inbound } from './wire.js';
 import type { WireElement } from './native.js';
 
 const USAGE = `Usage: indi-node eval [options] [exp]
@@ -99,22 +98,53 @@ export async function evaluate(argv: string[]): Promise<number> {
     return 2;
   }
 
-  return new Promise<number>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    let link: ToolLink | null = null;
-    let done = false;
-    let phase: 'init' | 'wait' = 'init';
-    const exit = (code: number): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      void (link?.finish() ?? Promise.resolve()).then(() => resolve(code));
-    };
-    const alarm = (): void => {
-      clearTimeout(timer);
-      if (timeout > 0) timer = setTimeout(onAlarm, timeout * 1000);
-    };
-    const onAlarm = (): void => {
+  let phase: 'init' | 'wait' = 'init';
+  const set = (prop: string, v: number): number => {
+    if (!expr.set(prop, v)) return 0;
+    if (flags.o) process.stderr.write(`${prop}=${g(v)}\n`);
+    return 1;
+  };
+  /** evalINDI's setOp: true when the element set an operand. */
+  const setOp = (root: WireElement): boolean => {
+    const kind = /^(?:def|set)(Number|Switch|Light)Vector$/.exec(root.tag)?.[1];
+    const d = root.device ?? '';
+    const n = root.name ?? '';
+    let nset = 0;
+    for (const m of kind ? (root.members ?? []) : []) {
+      const text = m.value ?? '';
+      const v = kind === 'Number' ? atof(text) : kind === 'Switch' ? Number(text.startsWith('On')) : stateNumber(text);
+      nset += set(`${d}.${n}.${m.name}`, v);
+    }
+    if (root.state) nset += set(`${d}.${n}._STATE`, stateNumber(root.state));
+    if (root.timestamp) nset += set(`${d}.${n}._TS`, unixTime(root.timestamp));
+    return nset > 0;
+  };
+  /** evalINDI's runEval, from the first evaluation to the exit. */
+  const run = (session: ToolSession): void => {
+    let v: number;
+    try {
+      v = expr.evaluate();
+    } catch (error) {
+      process.stderr.write(`Eval: ${(error as Error).message}\n`);
+      session.exit(2);
+      return;
+    }
+    if (flags.b && v) process.stderr.write('\x07');
+    if (flags.e) process.stderr.write(`${g(v)}\n`);
+    if (!flags.w || v !== 0) {
+      if (!flags.e && flags.f) process.stderr.write(`${g(v)}\n`);
+      session.exit(v === 0 ? 1 : 0);
+      return;
+    }
+    phase = 'wait';
+  };
+  return runTool({
+    host,
+    port,
+    timeout,
+    verbose: flags.v > 0,
+    server: `${host}/${port}`,
+    onAlarm: (session) => {
       const unset = expr.operands.filter((o) => !o.set).map((o) => o.name);
       if (unset.length > 0)
         process.stderr.write(
@@ -124,78 +154,21 @@ export async function evaluate(argv: string[]): Promise<number> {
             .join('')}\n`,
         );
       else process.stderr.write('Timed out waiting for new values\n');
-      exit(2);
-    };
-    const set = (prop: string, v: number): number => {
-      if (!expr.set(prop, v)) return 0;
-      if (flags.o) process.stderr.write(`${prop}=${g(v)}\n`);
-      return 1;
-    };
-    /** evalINDI's setOp: true when the element set an operand. */
-    const setOp = (root: WireElement): boolean => {
-      const kind = /^(?:def|set)(Number|Switch|Light)Vector$/.exec(root.tag)?.[1];
-      const d = root.device ?? '';
-      const n = root.name ?? '';
-      let nset = 0;
-      for (const m of kind ? (root.members ?? []) : []) {
-        const text = m.value ?? '';
-        const v = kind === 'Number' ? atof(text) : kind === 'Switch' ? Number(text.startsWith('On')) : stateNumber(text);
-        nset += set(`${d}.${n}.${m.name}`, v);
-      }
-      if (root.state) nset += set(`${d}.${n}._STATE`, stateNumber(root.state));
-      if (root.timestamp) nset += set(`${d}.${n}._TS`, unixTime(root.timestamp));
-      return nset > 0;
-    };
-    /** evalINDI's runEval, from the first evaluation to the exit. */
-    const run = (): void => {
-      let v: number;
-      try {
-        v = expr.evaluate();
-      } catch (error) {
-        process.stderr.write(`Eval: ${(error as Error).message}\n`);
-        exit(2);
-        return;
-      }
-      if (flags.b && v) process.stderr.write('\x07');
-      if (flags.e) process.stderr.write(`${g(v)}\n`);
-      if (!flags.w || v !== 0) {
-        clearTimeout(timer);
-        if (!flags.e && flags.f) process.stderr.write(`${g(v)}\n`);
-        exit(v === 0 ? 1 : 0);
-        return;
-      }
-      phase = 'wait';
-    };
-    const onElement = (root: Inbound): void => {
-      if (done) return;
-      if (!isElement(root)) {
-        process.stderr.write(`Bad XML from ${host}/${port}: ${root.error}\n`);
-        exit(2);
-        return;
-      }
+      session.exit(2);
+    },
+    onElement: (root, session) => {
       if (!setOp(root)) return;
-      alarm();
-      if (phase === 'wait' || expr.allSet) run();
-    };
-    const onEnd = (error: string): void => {
-      if (done) return;
-      process.stderr.write(error ? `read: ${error}\n` : `INDI server ${host}/${port} disconnected\n`);
-      exit(2);
-    };
-    void openLink(host, port, onElement, onEnd).then((opened) => {
-      if (!opened) {
-        exit(2);
-        return;
-      }
-      link = opened;
-      if (flags.v) process.stderr.write(`Connected to ${host} on port ${port}\n`);
+      session.alarm();
+      if (phase === 'wait' || expr.allSet) run(session);
+    },
+    onConnect: (link, session) => {
       const devices = [...new Set(expr.operands.map((o) => o.name.slice(0, o.name.indexOf('.'))))];
       for (const device of devices) {
         if (flags.v) process.stderr.write(`sending getProperties for ${device}\n`);
         link.send({ tag: 'getProperties', version: '1.7', device });
       }
-      alarm();
-      if (expr.allSet) run();
-    });
+      session.alarm();
+      if (expr.allSet) run(session);
+    },
   });
 }

@@ -2,8 +2,7 @@
 // output, BLOB files and exit status (0 all found, 1 some not found, 2 trouble).
 import { writeFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
-import { atoi, openLink, usage, type ToolLink } from './cli-link.js';
-import { isElement, type Inbound } from './wire.js';
+import { atoi, runTool, type ToolSession, usage } from './cli-link.js';
 import type { WireElement, WireMember } from './native.js';
 
 const KEYWORDS: Record<string, keyof WireElement> = { _LABEL: 'label', _GROUP: 'group', _STATE: 'state', _PERM: 'perm', _TO: 'timeout', _TS: 'timestamp' };
@@ -97,99 +96,72 @@ export async function getprop(argv: string[]): Promise<number> {
     if (out.length) process.stdout.write(out.splice(0).join(''));
   };
 
-  return new Promise<number>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    let link: ToolLink | null = null;
-    let done = false;
-    const exit = (code: number): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      flush();
-      void (link?.finish() ?? Promise.resolve()).then(() => resolve(code));
-    };
-    const alarm = (): void => {
-      clearTimeout(timer);
-      if (timeout > 0) timer = setTimeout(onAlarm, timeout * 1000);
-    };
-    const onAlarm = (): void => {
-      flush();
-      for (const s of searches) if (!s.ok) process.stderr.write(`No ${s.d}.${s.p}.${s.e} from ${host}:${port}\n`);
-      exit(searches.some((s) => !s.ok) ? 1 : 0);
-    };
-    const printValue = (s: Search, dev: string, nam: string, key: string, value: string): void => {
+  const findEle = (root: WireElement, dev: string, nam: string, s: Search, session: ToolSession): void => {
+    const printValue = (key: string, value: string): void => {
       out.push(onematch && justvalue ? `${value}\n` : `${dev}.${nam}.${key}=${value}\n`);
       s.ok = true;
     };
-    const findEle = (root: WireElement, dev: string, nam: string, s: Search): void => {
-      const attr = KEYWORDS[s.e];
-      if (attr !== undefined) {
-        const v = root[attr];
-        printValue(s, dev, nam, s.e, v == null ? '' : String(v));
-        return;
-      }
-      for (const m of root.members ?? []) {
-        if (s.e[0] !== '*' && m.name !== s.e) continue;
-        if (root.tag === 'setBLOBVector') {
-          s.ok = true;
-          if (!saveBLOB(dev, nam, m, verbose)) {
-            exit(2);
-            return;
-          }
-        } else printValue(s, dev, nam, m.name, m.value ?? '');
-        if (onematch) return;
-      }
-    };
-    const findDPE = (root: WireElement): void => {
-      if (!defs.includes(root.tag)) return;
-      const dev = root.device ?? '';
-      const nam = root.name ?? '';
-      for (const s of searches) {
-        if ((s.d[0] !== '*' && dev !== s.d) || (s.p[0] !== '*' && nam !== s.p)) continue;
-        const perm = root.perm ?? '';
-        if (!wflag && perm && !perm.includes('r')) {
-          if (verbose) process.stderr.write(`${dev}.${nam} is write-only\n`);
-          continue;
+    const attr = KEYWORDS[s.e];
+    if (attr !== undefined) {
+      const v = root[attr];
+      printValue(s.e, v == null ? '' : String(v));
+      return;
+    }
+    for (const m of root.members ?? []) {
+      if (s.e[0] !== '*' && m.name !== s.e) continue;
+      if (root.tag === 'setBLOBVector') {
+        s.ok = true;
+        if (!saveBLOB(dev, nam, m, verbose)) {
+          session.exit(2);
+          return;
         }
-        if (root.tag === 'defBLOBVector') {
-          if (verbose) process.stderr.write(`sending enableBLOB ${dev}.${nam}\n`);
-          link?.send({ tag: 'enableBLOB', device: dev, name: nam, value: 'Also' });
-        } else findEle(root, dev, nam, s);
-        if (done || onematch) return;
-        if (root.tag.startsWith('def')) alarm();
+      } else printValue(m.name, m.value ?? '');
+      if (onematch) return;
+    }
+  };
+  const findDPE = (root: WireElement, session: ToolSession): void => {
+    if (!defs.includes(root.tag)) return;
+    const dev = root.device ?? '';
+    const nam = root.name ?? '';
+    for (const s of searches) {
+      if ((s.d[0] !== '*' && dev !== s.d) || (s.p[0] !== '*' && nam !== s.p)) continue;
+      const perm = root.perm ?? '';
+      if (!wflag && perm && !perm.includes('r')) {
+        if (verbose) process.stderr.write(`${dev}.${nam} is write-only\n`);
+        continue;
       }
-    };
-    const onElement = (root: Inbound): void => {
-      if (done) return;
-      if (!isElement(root)) {
-        flush();
-        process.stderr.write(`Bad XML from ${host}/${port}: ${root.error}\n`);
-        exit(2);
-        return;
-      }
-      findDPE(root);
-      if (!done && !monitor && searches.every((s) => !s.wc && s.ok)) exit(0);
-    };
-    const onEnd = (error: string): void => {
-      if (done) return;
+      if (root.tag === 'defBLOBVector') {
+        if (verbose) process.stderr.write(`sending enableBLOB ${dev}.${nam}\n`);
+        session.link?.send({ tag: 'enableBLOB', device: dev, name: nam, value: 'Also' });
+      } else findEle(root, dev, nam, s, session);
+      if (session.done || onematch) return;
+      if (root.tag.startsWith('def')) session.alarm();
+    }
+  };
+  return runTool({
+    host,
+    port,
+    timeout,
+    verbose: verbose > 0,
+    server: `${host}/${port}`,
+    flush,
+    onAlarm: (session) => {
       flush();
-      process.stderr.write(error ? `read: ${error}\n` : `INDI server ${host}/${port} disconnected\n`);
-      exit(2);
-    };
-    void openLink(host, port, onElement, onEnd).then((opened) => {
-      if (!opened) {
-        exit(2);
-        return;
-      }
-      link = opened;
-      if (verbose) process.stderr.write(`Connected to ${host} on port ${port}\n`);
+      for (const s of searches) if (!s.ok) process.stderr.write(`No ${s.d}.${s.p}.${s.e} from ${host}:${port}\n`);
+      session.exit(searches.some((s) => !s.ok) ? 1 : 0);
+    },
+    onElement: (root, session) => {
+      findDPE(root, session);
+      if (!session.done && !monitor && searches.every((s) => !s.wc && s.ok)) session.exit(0);
+    },
+    onConnect: (link, session) => {
       // One device for every query: ask for that device only.
       const devices = new Set(searches.map((s) => s.d));
       const onedev = devices.size === 1 && !searches[0].d.startsWith('*') ? searches[0].d : undefined;
       link.send({ tag: 'getProperties', version: '1.7', device: onedev });
       if (verbose) process.stderr.write(`Queried properties from ${onedev ?? '*'}\n`);
-      alarm();
-    });
+      session.alarm();
+    },
   });
 }
 

@@ -1,7 +1,6 @@
 // `indi-node setprop`: libindi 1.9.9's indi_setprop (tools/setINDIproperty.c), same flags, spec
 // forms and exit status (0 all set, 1 a setting invalid or not found, 2 trouble).
-import { atoi, openLink, usage, type ToolLink } from './cli-link.js';
-import { isElement, type Inbound } from './wire.js';
+import { atoi, runTool, type ToolSession, usage } from './cli-link.js';
 import type { WireElement } from './native.js';
 
 const USAGE = `Purpose: set one or more writable INDI properties
@@ -128,87 +127,62 @@ export async function setprop(argv: string[]): Promise<number> {
   }
   const { host, port, timeout, verbose, sets } = args;
   const allspeced = sets.every((s) => s.type !== undefined);
-  return new Promise<number>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    let link: ToolLink | null = null;
-    let done = false;
-    const exit = (code: number): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      void (link?.finish() ?? Promise.resolve()).then(() => resolve(code));
-    };
-    /** Sends one request; a value our encoder refuses (a number that is not one) is trouble. */
-    const sendNew = (type: NonNullable<SetSpec['type']>, spec: SetSpec): boolean => {
-      try {
-        link!.send(newVector(type, spec, verbose));
-        return true;
-      } catch (error) {
-        process.stderr.write(`${spec.d}.${spec.p}: ${(error as Error).message}\n`);
-        exit(2);
-        return false;
+  /** Sends one request; a value our encoder refuses (a number that is not one) is trouble. */
+  const sendNew = (type: NonNullable<SetSpec['type']>, spec: SetSpec, session: ToolSession): boolean => {
+    try {
+      session.link!.send(newVector(type, spec, verbose));
+      return true;
+    } catch (error) {
+      process.stderr.write(`${spec.d}.${spec.p}: ${(error as Error).message}\n`);
+      session.exit(2);
+      return false;
+    }
+  };
+  const findSet = (root: WireElement, session: ToolSession): void => {
+    const type = /^def(Text|Number|Switch)Vector$/.exec(root.tag)?.[1] as SetSpec['type'];
+    if (!type) return;
+    session.alarm();
+    const dev = root.device ?? '';
+    const prop = root.name ?? '';
+    if (verbose > 1) process.stderr.write(`Read definition for ${dev}.${prop}\n`);
+    for (const spec of sets) {
+      if (dev !== spec.d || prop !== spec.p) continue;
+      if (!(root.perm ?? '').includes('w')) {
+        if (verbose) process.stderr.write(`${dev}.${prop} is read-only\n`);
+        session.exit(1);
+        return;
       }
-    };
-    const alarm = (): void => {
-      clearTimeout(timer);
-      if (timeout > 0) timer = setTimeout(onAlarm, timeout * 1000);
-    };
-    const onAlarm = (): void => {
+      const names = new Set((root.members ?? []).map((m) => m.name));
+      for (const ev of spec.ev) {
+        if (!names.has(ev.e)) return;
+        ev.ok = true;
+      }
+      if (!sendNew(type, spec, session)) return;
+    }
+  };
+  return runTool({
+    host,
+    port,
+    timeout,
+    verbose: verbose > 0,
+    server: `${host}:${port}`,
+    onAlarm: (session) => {
       for (const s of sets) for (const ev of s.ev) if (!ev.ok) process.stderr.write(`No ${s.d}.${s.p}.${ev.e} from ${host}:${port}\n`);
-      exit(1);
-    };
-    const findSet = (root: WireElement): void => {
-      const type = /^def(Text|Number|Switch)Vector$/.exec(root.tag)?.[1] as SetSpec['type'];
-      if (!type) return;
-      alarm();
-      const dev = root.device ?? '';
-      const prop = root.name ?? '';
-      if (verbose > 1) process.stderr.write(`Read definition for ${dev}.${prop}\n`);
-      for (const spec of sets) {
-        if (dev !== spec.d || prop !== spec.p) continue;
-        if (!(root.perm ?? '').includes('w')) {
-          if (verbose) process.stderr.write(`${dev}.${prop} is read-only\n`);
-          exit(1);
-          return;
-        }
-        const names = new Set((root.members ?? []).map((m) => m.name));
-        for (const ev of spec.ev) {
-          if (!names.has(ev.e)) return;
-          ev.ok = true;
-        }
-        if (!sendNew(type, spec)) return;
-      }
-    };
-    const onElement = (root: Inbound): void => {
-      if (done) return;
-      if (!isElement(root)) {
-        process.stderr.write(`Bad XML from ${host}/${port}: ${root.error}\n`);
-        exit(2);
-        return;
-      }
-      findSet(root);
-      if (!done && sets.every((s) => s.ev.every((ev) => ev.ok))) exit(0);
-    };
-    const onEnd = (error: string): void => {
-      if (done) return;
-      process.stderr.write(error ? `read: ${error}\n` : `INDI server ${host}:${port} disconnected\n`);
-      exit(2);
-    };
-    void openLink(host, port, onElement, onEnd).then((opened) => {
-      if (!opened) {
-        exit(2);
-        return;
-      }
-      link = opened;
-      if (verbose) process.stderr.write(`Connected to ${host} on port ${port}\n`);
+      session.exit(1);
+    },
+    onElement: (root, session) => {
+      findSet(root, session);
+      if (!session.done && sets.every((s) => s.ev.every((ev) => ev.ok))) session.exit(0);
+    },
+    onConnect: (link, session) => {
       if (allspeced) {
-        for (const spec of sets) if (!sendNew(spec.type!, spec)) return;
-        exit(0);
+        for (const spec of sets) if (!sendNew(spec.type!, spec, session)) return;
+        session.exit(0);
         return;
       }
       if (verbose) process.stderr.write('Querying for properties\n');
       link.send({ tag: 'getProperties', version: '1.7' });
-      alarm();
-    });
+      session.alarm();
+    },
   });
 }

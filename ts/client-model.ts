@@ -1,6 +1,7 @@
 // The client's live model: devices → vectors → members, built from decoded elements.
 import type { WireElement, WireMember } from './native.js';
 import { formatNumber, getfloat, type Perm, type PropertyState, type SwitchRule } from './values.js';
+import { nextUpdate, Update } from './wire.js';
 
 /** Kind of a vector, from its tag (`defNumberVector` → `Number`). */
 export type ClientVectorKind = 'Text' | 'Number' | 'Switch' | 'Light' | 'BLOB';
@@ -132,7 +133,11 @@ export function kindOf(tag: string): ClientVectorKind | undefined {
   return KINDS.get(tag);
 }
 
-/** One property vector as defined by its device, kept current by its updates. */
+/**
+ * One property vector as defined by its device, kept current by its updates. Its member objects
+ * may be reused by later updates (a burst changes values in place): to keep a value, copy it, or
+ * take a {@link ClientVector.snapshot}.
+ */
 export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends Keyed<ClientMemberOf[K]> {
   /** Label for display. */
   label = '';
@@ -190,6 +195,21 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
     this.common(e);
   }
 
+  /**
+   * @internal Applies the update at `at` of a run split by `splitUpdates` (ts/wire.ts): the
+   * same as {@link ClientVector.update} with its element, without building that element.
+   */
+  updateAt(p: string[], at: number): void {
+    const end = nextUpdate(p, at);
+    for (let i = at + Update.Members; i < end; i += 2) (this.map.get(p[i]) as TextValue | NumberValue | undefined)?.assign(p[i + 1]);
+    const state = p[at + Update.State];
+    if (state) this.state = state as PropertyState;
+    const timeout = p[at + Update.Timeout] === '' ? Number.NaN : Number(p[at + Update.Timeout]);
+    if (Number.isFinite(timeout)) this.timeout = timeout;
+    this.timestamp = p[at + Update.Timestamp] || undefined;
+    this.message = p[at + Update.Message] || undefined;
+  }
+
   private common(e: WireElement): void {
     if (e.state) this.state = e.state as PropertyState;
     if (e.timeout != null) this.timeout = e.timeout;
@@ -224,16 +244,10 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
   if (kind === 'Number') {
     const prev = old as ClientNumberMember | undefined;
     const raw = m.value ?? '0';
-    let value: number;
-    try {
-      value = getfloat(raw.trim());
-    } catch {
-      value = Number.NaN;
-    }
     return new NumberValue(
       m.name,
       label,
-      value,
+      numberOf(raw),
       raw,
       m.format ?? prev?.format ?? '%g',
       m.min ?? prev?.min ?? 0,
@@ -245,7 +259,29 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
     const prev = old as ClientBLOBMember | undefined;
     return { name: m.name, label, value: m.blob ?? prev?.value ?? null, format: m.format ?? prev?.format ?? '', size: m.size ?? m.blob?.length ?? 0 };
   }
-  return { name: m.name, label, value: m.value ?? '' };
+  return new TextValue(m.name, label, m.value ?? '');
+}
+
+/** A number's float as INDI reads it (sexagesimal too), NaN when it is not a number. */
+function numberOf(raw: string): number {
+  try {
+    return getfloat(raw.trim());
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A text, switch or light member; a run of updates changes its value in place. */
+class TextValue implements ClientMember {
+  constructor(
+    readonly name: string,
+    readonly label: string,
+    public value: string,
+  ) {}
+  /** @internal */
+  assign(raw: string): void {
+    this.value = raw;
+  }
 }
 
 /** A number member; its text is formatted when first read (a burst of updates mostly is not). */
@@ -254,13 +290,19 @@ class NumberValue implements ClientNumberMember {
   constructor(
     readonly name: string,
     readonly label: string,
-    readonly value: number,
-    readonly raw: string,
+    public value: number,
+    public raw: string,
     readonly format: string,
     readonly min: number,
     readonly max: number,
     readonly step: number,
   ) {}
+  /** @internal A new value as the server wrote it. */
+  assign(raw: string): void {
+    this.raw = raw;
+    this.value = numberOf(raw);
+    this.#text = undefined;
+  }
   get text(): string {
     this.#text ??= Number.isFinite(this.value) ? formatNumber(this.format, this.value) : this.raw;
     return this.#text;

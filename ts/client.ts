@@ -3,11 +3,10 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ClientDevices, ClientVector, kindOf, type VectorSnapshot } from './client-model.js';
-import { unflatten } from './client-flat.js';
 import { buildNew, type SendValues } from './client-send.js';
 import { native, type WireElement } from './native.js';
 import type { IPyServer } from './server.js';
-import { isElement, type Inbound } from './wire.js';
+import { isElement, nextUpdate, splitUpdates, Update, type Inbound } from './wire.js';
 
 /** Options of {@link IndiClient}. */
 export interface IndiClientOptions {
@@ -180,15 +179,40 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
 
   private receive(batch: Array<Inbound | string>): void {
     for (const item of batch) {
-      const element = unflatten(item);
-      if (!isElement(element)) {
-        this.emit('protocolError', new Error(element.error));
-        continue;
+      if (typeof item === 'string') this.applyUpdates(item);
+      else if (!isElement(item)) this.emit('protocolError', new Error(item.error));
+      else {
+        try {
+          this.apply(item);
+        } catch (error) {
+          this.failed(error);
+        }
       }
+    }
+  }
+
+  private failed(error: unknown): void {
+    this.emit('protocolError', error instanceof Error ? error : new Error(String(error)));
+  }
+
+  /** A run of `set*Vector`s of values (see `splitUpdates`): as `apply` does with each element. */
+  private applyUpdates(run: string): void {
+    const p = splitUpdates(run);
+    let vector: ClientVector | undefined;
+    for (let at = 0; at < p.length; at = nextUpdate(p, at)) {
+      // No tag: the vector of the update before (a run holds no definitions or deletions).
+      if (p[at] !== '') {
+        const named = this.devices.get(p[at + Update.Device])?.get(p[at + Update.Name]);
+        vector = named?.kind === kindOf(p[at]) ? named : undefined;
+      }
+      if (!vector) continue;
       try {
-        this.apply(element);
+        vector.updateAt(p, at);
+        this.emit('update', vector);
+        const message = p[at + Update.Message];
+        if (message) this.emit('message', { device: vector.device, timestamp: vector.timestamp, message, source: 'server' });
       } catch (error) {
-        this.emit('protocolError', error instanceof Error ? error : new Error(String(error)));
+        this.failed(error);
       }
     }
   }

@@ -1,7 +1,8 @@
 // The fast encodings across the napi boundary, TypeScript side (Rust side: src/wire.rs). An
-// element crosses as a `WireElement` object, except in the two everyday cases where reading or
+// element crosses as a `WireElement` object, except in the everyday cases where reading or
 // building an object field by field costs more than the work: a `set*Vector` of values going out
-// (positional fields, `SetFields` in Rust) and a `new*Vector` of values coming in (one string).
+// (positional fields, `SetFields` in Rust), a `new*Vector` of values coming in to a driver (one
+// string), and runs of `set*Vector`s of values coming in to a client (one string per run).
 import type { WireElement, WireError, WireMember } from '../binding.cjs';
 
 /** Every INDI element tag, as the core's `Tag` names them. */
@@ -72,6 +73,59 @@ export function fromFlat(item: Inbound | string): Inbound {
   const element: WireElement = { tag: parts[0] as Tag, device: parts[1], name: parts[2], members };
   if (parts[3] !== '') element.timestamp = parts[3].slice(1);
   return element;
+}
+
+/**
+ * Offsets in a client's run of updates, as split by {@link splitUpdates}: each update is
+ * `tag device name state timeout timestamp message count`, then `count` pairs `name value`
+ * (Rust: `Run` in src/wire.rs). Absent fields are empty; `tag`, `device` and `name` are all
+ * three empty when they are those of the update before in the run.
+ */
+export const Update = {
+  Tag: 0,
+  Device: 1,
+  Name: 2,
+  State: 3,
+  Timeout: 4,
+  Timestamp: 5,
+  Message: 6,
+  Count: 7,
+  /** The first member's name; its value follows, then the next pair. */
+  Members: 8,
+} as const;
+
+/** The pieces of a run of updates (NUL-separated, which XML cannot carry). */
+export function splitUpdates(run: string): string[] {
+  return run.split('\0');
+}
+
+/** Where the update after the one at `at` starts. */
+export function nextUpdate(pieces: string[], at: number): number {
+  return at + Update.Members + 2 * Number(pieces[at + Update.Count]);
+}
+
+/** A run of updates as elements (for code that wants objects; the client reads the pieces). */
+export function updatesOf(run: string): WireElement[] {
+  const p = splitUpdates(run);
+  const out: WireElement[] = [];
+  let key: string[] = [];
+  for (let at = 0; at < p.length; at = nextUpdate(p, at)) {
+    if (p[at] !== '') key = p.slice(at, at + 3);
+    const members: WireMember[] = [];
+    for (let i = at + Update.Members; i < nextUpdate(p, at); i += 2) members.push({ name: p[i], value: p[i + 1] });
+    const timeout = p[at + Update.Timeout] === '' ? undefined : Number(p[at + Update.Timeout]);
+    out.push({
+      tag: key[0] as Tag,
+      device: key[1],
+      name: key[2],
+      state: p[at + Update.State] || undefined,
+      timeout: Number.isFinite(timeout) ? timeout : undefined,
+      timestamp: p[at + Update.Timestamp] || undefined,
+      message: p[at + Update.Message] || undefined,
+      members,
+    });
+  }
+  return out;
 }
 
 /** True for an item that is an element (not a read error). */
