@@ -148,4 +148,43 @@ describe('IndiClient in-process', () => {
       'timed out after 200 ms waiting for Mount.COORD (state Alert)',
     );
   });
+  it('request() is answered by an update, not by a definition arriving meanwhile', async () => {
+    // indiserver primes a new driver with its own getProperties, so a client that connects at once
+    // can get the definitions twice, the second (state Idle) after its request went out.
+    class Redefining extends IPyDriver {
+      override async rxevent(event: RxEvent): Promise<void> {
+        if (!(event instanceof NewSwitchVector)) return;
+        await event.vector.sendDefVector();
+        for (const [name, value] of event) event.vector.set(name, value);
+        await event.vector.sendSetVector({ state: 'Ok' });
+      }
+    }
+    const driver = new Redefining([
+      new Device('Scope', [
+        new SwitchVector({
+          name: 'CONNECTION',
+          label: 'Connection',
+          group: 'Main',
+          perm: 'rw',
+          rule: 'OneOfMany',
+          state: 'Idle',
+          members: ['CONNECT', 'DISCONNECT'].map((n) => new SwitchMember({ name: n, label: n, membervalue: n === 'DISCONNECT' ? 'On' : 'Off' })),
+        }),
+      ]),
+    ]);
+    const { IPyServer } = await import('../dist/index.js');
+    const server = new IPyServer([driver], { host: '127.0.0.1', port: 0 });
+    await server.listen();
+    cleanup.push(() => server.shutdown());
+    const client = new IndiClient({ server });
+    cleanup.push(() => client.close());
+    let definitions = 0;
+    client.on('define', (v) => v.name === 'CONNECTION' && definitions++);
+    await client.connect();
+    await client.waitFor('Scope', 'CONNECTION', undefined, { timeout: 5000 });
+    const connection = await client.request('Scope', 'CONNECTION', { CONNECT: 'On' }, { timeout: 5000 });
+    expect(definitions).toBe(2);
+    expect(connection.state).toBe('Ok');
+    expect(connection.on()).toEqual(['CONNECT']);
+  });
 });

@@ -284,12 +284,15 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   }
 
   /**
-   * Sends values and resolves with the vector when the driver answers with a state other than
-   * Busy; rejects on Alert (with the driver's message) or when `timeout` passes.
+   * Sends values and resolves with the vector when the driver answers with an update (a
+   * `set*Vector`; a definition is not an answer) whose state is not Busy; rejects on Alert (with
+   * the driver's message) or when `timeout` passes.
    */
   async request(device: string, name: string, values: SendValues, options: WaitOptions = {}): Promise<ClientVector> {
     let sent = false;
-    const answered = this.waitFor(device, name, (v) => sent && v.state !== 'Busy', options);
+    // Only an update answers: a definition arriving meanwhile (indiserver primes a new driver with
+    // its own getProperties, so a fast client can get the definitions twice) is not the answer.
+    const answered = this.waitOn(['update'], device, name, (v) => sent && v.state !== 'Busy', options);
     this.send(device, name, values);
     sent = true;
     const vector = await answered;
@@ -302,6 +305,16 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
    * definition and update); rejects after `timeout` ms or when the client is closed.
    */
   waitFor(device: string, name: string, predicate: (vector: ClientVector) => boolean = () => true, options: WaitOptions = {}): Promise<ClientVector> {
+    return this.waitOn(['define', 'update'], device, name, predicate, options);
+  }
+
+  private waitOn(
+    events: readonly ('define' | 'update')[],
+    device: string,
+    name: string,
+    predicate: (vector: ClientVector) => boolean,
+    options: WaitOptions,
+  ): Promise<ClientVector> {
     const current = this.vector(device, name);
     if (current && predicate(current)) return Promise.resolve(current);
     const ms = options.timeout ?? 60_000;
@@ -318,9 +331,9 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       }, ms);
       const done = (): void => {
         clearTimeout(timer);
-        this.off('define', check).off('update', check);
+        for (const event of events) this.off(event, check);
       };
-      this.on('define', check).on('update', check);
+      for (const event of events) this.on(event, check);
     });
   }
 
