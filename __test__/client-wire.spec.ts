@@ -134,3 +134,71 @@ it('reads a run of updates back into elements (ts/wire.ts, the tools use it)', a
     { tag: 'setLightVector', device: 'd', name: 'l', state: undefined, timeout: undefined, timestamp: undefined, message: undefined, members: [] },
   ]);
 });
+
+it('runs of plain numbers (typed, read in Rust) give the model and events the string runs gave', async () => {
+  const set = (name: string, attrs: string, members: string) => `<setNumberVector device="D" name="${name}"${attrs}>${members}</setNumberVector>`;
+  const port = await serving(
+    [
+      '<defNumberVector device="D" name="N" state="Idle" perm="rw"><defNumber name="A" format="%6.2f">0</defNumber><defNumber name="B" format="%010.6m">0</defNumber></defNumberVector>',
+      '<defNumberVector device="D" name="M" state="Idle" perm="rw"><defNumber name="A" format="%g">0</defNumber></defNumberVector>',
+      set('N', ' state="Busy" timeout="2.5" timestamp="2026-12-01T00:00:02"', '<oneNumber name="A">1.50</oneNumber><oneNumber name="B">-12.25</oneNumber>'),
+      set('N', ' message="half"', '<oneNumber name="A">2e1</oneNumber>'), // the same vector: ids, not names
+      set('M', ' state="Alert"', '<oneNumber name="A">-0.5</oneNumber><oneNumber name="Z">9</oneNumber>'), // Z: not a member
+      set('N', '', '<oneNumber name="A">12:30</oneNumber>'), // sexagesimal: the string run
+      set('N', ' state="Ok"', '<oneNumber name="B">3.</oneNumber>'), // typed again
+      '<defSwitchVector device="D" name="END" state="Idle" perm="rw" rule="AnyOfMany"><defSwitch name="E">Off</defSwitch></defSwitchVector>',
+    ].join('\n'),
+  );
+  const client = new IndiClient({ host: '127.0.0.1', port, reconnect: false });
+  const seen: string[] = [];
+  client.on('update', (v) => {
+    const values = [...v].map(([name, m]) => {
+      const n = m as { value: number; raw: string; text: string };
+      return `${name}=${n.value}(${n.raw})[${n.text}]`;
+    });
+    seen.push(`${v.name} ${v.state} ${v.timeout} ${v.timestamp ?? '-'} ${v.message ?? '-'} ${values.join(' ')}`);
+  });
+  client.on('message', (m) => seen.push(`message ${m.message}`));
+  await client.connect();
+  await client.waitFor('D', 'END', undefined, { timeout: 5000 });
+  client.close();
+  expect(seen).toEqual([
+    'N Busy 2.5 2026-12-01T00:00:02 - A=1.5(1.50)[  1.50] B=-12.25(-12.25)[ -12:15:00]',
+    'N Busy 2.5 - half A=20(2e1)[ 20.00] B=-12.25(-12.25)[ -12:15:00]',
+    'message half',
+    'M Alert 0 - - A=-0.5(-0.5)[-0.5]',
+    'N Busy 2.5 - - A=12.5(12:30)[ 12.50] B=-12.25(-12.25)[ -12:15:00]',
+    'N Ok 2.5 - - A=12.5(12:30)[ 12.50] B=3(3.)[   3:00:00]',
+  ]);
+  expect(JSON.parse(JSON.stringify(client.vector('D', 'N')!.get('B')))).toMatchObject({ value: 3, raw: '3.', text: '   3:00:00' });
+});
+
+it('reads a run of numbers back into elements, keeping names across runs (the tools use it)', async () => {
+  const { elementsOf } = await import('../ts/wire.js');
+  const names: string[] = [];
+  const text = '2026-12-01T00:00:01m1.57';
+  const first = { numbers: new Float64Array([0, 1, 2, 3, 0, 19, 19, 20, 1, 2, 1.5, 20, 23]), text, names: ['d', 'n', 'x'], firstName: 0 };
+  const second = { numbers: new Float64Array([0, 3, 0, Number.NaN, 0, 0, 0, 0, 1, 2, 7, 0, 1]), text: '7', names: ['l'], firstName: 3 };
+  expect([...elementsOf(first, names), ...elementsOf(second, names)]).toEqual([
+    {
+      tag: 'setNumberVector',
+      device: 'd',
+      name: 'n',
+      state: 'Ok',
+      timeout: 3,
+      timestamp: '2026-12-01T00:00:01',
+      message: 'm',
+      members: [{ name: 'x', value: '1.5' }],
+    },
+    {
+      tag: 'setNumberVector',
+      device: 'd',
+      name: 'l',
+      state: undefined,
+      timeout: undefined,
+      timestamp: undefined,
+      message: undefined,
+      members: [{ name: 'x', value: '7' }],
+    },
+  ]);
+});

@@ -1,8 +1,9 @@
 //! The client side of INDI: a TCP connection to a server whose stream Rust decodes (BLOBs
 //! decoded from base64 here) and hands to JS in batches; requests built in JS are encoded here.
 
+use crate::numrun::{NumberRun, NumberRuns};
 use crate::server::NativeServer;
-use crate::updates::push_flat_frame;
+use crate::updates::{flat_frame, push_flat_frame};
 use crate::wire::{from_wire, push_flat_update, to_wire, Run, WireElement, WireError};
 use bytes::{BufMut, Bytes, BytesMut};
 use indi_codec::IndiCodec;
@@ -18,9 +19,10 @@ use tokio::sync::{mpsc, Notify, Semaphore};
 /// JS callback receiving batches of decoded elements. Weak: it never keeps Node alive.
 type ElementsCallback = ThreadsafeFunction<Vec<Delivered>, (), Vec<Delivered>, Status, false, true>;
 
-/// An element for JS: a run of `set*Vector`s of values as one string (see
-/// [`push_flat_update`]), anything else as a [`WireElement`], or why an element could not be read.
-type Delivered = Either3<WireElement, String, WireError>;
+/// An element for JS: a run of `setNumberVector`s of plain numbers as a [`NumberRun`], other
+/// runs of `set*Vector`s of values as one string (see [`push_flat_update`]), anything else as a
+/// [`WireElement`], or why an element could not be read.
+type Delivered = Either4<WireElement, String, WireError, NumberRun>;
 
 /// Bytes read per call: one syscall per 256 KiB of BLOB.
 const READ_CHUNK: usize = 256 << 10;
@@ -46,7 +48,7 @@ pub struct ClientLink {
 #[napi]
 impl ClientLink {
     /// `onElements` receives every batch of elements decoded from the server's stream.
-    #[napi(constructor, ts_args_type = "onElements: (elements: Array<WireElement | string | WireError>) => void")]
+    #[napi(constructor, ts_args_type = "onElements: (elements: Array<WireElement | string | WireError | NumberRun>) => void")]
     pub fn new(on_elements: ElementsCallback) -> Self {
         ClientLink {
             on_elements: Arc::new(on_elements),
@@ -177,6 +179,7 @@ async fn decode_into<R: AsyncRead + Unpin>(
 ) -> std::io::Result<()> {
     let mut codec = IndiCodec::default();
     let mut buf = BytesMut::new();
+    let mut numbers = NumberRuns::default();
     let queue = |batch: Vec<Delivered>, bytes: usize| {
         let (tx, budget) = (&tx, &budget);
         async move {
@@ -202,11 +205,15 @@ async fn decode_into<R: AsyncRead + Unpin>(
         let eof = matches!(read, Ok(0) | Err(_));
         let mut batch = Vec::new();
         let mut bytes = 0;
-        // Consecutive updates of values, in the flat form of a run (one string for JS to split).
+        // Consecutive updates of values, in the flat form of a run (one string for JS to split),
+        // or of plain numbers (typed): at most one of the two is open at a time.
         let mut run = Run::default();
-        let flush = |run: &mut Run, batch: &mut Vec<Delivered>| {
+        let flush = |run: &mut Run, numbers: &mut NumberRuns, batch: &mut Vec<Delivered>| {
             if !run.is_empty() {
-                batch.push(Either3::B(run.take()));
+                batch.push(Either4::B(run.take()));
+            }
+            if !numbers.is_empty() {
+                batch.push(Either4::D(numbers.take()));
             }
         };
         loop {
@@ -214,33 +221,51 @@ async fn decode_into<R: AsyncRead + Unpin>(
             let frame = codec.next_frame(&mut buf).or_else(|| if eof { codec.finish(&mut buf).map(Err) } else { None });
             let item = match frame {
                 None => break,
-                Some(Ok(frame)) if push_flat_frame(&frame, &mut run) => {
-                    bytes += frame.len();
-                    None
-                }
-                Some(frame) => Some(frame.and_then(indi_codec::parse_element)),
+                Some(Ok(frame)) => match flat_frame(&frame) {
+                    Some(flat) if run.is_empty() && numbers.push(&flat) => {
+                        bytes += frame.len();
+                        None
+                    }
+                    Some(_) if numbers.is_empty() && push_flat_frame(&frame, &mut run) => {
+                        bytes += frame.len();
+                        None
+                    }
+                    Some(flat) => {
+                        // The open run is of the other form: close it and start one.
+                        flush(&mut run, &mut numbers, &mut batch);
+                        if !numbers.push(&flat) {
+                            push_flat_frame(&frame, &mut run);
+                        }
+                        bytes += frame.len();
+                        None
+                    }
+                    None => Some(indi_codec::parse_element(frame)),
+                },
+                Some(Err(error)) => Some(Err(error)),
             };
             match item {
                 Some(Ok(element)) => {
                     bytes += indi_codec::size_hint(&element);
-                    if !push_flat_update(&element, &mut run) {
-                        flush(&mut run, &mut batch);
-                        batch.push(Either3::A(to_wire(element)));
+                    if !(numbers.is_empty() && push_flat_update(&element, &mut run)) {
+                        flush(&mut run, &mut numbers, &mut batch);
+                        if !push_flat_update(&element, &mut run) {
+                            batch.push(Either4::A(to_wire(element)));
+                        }
                     }
                 }
                 Some(Err(error)) => {
-                    flush(&mut run, &mut batch);
-                    batch.push(Either3::C(WireError { error: error.to_string() }));
+                    flush(&mut run, &mut numbers, &mut batch);
+                    batch.push(Either4::C(WireError { error: error.to_string() }));
                 }
                 None => {}
             }
             if bytes >= BATCH_BYTES {
-                flush(&mut run, &mut batch);
+                flush(&mut run, &mut numbers, &mut batch);
                 queue(std::mem::take(&mut batch), bytes).await;
                 bytes = 0;
             }
         }
-        flush(&mut run, &mut batch);
+        flush(&mut run, &mut numbers, &mut batch);
         if !batch.is_empty() {
             queue(batch, bytes).await;
         }

@@ -67,14 +67,39 @@ impl<'a> Bytes<'a> {
 const KINDS: [(&[u8], &[u8]); 4] =
     [(b"setNumberVector", b"oneNumber"), (b"setSwitchVector", b"oneSwitch"), (b"setTextVector", b"oneText"), (b"setLightVector", b"oneLight")];
 
+/// A framed update in its plainest form, read without building the element.
+pub struct Flat<'a> {
+    /// `setNumberVector` and the like.
+    pub tag: &'a str,
+    pub device: &'a str,
+    pub name: &'a str,
+    /// Canonical state text, empty when absent.
+    pub state: &'a str,
+    /// Timeout, timestamp and message as written (empty when absent).
+    pub timeout: &'a str,
+    pub timestamp: &'a str,
+    pub message: &'a str,
+    /// Member names with their trimmed values.
+    pub members: Vec<(&'a str, &'a str)>,
+}
+
 /// Appends the update in `frame` to `run` (see the module's documentation), or returns false
 /// and leaves `run` as it was.
 pub fn push_flat_frame(frame: &[u8], run: &mut Run) -> bool {
-    flat_frame(frame, run).is_some()
+    let Some(f) = flat_frame(frame) else { return false };
+    let mut members = String::new();
+    for (name, value) in &f.members {
+        for piece in [name, value] {
+            members.push('\0');
+            members.push_str(piece);
+        }
+    }
+    run.push([f.tag, f.device, f.name], [f.state, f.timeout, f.timestamp, f.message], f.members.len(), &members);
+    true
 }
 
-/// Reads it all before appending anything.
-fn flat_frame(frame: &[u8], run: &mut Run) -> Option<()> {
+/// Reads the whole frame as a [`Flat`], or None when it is not in the plainest form.
+pub fn flat_frame(frame: &[u8]) -> Option<Flat<'_>> {
     let mut c = Bytes { text: frame, at: 0 };
     c.eat(b"<")?;
     let &(tag, member) = KINDS.iter().find(|(tag, _)| frame[1..].starts_with(tag))?;
@@ -93,8 +118,7 @@ fn flat_frame(frame: &[u8], run: &mut Run) -> Option<()> {
         None => "",
     };
     let (device, name) = (head[0].filter(|d| !d.is_empty())?, head[1].filter(|n| !n.is_empty())?);
-    let mut count = 0usize;
-    let mut members = String::new();
+    let mut members = Vec::new();
     loop {
         c.spaces();
         if c.eat(b"</").is_some() {
@@ -111,11 +135,7 @@ fn flat_frame(frame: &[u8], run: &mut Run) -> Option<()> {
         c.eat(b"</")?;
         c.eat(member)?;
         c.eat(b">")?;
-        for piece in [member_name, value] {
-            members.push('\0');
-            members.push_str(piece);
-        }
-        count += 1;
+        members.push((member_name, value));
     }
     c.eat(tag)?;
     c.eat(b">")?;
@@ -125,8 +145,7 @@ fn flat_frame(frame: &[u8], run: &mut Run) -> Option<()> {
     }
     let tag = std::str::from_utf8(tag).ok()?;
     let text = |i: usize| head[i].unwrap_or("");
-    run.push([tag, device, name], [state, text(3), text(4), text(5)], count, &members);
-    Some(())
+    Some(Flat { tag, device, name, state, timeout: text(3), timestamp: text(4), message: text(5), members })
 }
 
 #[cfg(test)]

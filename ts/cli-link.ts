@@ -26,9 +26,10 @@ function osText(message: string): string {
  */
 export async function openLink(host: string, port: number, onElement: (e: Inbound) => void, onEnd: (error: string) => void): Promise<ToolLink | null> {
   const { native } = await import('./native.js');
-  const { updatesOf } = await import('./wire.js');
+  const { elementsOf } = await import('./wire.js');
+  const names: string[] = [];
   const link = new native.ClientLink((batch) => {
-    for (const item of batch) for (const element of typeof item === 'string' ? updatesOf(item) : [item]) onElement(element);
+    for (const item of batch) for (const element of elementsOf(item, names)) onElement(element);
   });
   try {
     await link.connect(host, port);

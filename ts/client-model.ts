@@ -210,6 +210,22 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
     this.message = p[at + Update.Message] || undefined;
   }
 
+  /**
+   * @internal Applies the update at `at` of a run of numbers (`NumberRun` in src/numrun.rs):
+   * the same as {@link ClientVector.update} with its element. `names` are the interned names.
+   */
+  updateNumbers(n: Float64Array, at: number, text: string, names: string[]): void {
+    const end = at + NumberRecord.Members + 4 * n[at + NumberRecord.Count];
+    for (let i = at + NumberRecord.Members; i < end; i += 4)
+      (this.map.get(names[n[i]]) as NumberValue | undefined)?.assignNumber(n[i + 1], text, n[i + 2], n[i + 3]);
+    const state = n[at + NumberRecord.State];
+    if (state) this.state = STATES[state];
+    const timeout = n[at + NumberRecord.Timeout];
+    if (Number.isFinite(timeout)) this.timeout = timeout;
+    this.timestamp = slice(text, n[at + NumberRecord.Timestamp], n[at + NumberRecord.Timestamp + 1]);
+    this.message = slice(text, n[at + NumberRecord.Message], n[at + NumberRecord.Message + 1]);
+  }
+
   private common(e: WireElement): void {
     if (e.state) this.state = e.state as PropertyState;
     if (e.timeout != null) this.timeout = e.timeout;
@@ -262,6 +278,20 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
   return new TextValue(m.name, label, m.value ?? '');
 }
 
+/**
+ * Offsets in a record of a run of numbers (`NumberRun` in src/numrun.rs): then `Count` times
+ * member id, float, and the bounds of its raw text.
+ */
+export const NumberRecord = { Device: 0, Name: 1, State: 2, Timeout: 3, Timestamp: 4, Message: 6, Count: 8, Members: 9 } as const;
+
+/** States by their code in a record (0: absent). */
+const STATES: PropertyState[] = ['Idle', 'Idle', 'Ok', 'Busy', 'Alert'];
+
+/** `text.slice(from, to)`, undefined when empty. */
+function slice(text: string, from: number, to: number): string | undefined {
+  return to > from ? text.slice(from, to) : undefined;
+}
+
 /** A number's float as INDI reads it (sexagesimal too), NaN when it is not a number. */
 function numberOf(raw: string): number {
   try {
@@ -284,23 +314,45 @@ class TextValue implements ClientMember {
   }
 }
 
-/** A number member; its text is formatted when first read (a burst of updates mostly is not). */
+/**
+ * A number member; its text is formatted, and its raw text cut from its run, when first read (a
+ * burst of updates mostly is not).
+ */
 class NumberValue implements ClientNumberMember {
   #text?: string;
+  #raw?: string;
+  #run = '';
+  #from = 0;
+  #to = 0;
   constructor(
     readonly name: string,
     readonly label: string,
     public value: number,
-    public raw: string,
+    raw: string,
     readonly format: string,
     readonly min: number,
     readonly max: number,
     readonly step: number,
-  ) {}
+  ) {
+    this.#raw = raw;
+  }
+  get raw(): string {
+    this.#raw ??= this.#run.slice(this.#from, this.#to);
+    return this.#raw;
+  }
   /** @internal A new value as the server wrote it. */
   assign(raw: string): void {
-    this.raw = raw;
+    this.#raw = raw;
     this.value = numberOf(raw);
+    this.#text = undefined;
+  }
+  /** @internal A new value read in Rust, written by the server as `run.slice(from, to)`. */
+  assignNumber(value: number, run: string, from: number, to: number): void {
+    this.value = value;
+    this.#raw = undefined;
+    this.#run = run;
+    this.#from = from;
+    this.#to = to;
     this.#text = undefined;
   }
   get text(): string {

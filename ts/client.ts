@@ -2,9 +2,9 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { ClientDevices, ClientVector, kindOf, type VectorSnapshot } from './client-model.js';
+import { ClientDevices, ClientVector, kindOf, NumberRecord, type VectorSnapshot } from './client-model.js';
 import { buildNew, type SendValues } from './client-send.js';
-import { native, type WireElement } from './native.js';
+import { native, type NumberRun, type WireElement } from './native.js';
 import type { IPyServer } from './server.js';
 import { isElement, nextUpdate, splitUpdates, Update, type Inbound } from './wire.js';
 
@@ -100,6 +100,8 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   /** Server port (0 when attached to an IPyServer). */
   readonly port: number;
   private link?: InstanceType<typeof native.ClientLink>;
+  /** Names interned by the connection's runs of numbers, by id (a new connection rewrites them from 0). */
+  private readonly names: string[] = [];
   private closed = false;
   private everConnected = false;
   private attempt = 0;
@@ -177,9 +179,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     this.emit('message', { message, timestamp: new Date().toISOString().slice(0, 19), source: 'client' });
   }
 
-  private receive(batch: Array<Inbound | string>): void {
+  private receive(batch: Array<Inbound | string | NumberRun>): void {
     for (const item of batch) {
       if (typeof item === 'string') this.applyUpdates(item);
+      else if ('numbers' in item) this.applyNumbers(item);
       else if (!isElement(item)) this.emit('protocolError', new Error(item.error));
       else {
         try {
@@ -210,6 +213,34 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
         vector.updateAt(p, at);
         this.emit('update', vector);
         const message = p[at + Update.Message];
+        if (message) this.emit('message', { device: vector.device, timestamp: vector.timestamp, message, source: 'server' });
+      } catch (error) {
+        this.failed(error);
+      }
+    }
+  }
+
+  /** A run of `setNumberVector`s read in Rust (`NumberRun`): as `apply` does with each element. */
+  private applyNumbers(run: NumberRun): void {
+    const { numbers: n, text } = run;
+    const names = this.names;
+    for (let i = 0; i < run.names.length; i++) names[run.firstName + i] = run.names[i];
+    let vector: ClientVector | undefined;
+    let key = -1;
+    for (let at = 0; at < n.length; at += NumberRecord.Members + 4 * n[at + NumberRecord.Count]) {
+      // Mostly the vector of the update before (a run holds no definitions or deletions).
+      const device = n[at + NumberRecord.Device];
+      const name = n[at + NumberRecord.Name];
+      if (device * 2 ** 26 + name !== key) {
+        key = device * 2 ** 26 + name;
+        const named = this.devices.get(names[device])?.get(names[name]);
+        vector = named?.kind === 'Number' ? named : undefined;
+      }
+      if (!vector) continue;
+      try {
+        vector.updateNumbers(n, at, text, names);
+        this.emit('update', vector);
+        const message = vector.message;
         if (message) this.emit('message', { device: vector.device, timestamp: vector.timestamp, message, source: 'server' });
       } catch (error) {
         this.failed(error);

@@ -58,4 +58,4 @@ function load(): typeof Binding {
 /** The Rust core. Internal: the public API is the TypeScript classes. */
 export const native: typeof Binding = load();
 
-export type { WireElement, WireMember } from '../binding.cjs';
+export type { NumberRun, WireElement, WireMember } from '../binding.cjs';

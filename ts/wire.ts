@@ -2,8 +2,9 @@
 // element crosses as a `WireElement` object, except in the everyday cases where reading or
 // building an object field by field costs more than the work: a `set*Vector` of values going out
 // (positional fields, `SetFields` in Rust), a `new*Vector` of values coming in to a driver (one
-// string), and runs of `set*Vector`s of values coming in to a client (one string per run).
-import type { WireElement, WireError, WireMember } from '../binding.cjs';
+// string), and runs of `set*Vector`s of values coming in to a client (one string per run, or typed arrays
+// for runs of plain numbers).
+import type { NumberRun, WireElement, WireError, WireMember } from '../binding.cjs';
 
 /** Every INDI element tag, as the core's `Tag` names them. */
 export type Tag = WireElement['tag'];
@@ -126,6 +127,38 @@ export function updatesOf(run: string): WireElement[] {
     });
   }
   return out;
+}
+
+/**
+ * A run of numbers (`NumberRun` in src/numrun.rs) as the elements it holds, as
+ * {@link updatesOf} gives them; `names` keeps the connection's interned names across runs.
+ */
+export function numbersOf(run: NumberRun, names: string[]): WireElement[] {
+  const { numbers: n, text } = run;
+  run.names.forEach((name, i) => (names[run.firstName + i] = name));
+  const piece = (at: number) => (n[at + 1] > n[at] ? text.slice(n[at], n[at + 1]) : undefined);
+  const out: WireElement[] = [];
+  for (let at = 0; at < n.length; at += 9 + 4 * n[at + 8]) {
+    const members: WireMember[] = [];
+    for (let i = at + 9; i < at + 9 + 4 * n[at + 8]; i += 4) members.push({ name: names[n[i]], value: text.slice(n[i + 2], n[i + 3]) });
+    out.push({
+      tag: 'setNumberVector',
+      device: names[n[at]],
+      name: names[n[at + 1]],
+      state: [undefined, 'Idle', 'Ok', 'Busy', 'Alert'][n[at + 2]],
+      timeout: Number.isFinite(n[at + 3]) ? n[at + 3] : undefined,
+      timestamp: piece(at + 4),
+      message: piece(at + 6),
+      members,
+    });
+  }
+  return out;
+}
+
+/** The elements of one item a `ClientLink` delivers (`names`: as for {@link numbersOf}). */
+export function elementsOf(item: Inbound | string | NumberRun, names: string[]): Inbound[] {
+  if (typeof item === 'string') return updatesOf(item);
+  return 'numbers' in item ? numbersOf(item, names) : [item];
 }
 
 /** True for an item that is an element (not a read error). */

@@ -1,0 +1,169 @@
+//! A client's run of `setNumberVector`s as numbers: the hot case of a burst crosses napi as one
+//! Float64Array of records and one string of texts, instead of a string JS splits into pieces.
+//! Names are interned here once per connection; JS learns each new one with the batch using it.
+
+use crate::updates::Flat;
+use napi::bindgen_prelude::Float64Array;
+use napi_derive::napi;
+use std::collections::HashMap;
+
+/// States by their code in a record (0: absent).
+const STATES: [&str; 5] = ["", "Idle", "Ok", "Busy", "Alert"];
+
+/// A run of number updates for JS (`applyNumbers` in ts/client.ts). Per update, `numbers` holds
+/// `device name state timeout timestampStart timestampEnd messageStart messageEnd count` and
+/// then `count` times `member value rawStart rawEnd`: device, name and member are ids of interned
+/// names, state a code (0 absent, then Idle Ok Busy Alert), timeout NaN when absent, and the
+/// `Start`/`End` pairs bounds in `text`. `names` are the names first given ids in this run,
+/// from id `firstName` on.
+#[napi(object)]
+pub struct NumberRun {
+    pub numbers: Float64Array,
+    pub text: String,
+    pub names: Vec<String>,
+    pub first_name: u32,
+}
+
+/// Builds [`NumberRun`]s; its name table lasts as long as the connection.
+#[derive(Default)]
+pub struct NumberRuns {
+    ids: HashMap<String, u32>,
+    new_names: Vec<String>,
+    numbers: Vec<f64>,
+    text: String,
+}
+
+impl NumberRuns {
+    /// Whether nothing was appended since the last [`NumberRuns::take`].
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty()
+    }
+
+    /// Appends `f` when it is a `setNumberVector` whose numbers (and timeout) are plain
+    /// decimals, which JS would read with `Number` too; false, appending nothing, otherwise.
+    pub fn push(&mut self, f: &Flat) -> bool {
+        let plain = |t: &str| plain_decimal(t).then(|| t.parse::<f64>().ok().filter(|n| n.is_finite())).flatten();
+        if f.tag != "setNumberVector" || !(f.timeout.is_empty() || plain(f.timeout).is_some()) || !f.members.iter().all(|(_, v)| plain(v).is_some()) {
+            return false;
+        }
+        let state = STATES.iter().position(|s| *s == f.state).unwrap_or(0);
+        let timeout = if f.timeout.is_empty() { f64::NAN } else { plain(f.timeout).unwrap_or(f64::NAN) };
+        let (device, name) = (self.id(f.device), self.id(f.name));
+        self.numbers.extend([device, name, state as f64, timeout]);
+        for piece in [f.timestamp, f.message] {
+            self.push_text(piece);
+        }
+        self.numbers.push(f.members.len() as f64);
+        for (member, value) in &f.members {
+            let id = self.id(member);
+            self.numbers.extend([id, plain(value).unwrap_or(f64::NAN)]);
+            self.push_text(value);
+        }
+        true
+    }
+
+    /// The run so far, leaving this one empty (the name table stays).
+    pub fn take(&mut self) -> NumberRun {
+        let first_name = (self.ids.len() - self.new_names.len()) as u32;
+        NumberRun {
+            numbers: Float64Array::new(std::mem::take(&mut self.numbers)),
+            text: std::mem::take(&mut self.text),
+            names: std::mem::take(&mut self.new_names),
+            first_name,
+        }
+    }
+
+    fn push_text(&mut self, piece: &str) {
+        // Offsets in UTF-16 units, as JS slices: the fast path lets only ASCII through.
+        let start = self.text.len() as f64;
+        self.text.push_str(piece);
+        self.numbers.extend([start, self.text.len() as f64]);
+    }
+
+    fn id(&mut self, name: &str) -> f64 {
+        if let Some(&id) = self.ids.get(name) {
+            return id as f64;
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(name.to_owned(), id);
+        self.new_names.push(name.to_owned());
+        id as f64
+    }
+}
+
+/// `-?\d+(\.\d*)?([eE][-+]?\d+)?`, as `PLAIN_DECIMAL` in ts/values.ts.
+fn plain_decimal(t: &str) -> bool {
+    let b = t.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    if !digits(&mut i) {
+        return false;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        digits(&mut i);
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::updates::flat_frame;
+
+    #[test]
+    fn plain_decimals_are_those_js_reads_with_number() {
+        for ok in ["0", "-1", "1.", "1.50", "12e3", "1E-3", "-0.5e+2"] {
+            assert!(plain_decimal(ok), "{ok}");
+        }
+        for bad in ["", "-", ".5", "+1", "1e", "12:30:00", "0x10", "1 2", "nan", "inf", "1e+"] {
+            assert!(!plain_decimal(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn records_and_names() {
+        let mut runs = NumberRuns::default();
+        let frame = br#"<setNumberVector device="D" name="V" state="Busy" timeout="3" timestamp="2020-01-01T00:00:00"><oneNumber name="A"> 1.5 </oneNumber><oneNumber name="B">-2e3</oneNumber></setNumberVector>"#;
+        assert!(runs.push(&flat_frame(frame).unwrap()));
+        let run = runs.take();
+        assert_eq!(run.names, ["D", "V", "A", "B"]);
+        assert_eq!(run.first_name, 0);
+        assert_eq!(run.text, "2020-01-01T00:00:001.5-2e3");
+        assert_eq!(run.numbers.to_vec(), [0., 1., 3., 3., 0., 19., 19., 19., 2., 2., 1.5, 19., 22., 3., -2000., 22., 26.]);
+        // Known names are not sent again; a new one is, with its id.
+        assert!(runs.push(&flat_frame(br#"<setNumberVector device="D" name="W"><oneNumber name="A">7</oneNumber></setNumberVector>"#).unwrap()));
+        let run = runs.take();
+        assert_eq!((run.names, run.first_name), (vec!["W".to_owned()], 4));
+        assert!(run.numbers[3].is_nan() && run.numbers[2] == 0.);
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_string_run() {
+        let mut runs = NumberRuns::default();
+        for frame in [
+            &br#"<setNumberVector device="D" name="V"><oneNumber name="A">12:30:00</oneNumber></setNumberVector>"#[..],
+            br#"<setNumberVector device="D" name="V" timeout="x"><oneNumber name="A">1</oneNumber></setNumberVector>"#,
+            br#"<setNumberVector device="D" name="V"><oneNumber name="A">1e999</oneNumber></setNumberVector>"#,
+            br#"<setTextVector device="D" name="V"><oneText name="A">1</oneText></setTextVector>"#,
+        ] {
+            assert!(!runs.push(&flat_frame(frame).unwrap()));
+        }
+        assert!(runs.is_empty() && runs.take().names.is_empty());
+    }
+}
