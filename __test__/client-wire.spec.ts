@@ -177,8 +177,20 @@ it('reads a run of numbers back into elements, keeping names across runs (the to
   const { elementsOf } = await import('../ts/wire.js');
   const names: string[] = [];
   const text = '2026-12-01T00:00:01m1.57';
-  const first = { numbers: new Float64Array([0, 1, 2, 3, 0, 19, 19, 20, 1, 2, 1.5, 20, 23]), text, names: ['d', 'n', 'x'], firstName: 0 };
-  const second = { numbers: new Float64Array([0, 3, 0, Number.NaN, 0, 0, 0, 0, 1, 2, 7, 0, 1]), text: '7', names: ['l'], firstName: 3 };
+  const first = {
+    records: new Int32Array([0, 1, 2, 0, 19, 19, 20, 1, 2, 20, 23]),
+    floats: new Float64Array([3, 1.5]),
+    text,
+    names: ['d', 'n', 'x'],
+    firstName: 0,
+  };
+  const second = {
+    records: new Int32Array([0, 3, 0, 0, 0, 0, 0, 1, 2, 0, 1]),
+    floats: new Float64Array([Number.NaN, 7]),
+    text: '7',
+    names: ['l'],
+    firstName: 3,
+  };
   expect([...elementsOf(first, names), ...elementsOf(second, names)]).toEqual([
     {
       tag: 'setNumberVector',

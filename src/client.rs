@@ -170,6 +170,13 @@ async fn read_stream<R: AsyncRead + Send + Unpin + 'static>(reader: R, on_elemen
     reading.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
+/// The element in `frame`; a `setBLOBVector` has its base64 decoded in one pass, which also
+/// checks it, rather than scanned as text, checked, then decoded.
+fn read_element(frame: Bytes) -> std::result::Result<indi_codec::Element, indi_codec::DecodeError> {
+    let blob = frame.starts_with(b"<setBLOBVector");
+    blob.then(|| indi_web::blobs::read_set_blob(&frame, BytesMut::with_capacity)).flatten().map_or_else(|| indi_codec::parse_element(frame), Ok)
+}
+
 /// Reads and decodes `reader` into `tx`, each batch taking its size from `budget` first.
 async fn decode_into<R: AsyncRead + Unpin>(
     mut reader: R,
@@ -217,6 +224,19 @@ async fn decode_into<R: AsyncRead + Unpin>(
             }
         };
         loop {
+            if bytes >= BATCH_BYTES {
+                flush(&mut run, &mut numbers, &mut batch);
+                queue(std::mem::take(&mut batch), bytes).await;
+                bytes = 0;
+            }
+            // The hot case in one pass, while no string run is open: a plain `setNumberVector`
+            // read from the buffer into the typed run, not framed first.
+            if run.is_empty() {
+                if let Some(len) = codec.next_read_by(&mut buf, |window| numbers.read(window)) {
+                    bytes += len;
+                    continue;
+                }
+            }
             // At the end of the stream, a partial element is reported (once) and dropped.
             let frame = codec.next_frame(&mut buf).or_else(|| if eof { codec.finish(&mut buf).map(Err) } else { None });
             let item = match frame {
@@ -239,7 +259,7 @@ async fn decode_into<R: AsyncRead + Unpin>(
                         bytes += frame.len();
                         None
                     }
-                    None => Some(indi_codec::parse_element(frame)),
+                    None => Some(read_element(frame)),
                 },
                 Some(Err(error)) => Some(Err(error)),
             };
@@ -258,11 +278,6 @@ async fn decode_into<R: AsyncRead + Unpin>(
                     batch.push(Either4::C(WireError { error: error.to_string() }));
                 }
                 None => {}
-            }
-            if bytes >= BATCH_BYTES {
-                flush(&mut run, &mut numbers, &mut batch);
-                queue(std::mem::take(&mut batch), bytes).await;
-                bytes = 0;
             }
         }
         flush(&mut run, &mut numbers, &mut batch);

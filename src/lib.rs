@@ -7,6 +7,7 @@ mod client;
 mod driverlink;
 mod fdio;
 mod gpio;
+mod numread;
 mod numrun;
 mod server;
 mod stdio;

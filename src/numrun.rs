@@ -1,24 +1,26 @@
-//! A client's run of `setNumberVector`s as numbers: the hot case of a burst crosses napi as one
-//! Float64Array of records and one string of texts, instead of a string JS splits into pieces.
+//! A client's run of `setNumberVector`s as numbers: the hot case of a burst crosses napi as
+//! typed arrays of records and one string of texts, instead of a string JS splits into pieces.
 //! Names are interned here once per connection; JS learns each new one with the batch using it.
 
 use crate::updates::Flat;
-use napi::bindgen_prelude::Float64Array;
+use napi::bindgen_prelude::{Float64Array, Int32Array};
 use napi_derive::napi;
 use std::collections::HashMap;
 
 /// States by their code in a record (0: absent).
-const STATES: [&str; 5] = ["", "Idle", "Ok", "Busy", "Alert"];
+pub(crate) const STATES: [&str; 5] = ["", "Idle", "Ok", "Busy", "Alert"];
 
-/// A run of number updates for JS (`applyNumbers` in ts/client.ts). Per update, `numbers` holds
-/// `device name state timeout timestampStart timestampEnd messageStart messageEnd count` and
-/// then `count` times `member value rawStart rawEnd`: device, name and member are ids of interned
-/// names, state a code (0 absent, then Idle Ok Busy Alert), timeout NaN when absent, and the
-/// `Start`/`End` pairs bounds in `text`. `names` are the names first given ids in this run,
-/// from id `firstName` on.
+/// A run of number updates for JS (`applyNumbers` in ts/client.ts). Per update, `records` holds
+/// `device name state timestampStart timestampEnd messageStart messageEnd count`, then `count`
+/// times `member rawStart rawEnd`, and `floats` holds its timeout (NaN when absent), then each
+/// member's value. Device, name and member are ids of interned names, state a code (0 absent,
+/// then Idle Ok Busy Alert), and the `Start`/`End` pairs bounds in `text`. `names` are the
+/// names first given ids in this run, from id `firstName` on. Integers cross as an Int32Array:
+/// JS reads them without boxing each one, as it must a Float64Array's elements.
 #[napi(object)]
 pub struct NumberRun {
-    pub numbers: Float64Array,
+    pub records: Int32Array,
+    pub floats: Float64Array,
     pub text: String,
     pub names: Vec<String>,
     pub first_name: u32,
@@ -27,16 +29,20 @@ pub struct NumberRun {
 /// Builds [`NumberRun`]s; its name table lasts as long as the connection.
 #[derive(Default)]
 pub struct NumberRuns {
-    ids: HashMap<String, u32>,
+    ids: HashMap<String, i32>,
     new_names: Vec<String>,
-    numbers: Vec<f64>,
-    text: String,
+    pub(crate) records: Vec<i32>,
+    pub(crate) floats: Vec<f64>,
+    pub(crate) text: String,
+    /// The names last interned at each position of an update (device, name, members): a burst
+    /// repeats them, and a comparison costs less than a hash.
+    recent: Vec<Option<(Vec<u8>, i32)>>,
 }
 
 impl NumberRuns {
     /// Whether nothing was appended since the last [`NumberRuns::take`].
     pub fn is_empty(&self) -> bool {
-        self.numbers.is_empty()
+        self.records.is_empty()
     }
 
     /// Appends `f` when it is a `setNumberVector` whose numbers (and timeout) are plain
@@ -49,14 +55,16 @@ impl NumberRuns {
         let state = STATES.iter().position(|s| *s == f.state).unwrap_or(0);
         let timeout = if f.timeout.is_empty() { f64::NAN } else { plain(f.timeout).unwrap_or(f64::NAN) };
         let (device, name) = (self.id(f.device), self.id(f.name));
-        self.numbers.extend([device, name, state as f64, timeout]);
+        self.records.extend([device, name, state as i32]);
+        self.floats.push(timeout);
         for piece in [f.timestamp, f.message] {
             self.push_text(piece);
         }
-        self.numbers.push(f.members.len() as f64);
+        self.records.push(f.members.len() as i32);
         for (member, value) in &f.members {
             let id = self.id(member);
-            self.numbers.extend([id, plain(value).unwrap_or(f64::NAN)]);
+            self.records.push(id);
+            self.floats.push(plain(value).unwrap_or(f64::NAN));
             self.push_text(value);
         }
         true
@@ -66,33 +74,57 @@ impl NumberRuns {
     pub fn take(&mut self) -> NumberRun {
         let first_name = (self.ids.len() - self.new_names.len()) as u32;
         NumberRun {
-            numbers: Float64Array::new(std::mem::take(&mut self.numbers)),
+            records: Int32Array::new(std::mem::take(&mut self.records)),
+            floats: Float64Array::new(std::mem::take(&mut self.floats)),
             text: std::mem::take(&mut self.text),
             names: std::mem::take(&mut self.new_names),
             first_name,
         }
     }
 
-    fn push_text(&mut self, piece: &str) {
-        // Offsets in UTF-16 units, as JS slices: the fast path lets only ASCII through.
-        let start = self.text.len() as f64;
-        self.text.push_str(piece);
-        self.numbers.extend([start, self.text.len() as f64]);
+    /// The id of `name`, seen last at `slot` of an update (see `recent`).
+    pub(crate) fn id_at(&mut self, slot: usize, name: &[u8]) -> i32 {
+        if let Some(Some((last, id))) = self.recent.get(slot) {
+            if last == name {
+                return *id;
+            }
+        }
+        // Only ASCII gets this far (the reader's byte tables).
+        let id = self.id(std::str::from_utf8(name).unwrap_or_default());
+        if slot < 16 {
+            self.recent.resize(self.recent.len().max(slot + 1), None);
+            self.recent[slot] = Some((name.to_vec(), id));
+        }
+        id
     }
 
-    fn id(&mut self, name: &str) -> f64 {
+    /// Records, floats, text and new names so far, without napi (tests).
+    #[cfg(test)]
+    pub(crate) fn parts(&mut self) -> (Vec<i32>, Vec<f64>, String, Vec<String>) {
+        let taken = (std::mem::take(&mut self.records), std::mem::take(&mut self.floats), std::mem::take(&mut self.text));
+        (taken.0, taken.1, taken.2, std::mem::take(&mut self.new_names))
+    }
+
+    pub(crate) fn push_text(&mut self, piece: &str) {
+        // Offsets in UTF-16 units, as JS slices: the fast path lets only ASCII through.
+        let start = self.text.len() as i32;
+        self.text.push_str(piece);
+        self.records.extend([start, self.text.len() as i32]);
+    }
+
+    fn id(&mut self, name: &str) -> i32 {
         if let Some(&id) = self.ids.get(name) {
-            return id as f64;
+            return id;
         }
-        let id = self.ids.len() as u32;
+        let id = self.ids.len() as i32;
         self.ids.insert(name.to_owned(), id);
         self.new_names.push(name.to_owned());
-        id as f64
+        id
     }
 }
 
 /// `-?\d+(\.\d*)?([eE][-+]?\d+)?`, as `PLAIN_DECIMAL` in ts/values.ts.
-fn plain_decimal(t: &str) -> bool {
+pub(crate) fn plain_decimal(t: &str) -> bool {
     let b = t.as_bytes();
     let mut i = usize::from(b.first() == Some(&b'-'));
     let digits = |i: &mut usize| {
@@ -145,12 +177,13 @@ mod tests {
         assert_eq!(run.names, ["D", "V", "A", "B"]);
         assert_eq!(run.first_name, 0);
         assert_eq!(run.text, "2020-01-01T00:00:001.5-2e3");
-        assert_eq!(run.numbers.to_vec(), [0., 1., 3., 3., 0., 19., 19., 19., 2., 2., 1.5, 19., 22., 3., -2000., 22., 26.]);
+        assert_eq!(run.records.to_vec(), [0, 1, 3, 0, 19, 19, 19, 2, 2, 19, 22, 3, 22, 26]);
+        assert_eq!(run.floats.to_vec(), [3., 1.5, -2000.]);
         // Known names are not sent again; a new one is, with its id.
         assert!(runs.push(&flat_frame(br#"<setNumberVector device="D" name="W"><oneNumber name="A">7</oneNumber></setNumberVector>"#).unwrap()));
         let run = runs.take();
         assert_eq!((run.names, run.first_name), (vec!["W".to_owned()], 4));
-        assert!(run.numbers[3].is_nan() && run.numbers[2] == 0.);
+        assert!(run.floats[0].is_nan() && run.records[2] == 0);
     }
 
     #[test]

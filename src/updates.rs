@@ -149,7 +149,7 @@ pub fn flat_frame(frame: &[u8]) -> Option<Flat<'_>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::wire::push_flat_update;
 
@@ -212,27 +212,28 @@ mod tests {
 
     #[test]
     fn mutated_updates_are_read_alike_or_left_to_the_full_parse() {
-        // Every single-byte change of the plain updates (tiny xorshift picks the new bytes).
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let (mut tried, mut read_fast) = (0, 0);
-        for text in PLAIN {
-            for at in 0..text.len() {
-                for _ in 0..6 {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    let mut bytes = text.as_bytes().to_vec();
-                    let choices = b"<>/=\"' \t\nabOK&;]!-\x01\xc3";
-                    bytes[at] = choices[(seed % choices.len() as u64) as usize];
-                    if let Some(found) = fast(&bytes) {
-                        assert_eq!(Some(found), slow(&bytes), "{}", String::from_utf8_lossy(&bytes));
-                        read_fast += 1;
-                    }
-                    tried += 1;
-                }
+        for bytes in mutations(PLAIN, b"<>/=\"' \t\nabOK&;]!-\x01\xc3", 6, 0x9e37_79b9_7f4a_7c15) {
+            if let Some(found) = fast(&bytes) {
+                assert_eq!(Some(found), slow(&bytes), "{}", String::from_utf8_lossy(&bytes));
+                read_fast += 1;
             }
+            tried += 1;
         }
         // Both outcomes are exercised: changed values read fast, broken markup is left.
         assert!(tried > 1000 && read_fast > 100 && read_fast < tried - 100, "{read_fast} of {tried}");
+    }
+
+    /// Every text of `texts` with one byte changed, `per_byte` times per position, to a byte of
+    /// `choices` picked by a tiny xorshift from `seed`: the fast readers' agreement tests.
+    pub(crate) fn mutations<'a>(texts: &'a [&str], choices: &'a [u8], per_byte: usize, mut seed: u64) -> impl Iterator<Item = Vec<u8>> + 'a {
+        texts.iter().flat_map(move |text| (0..text.len()).flat_map(move |at| (0..per_byte).map(move |_| (text, at)))).map(move |(text, at)| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut bytes = text.as_bytes().to_vec();
+            bytes[at] = choices[(seed % choices.len() as u64) as usize];
+            bytes
+        })
     }
 }

@@ -97,7 +97,8 @@ fn wire_one(one: OneMember) -> WireMember {
             out.format = Some(blob.format);
             let raw = match blob.data {
                 BlobData::Base64(text) => indi_codec::blob::decode_canonical(&text),
-                BlobData::Raw(raw) => raw.to_vec(),
+                // No copy: the decoded bytes are this element's alone.
+                BlobData::Raw(raw) => Vec::from(raw),
                 // Links that can receive attachments fill them in before this.
                 BlobData::Attached { .. } => Vec::new(),
             };

@@ -211,19 +211,20 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
   }
 
   /**
-   * @internal Applies the update at `at` of a run of numbers (`NumberRun` in src/numrun.rs):
-   * the same as {@link ClientVector.update} with its element. `names` are the interned names.
+   * @internal Applies the update at `at` of a run of numbers (`NumberRun` in src/numrun.rs),
+   * whose floats start at `f`: the same as {@link ClientVector.update} with its element.
+   * `names` are the interned names.
    */
-  updateNumbers(n: Float64Array, at: number, text: string, names: string[]): void {
-    const end = at + NumberRecord.Members + 4 * n[at + NumberRecord.Count];
-    for (let i = at + NumberRecord.Members; i < end; i += 4)
-      (this.map.get(names[n[i]]) as NumberValue | undefined)?.assignNumber(n[i + 1], text, n[i + 2], n[i + 3]);
-    const state = n[at + NumberRecord.State];
+  updateNumbers(r: Int32Array, at: number, floats: Float64Array, f: number, text: string, names: string[]): void {
+    const count = r[at + NumberRecord.Count];
+    for (let k = 0, i = at + NumberRecord.Members; k < count; k++, i += NumberRecord.MemberSize)
+      (this.map.get(names[r[i]]) as NumberValue | undefined)?.assignNumber(floats[f + 1 + k], text, r[i + 1], r[i + 2]);
+    const state = r[at + NumberRecord.State];
     if (state) this.state = STATES[state];
-    const timeout = n[at + NumberRecord.Timeout];
-    if (Number.isFinite(timeout)) this.timeout = timeout;
-    this.timestamp = slice(text, n[at + NumberRecord.Timestamp], n[at + NumberRecord.Timestamp + 1]);
-    this.message = slice(text, n[at + NumberRecord.Message], n[at + NumberRecord.Message + 1]);
+    const timeout = floats[f];
+    if (!Number.isNaN(timeout)) this.timeout = timeout; // NaN: absent
+    this.timestamp = slice(text, r[at + NumberRecord.Timestamp], r[at + NumberRecord.Timestamp + 1]);
+    this.message = slice(text, r[at + NumberRecord.Message], r[at + NumberRecord.Message + 1]);
   }
 
   private common(e: WireElement): void {
@@ -279,10 +280,11 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
 }
 
 /**
- * Offsets in a record of a run of numbers (`NumberRun` in src/numrun.rs): then `Count` times
- * member id, float, and the bounds of its raw text.
+ * Offsets in a record of a run of numbers (`NumberRun` in src/numrun.rs), then `Count` times
+ * `MemberSize` integers: member id and the bounds of its raw text. Its floats are the timeout,
+ * then each member's value.
  */
-export const NumberRecord = { Device: 0, Name: 1, State: 2, Timeout: 3, Timestamp: 4, Message: 6, Count: 8, Members: 9 } as const;
+export const NumberRecord = { Device: 0, Name: 1, State: 2, Timestamp: 3, Message: 5, Count: 7, Members: 8, MemberSize: 3 } as const;
 
 /** States by their code in a record (0: absent). */
 const STATES: PropertyState[] = ['Idle', 'Idle', 'Ok', 'Busy', 'Alert'];

@@ -182,7 +182,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   private receive(batch: Array<Inbound | string | NumberRun>): void {
     for (const item of batch) {
       if (typeof item === 'string') this.applyUpdates(item);
-      else if ('numbers' in item) this.applyNumbers(item);
+      else if ('records' in item) this.applyNumbers(item);
       else if (!isElement(item)) this.emit('protocolError', new Error(item.error));
       else {
         try {
@@ -222,29 +222,33 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
 
   /** A run of `setNumberVector`s read in Rust (`NumberRun`): as `apply` does with each element. */
   private applyNumbers(run: NumberRun): void {
-    const { numbers: n, text } = run;
+    const { records: r, floats, text } = run;
     const names = this.names;
     for (let i = 0; i < run.names.length; i++) names[run.firstName + i] = run.names[i];
     let vector: ClientVector | undefined;
-    let key = -1;
-    for (let at = 0; at < n.length; at += NumberRecord.Members + 4 * n[at + NumberRecord.Count]) {
+    let device = -1;
+    let name = -1;
+    for (let at = 0, f = 0; at < r.length; ) {
       // Mostly the vector of the update before (a run holds no definitions or deletions).
-      const device = n[at + NumberRecord.Device];
-      const name = n[at + NumberRecord.Name];
-      if (device * 2 ** 26 + name !== key) {
-        key = device * 2 ** 26 + name;
+      if (r[at + NumberRecord.Device] !== device || r[at + NumberRecord.Name] !== name) {
+        device = r[at + NumberRecord.Device];
+        name = r[at + NumberRecord.Name];
         const named = this.devices.get(names[device])?.get(names[name]);
         vector = named?.kind === 'Number' ? named : undefined;
       }
-      if (!vector) continue;
-      try {
-        vector.updateNumbers(n, at, text, names);
-        this.emit('update', vector);
-        const message = vector.message;
-        if (message) this.emit('message', { device: vector.device, timestamp: vector.timestamp, message, source: 'server' });
-      } catch (error) {
-        this.failed(error);
+      const count = r[at + NumberRecord.Count];
+      if (vector) {
+        try {
+          vector.updateNumbers(r, at, floats, f, text, names);
+          this.emit('update', vector);
+          const message = vector.message;
+          if (message) this.emit('message', { device: vector.device, timestamp: vector.timestamp, message, source: 'server' });
+        } catch (error) {
+          this.failed(error);
+        }
       }
+      at += NumberRecord.Members + NumberRecord.MemberSize * count;
+      f += 1 + count;
     }
   }
 

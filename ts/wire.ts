@@ -134,21 +134,22 @@ export function updatesOf(run: string): WireElement[] {
  * {@link updatesOf} gives them; `names` keeps the connection's interned names across runs.
  */
 export function numbersOf(run: NumberRun, names: string[]): WireElement[] {
-  const { numbers: n, text } = run;
+  const { records: r, floats, text } = run;
   run.names.forEach((name, i) => (names[run.firstName + i] = name));
-  const piece = (at: number) => (n[at + 1] > n[at] ? text.slice(n[at], n[at + 1]) : undefined);
+  const piece = (at: number) => (r[at + 1] > r[at] ? text.slice(r[at], r[at + 1]) : undefined);
   const out: WireElement[] = [];
-  for (let at = 0; at < n.length; at += 9 + 4 * n[at + 8]) {
+  // Offsets as `NumberRecord` in ts/client-model.ts gives them.
+  for (let at = 0, f = 0; at < r.length; f += 1 + r[at + 7], at += 8 + 3 * r[at + 7]) {
     const members: WireMember[] = [];
-    for (let i = at + 9; i < at + 9 + 4 * n[at + 8]; i += 4) members.push({ name: names[n[i]], value: text.slice(n[i + 2], n[i + 3]) });
+    for (let i = at + 8; i < at + 8 + 3 * r[at + 7]; i += 3) members.push({ name: names[r[i]], value: text.slice(r[i + 1], r[i + 2]) });
     out.push({
       tag: 'setNumberVector',
-      device: names[n[at]],
-      name: names[n[at + 1]],
-      state: [undefined, 'Idle', 'Ok', 'Busy', 'Alert'][n[at + 2]],
-      timeout: Number.isFinite(n[at + 3]) ? n[at + 3] : undefined,
-      timestamp: piece(at + 4),
-      message: piece(at + 6),
+      device: names[r[at]],
+      name: names[r[at + 1]],
+      state: [undefined, 'Idle', 'Ok', 'Busy', 'Alert'][r[at + 2]],
+      timeout: Number.isFinite(floats[f]) ? floats[f] : undefined,
+      timestamp: piece(at + 3),
+      message: piece(at + 5),
       members,
     });
   }
@@ -158,7 +159,7 @@ export function numbersOf(run: NumberRun, names: string[]): WireElement[] {
 /** The elements of one item a `ClientLink` delivers (`names`: as for {@link numbersOf}). */
 export function elementsOf(item: Inbound | string | NumberRun, names: string[]): Inbound[] {
   if (typeof item === 'string') return updatesOf(item);
-  return 'numbers' in item ? numbersOf(item, names) : [item];
+  return 'records' in item ? numbersOf(item, names) : [item];
 }
 
 /** True for an item that is an element (not a read error). */

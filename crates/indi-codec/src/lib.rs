@@ -211,6 +211,33 @@ impl IndiCodec {
         Some((raw, head, 1))
     }
 
+    /// Offers the element at the start of `buf` to `read`, a reader of a narrower grammar than
+    /// the scanner's, when no element is partly scanned: `read` gets at most a window of the
+    /// buffer (from the element's `<`) and returns the element's length when it took the
+    /// element whole, which this then drops with the line break after it, as
+    /// [`IndiCodec::next_frame`] would have framed it. `None` (nothing dropped but whitespace
+    /// before a `<`): take [`IndiCodec::next_frame`]. A client reads its bursts of small updates
+    /// this way in one pass, without framing them first.
+    ///
+    /// `read` must only accept an element that ends exactly at the length it returns, with no
+    /// comment, CDATA, processing instruction or nesting deeper than the limits allow.
+    pub fn next_read_by(&mut self, buf: &mut BytesMut, read: impl FnOnce(&[u8]) -> Option<usize>) -> Option<usize> {
+        if !self.scanner.is_fresh() {
+            return None;
+        }
+        // Whitespace between elements: the scanner would drop it too, silently.
+        let skip = buf.iter().position(|b| !b.is_ascii_whitespace())?;
+        if buf[skip] != b'<' {
+            return None;
+        }
+        buf.advance(skip);
+        let end = read(self.window(buf))?;
+        let len = if buf.get(end) == Some(&b'\n') { end + 1 } else { end };
+        buf.advance(len);
+        self.scanner.element_yielded();
+        Some(skip + len)
+    }
+
     /// Where the fast path looks for an element starting at `from[0]`.
     fn window<'b>(&self, from: &'b [u8]) -> &'b [u8] {
         /// Far enough for any small element; BLOBs are framed by the scanner.
