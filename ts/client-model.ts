@@ -217,14 +217,18 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
    */
   updateNumbers(r: Int32Array, at: number, floats: Float64Array, f: number, text: string, names: string[]): void {
     const count = r[at + NumberRecord.Count];
+    const map = this.map;
     for (let k = 0, i = at + NumberRecord.Members; k < count; k++, i += NumberRecord.MemberSize)
-      (this.map.get(names[r[i]]) as NumberValue | undefined)?.assignNumber(floats[f + 1 + k], text, r[i + 1], r[i + 2]);
+      (map.get(names[r[i]]) as NumberValue | undefined)?.assignNumber(floats[f + 1 + k], text, r[i + 1], r[i + 2]);
     const state = r[at + NumberRecord.State];
-    if (state) this.state = STATES[state];
+    if (state !== 0) this.state = STATES[state];
     const timeout = floats[f];
     if (!Number.isNaN(timeout)) this.timeout = timeout; // NaN: absent
-    this.timestamp = slice(text, r[at + NumberRecord.Timestamp], r[at + NumberRecord.Timestamp + 1]);
-    this.message = slice(text, r[at + NumberRecord.Message], r[at + NumberRecord.Message + 1]);
+    // Text bounds, inline (a call per update costs in the first, unoptimised, thousands).
+    const timestamp = at + NumberRecord.Timestamp;
+    const message = at + NumberRecord.Message;
+    this.timestamp = r[timestamp] === r[timestamp + 1] ? undefined : text.slice(r[timestamp], r[timestamp + 1]);
+    this.message = r[message] === r[message + 1] ? undefined : text.slice(r[message], r[message + 1]);
   }
 
   private common(e: WireElement): void {
@@ -288,11 +292,6 @@ export const NumberRecord = { Device: 0, Name: 1, State: 2, Timestamp: 3, Messag
 
 /** States by their code in a record (0: absent). */
 const STATES: PropertyState[] = ['Idle', 'Idle', 'Ok', 'Busy', 'Alert'];
-
-/** `text.slice(from, to)`, undefined when empty. */
-function slice(text: string, from: number, to: number): string | undefined {
-  return to > from ? text.slice(from, to) : undefined;
-}
 
 /** A number's float as INDI reads it (sexagesimal too), NaN when it is not a number. */
 function numberOf(raw: string): number {

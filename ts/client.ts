@@ -220,11 +220,14 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     }
   }
 
-  /** A run of `setNumberVector`s read in Rust (`NumberRun`): as `apply` does with each element. */
+  /**
+   * A run of `setNumberVector`s read in Rust (`NumberRun`): as `apply` does with each element.
+   * What runs once per run or rarely sits in methods of its own: optimised code for this loop
+   * then never meets a path without type feedback (which throws it away mid-burst).
+   */
   private applyNumbers(run: NumberRun): void {
+    const names = this.learnNames(run);
     const { records: r, floats, text } = run;
-    const names = this.names;
-    for (let i = 0; i < run.names.length; i++) names[run.firstName + i] = run.names[i];
     let vector: ClientVector | undefined;
     let device = -1;
     let name = -1;
@@ -233,16 +236,14 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       if (r[at + NumberRecord.Device] !== device || r[at + NumberRecord.Name] !== name) {
         device = r[at + NumberRecord.Device];
         name = r[at + NumberRecord.Name];
-        const named = this.devices.get(names[device])?.get(names[name]);
-        vector = named?.kind === 'Number' ? named : undefined;
+        vector = this.numberVector(names[device], names[name]);
       }
       const count = r[at + NumberRecord.Count];
-      if (vector) {
+      if (vector !== undefined) {
         try {
           vector.updateNumbers(r, at, floats, f, text, names);
           this.emit('update', vector);
-          const message = vector.message;
-          if (message) this.emit('message', { device: vector.device, timestamp: vector.timestamp, message, source: 'server' });
+          if (vector.message !== undefined) this.vectorMessage(vector);
         } catch (error) {
           this.failed(error);
         }
@@ -250,6 +251,22 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       at += NumberRecord.Members + NumberRecord.MemberSize * count;
       f += 1 + count;
     }
+  }
+
+  /** The connection's interned names, with those `run` brings. */
+  private learnNames(run: NumberRun): string[] {
+    const names = this.names;
+    for (let i = 0; i < run.names.length; i++) names[run.firstName + i] = run.names[i];
+    return names;
+  }
+
+  private numberVector(device: string, name: string): ClientVector | undefined {
+    const named = this.devices.get(device)?.get(name);
+    return named?.kind === 'Number' ? named : undefined;
+  }
+
+  private vectorMessage(vector: ClientVector): void {
+    this.emit('message', { device: vector.device, timestamp: vector.timestamp, message: vector.message ?? '', source: 'server' });
   }
 
   private apply(e: WireElement): void {
