@@ -178,15 +178,15 @@ it('reads a run of numbers back into elements, keeping names across runs (the to
   const names: string[] = [];
   const text = '2026-12-01T00:00:01m1.57';
   const first = {
-    records: new Int32Array([0, 1, 2, 0, 19, 19, 20, 1, 2, 20, 23]),
+    records: new Int32Array([0, 1, 2 | 8 | 16 | 32 | (1 << 8), 0, 19, 19, 20, 2, 20, 23]),
     floats: new Float64Array([3, 1.5]),
     text,
     names: ['d', 'n', 'x'],
     firstName: 0,
   };
   const second = {
-    records: new Int32Array([0, 3, 0, 0, 0, 0, 0, 1, 2, 0, 1]),
-    floats: new Float64Array([Number.NaN, 7]),
+    records: new Int32Array([0, 3, 1 << 8, 2, 0, 1]),
+    floats: new Float64Array([7]),
     text: '7',
     names: ['l'],
     firstName: 3,

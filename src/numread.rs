@@ -136,17 +136,11 @@ impl NumberRuns {
         };
         let (device, name) = (head[0].filter(|d| !d.is_empty())?, head[1].filter(|n| !n.is_empty())?);
         let timeout = match head[3].unwrap_or_default() {
-            b"" => f64::NAN,
-            text => plain_number(text)?,
+            b"" => None,
+            text => Some(plain_number(text)?),
         };
-        let (device, name) = (self.id_at(0, device), self.id_at(1, name));
-        self.records.extend([device, name, state as i32]);
-        self.floats.push(timeout);
-        for piece in [head[4], head[5]] {
-            self.push_text_bytes(piece.unwrap_or_default());
-        }
-        let count_at = self.records.len();
-        self.records.push(0);
+        let key = [self.id_at(0, device), self.id_at(1, name)];
+        let at = self.begin(key, state as i32, timeout, head[4].unwrap_or_default(), head[5].unwrap_or_default());
         let mut count = 0;
         loop {
             c.spaces();
@@ -167,13 +161,13 @@ impl NumberRuns {
             let value = plain_number(raw)?;
             let id = self.id_at(2 + count, member);
             self.records.push(id);
-            self.floats.push(value);
             self.push_text_bytes(raw);
+            self.floats.push(value);
             count += 1;
         }
         c.eat(TAG)?;
         c.eat(b">")?;
-        self.records[count_at] = count as i32;
+        self.end(at, count);
         Some(c.at)
     }
 

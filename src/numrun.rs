@@ -7,16 +7,28 @@ use napi::bindgen_prelude::{Float64Array, Int32Array};
 use napi_derive::napi;
 use std::collections::HashMap;
 
+/// The update has a timeout (first of its floats).
+pub const HAS_TIMEOUT: i32 = 8;
+/// The update has a timestamp (bounds after its head).
+pub const HAS_TIMESTAMP: i32 = 16;
+/// The update has a message (bounds after its head, and after its timestamp's).
+pub const HAS_MESSAGE: i32 = 32;
+/// Where the member count starts in a head.
+pub const COUNT_SHIFT: u32 = 8;
+
 /// States by their code in a record (0: absent).
 pub(crate) const STATES: [&str; 5] = ["", "Idle", "Ok", "Busy", "Alert"];
 
-/// A run of number updates for JS (`applyNumbers` in ts/client.ts). Per update, `records` holds
-/// `device name state timestampStart timestampEnd messageStart messageEnd count`, then `count`
-/// times `member rawStart rawEnd`, and `floats` holds its timeout (NaN when absent), then each
-/// member's value. Device, name and member are ids of interned names, state a code (0 absent,
-/// then Idle Ok Busy Alert), and the `Start`/`End` pairs bounds in `text`. `names` are the
-/// names first given ids in this run, from id `firstName` on. Integers cross as an Int32Array:
-/// JS reads them without boxing each one, as it must a Float64Array's elements.
+/// A run of number updates for JS (`applyNumbers` in ts/client.ts). Per update, `records`
+/// holds `device name head`, then `timestampStart timestampEnd` when it has a timestamp and
+/// `messageStart messageEnd` when it has a message, then `count` times `member rawStart
+/// rawEnd`; `floats` holds its timeout when it has one, then each member's value. Device, name
+/// and member are ids of interned names, `head` is the state code (0 absent, then Idle Ok Busy
+/// Alert) with the [`HAS_TIMEOUT`], [`HAS_TIMESTAMP`] and [`HAS_MESSAGE`] bits and `count <<
+/// 8`, and the `Start`/`End` pairs are bounds in `text`. `names` are the names first given ids
+/// in this run, from id `firstName` on. Integers cross as an Int32Array (JS reads them without
+/// boxing each one, as it must a Float64Array's), and what an update lacks takes no room: the
+/// first thousands of a burst run unoptimised in JS, where each element read costs.
 #[napi(object)]
 pub struct NumberRun {
     pub records: Int32Array,
@@ -53,21 +65,44 @@ impl NumberRuns {
             return false;
         }
         let state = STATES.iter().position(|s| *s == f.state).unwrap_or(0);
-        let timeout = if f.timeout.is_empty() { f64::NAN } else { plain(f.timeout).unwrap_or(f64::NAN) };
+        let timeout = (!f.timeout.is_empty()).then(|| plain(f.timeout)).flatten();
         let (device, name) = (self.id(f.device), self.id(f.name));
-        self.records.extend([device, name, state as i32]);
-        self.floats.push(timeout);
-        for piece in [f.timestamp, f.message] {
-            self.push_text(piece);
-        }
-        self.records.push(f.members.len() as i32);
+        let head = self.begin([device, name], state as i32, timeout, f.timestamp.as_bytes(), f.message.as_bytes());
         for (member, value) in &f.members {
             let id = self.id(member);
             self.records.push(id);
-            self.floats.push(plain(value).unwrap_or(f64::NAN));
             self.push_text(value);
+            self.floats.push(plain(value).unwrap_or(f64::NAN));
         }
+        self.end(head, f.members.len());
         true
+    }
+
+    /// Starts an update of vector `key` (device and name ids): its head, the bounds of what it
+    /// has of `timestamp` and `message`, its timeout. Returns where the head is, for `end`.
+    pub(crate) fn begin(&mut self, key: [i32; 2], state: i32, timeout: Option<f64>, timestamp: &[u8], message: &[u8]) -> usize {
+        let mut head = state;
+        if let Some(timeout) = timeout {
+            head |= HAS_TIMEOUT;
+            self.floats.push(timeout);
+        }
+        self.records.extend(key);
+        let at = self.records.len();
+        self.records.push(0);
+        for (piece, bit) in [(timestamp, HAS_TIMESTAMP), (message, HAS_MESSAGE)] {
+            if !piece.is_empty() {
+                head |= bit;
+                // Only ASCII gets this far (the fast readers' byte rules).
+                self.push_text(std::str::from_utf8(piece).unwrap_or_default());
+            }
+        }
+        self.records[at] = head;
+        at
+    }
+
+    /// Ends the update begun at `head` with its `count` members.
+    pub(crate) fn end(&mut self, head: usize, count: usize) {
+        self.records[head] |= (count as i32) << COUNT_SHIFT;
     }
 
     /// The run so far, leaving this one empty (the name table stays).
@@ -177,13 +212,16 @@ mod tests {
         assert_eq!(run.names, ["D", "V", "A", "B"]);
         assert_eq!(run.first_name, 0);
         assert_eq!(run.text, "2020-01-01T00:00:001.5-2e3");
-        assert_eq!(run.records.to_vec(), [0, 1, 3, 0, 19, 19, 19, 2, 2, 19, 22, 3, 22, 26]);
+        // Busy, a timeout, a timestamp, two members; no message.
+        let head = 3 | HAS_TIMEOUT | HAS_TIMESTAMP | 2 << COUNT_SHIFT;
+        assert_eq!(run.records.to_vec(), [0, 1, head, 0, 19, 2, 19, 22, 3, 22, 26]);
         assert_eq!(run.floats.to_vec(), [3., 1.5, -2000.]);
         // Known names are not sent again; a new one is, with its id.
         assert!(runs.push(&flat_frame(br#"<setNumberVector device="D" name="W"><oneNumber name="A">7</oneNumber></setNumberVector>"#).unwrap()));
         let run = runs.take();
         assert_eq!((run.names, run.first_name), (vec!["W".to_owned()], 4));
-        assert!(run.floats[0].is_nan() && run.records[2] == 0);
+        // No state, timeout, timestamp or message: the head holds the count alone.
+        assert_eq!((run.records[2], run.floats.to_vec()), (1 << COUNT_SHIFT, vec![7.]));
     }
 
     #[test]

@@ -228,28 +228,31 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   private applyNumbers(run: NumberRun): void {
     const names = this.learnNames(run);
     const { records: r, floats, text } = run;
+    // Locals, not a property load per use: the first thousands of a burst run unoptimised.
+    const { Device, Name, Head, Texts, MemberSize, HasTimeout, HasTimestamp, HasMessage, CountShift } = NumberRecord;
     let vector: ClientVector | undefined;
     let device = -1;
     let name = -1;
     for (let at = 0, f = 0; at < r.length; ) {
       // Mostly the vector of the update before (a run holds no definitions or deletions).
-      if (r[at + NumberRecord.Device] !== device || r[at + NumberRecord.Name] !== name) {
-        device = r[at + NumberRecord.Device];
-        name = r[at + NumberRecord.Name];
+      if (r[at + Device] !== device || r[at + Name] !== name) {
+        device = r[at + Device];
+        name = r[at + Name];
         vector = this.numberVector(names[device], names[name]);
       }
-      const count = r[at + NumberRecord.Count];
+      const head = r[at + Head];
       if (vector !== undefined) {
         try {
-          vector.updateNumbers(r, at, floats, f, text, names);
+          vector.updateNumbers(r, at, head, floats, f, text, names);
           this.emit('update', vector);
           if (vector.message !== undefined) this.vectorMessage(vector);
         } catch (error) {
           this.failed(error);
         }
       }
-      at += NumberRecord.Members + NumberRecord.MemberSize * count;
-      f += 1 + count;
+      const count = head >> CountShift;
+      at += Texts + ((head & HasTimestamp) === 0 ? 0 : 2) + ((head & HasMessage) === 0 ? 0 : 2) + MemberSize * count;
+      f += ((head & HasTimeout) === 0 ? 0 : 1) + count;
     }
   }
 

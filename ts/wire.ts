@@ -136,22 +136,27 @@ export function updatesOf(run: string): WireElement[] {
 export function numbersOf(run: NumberRun, names: string[]): WireElement[] {
   const { records: r, floats, text } = run;
   run.names.forEach((name, i) => (names[run.firstName + i] = name));
-  const piece = (at: number) => (r[at + 1] > r[at] ? text.slice(r[at], r[at + 1]) : undefined);
   const out: WireElement[] = [];
-  // Offsets as `NumberRecord` in ts/client-model.ts gives them.
-  for (let at = 0, f = 0; at < r.length; f += 1 + r[at + 7], at += 8 + 3 * r[at + 7]) {
+  // The layout `NumberRecord` in ts/client-model.ts describes.
+  for (let at = 0, f = 0; at < r.length; ) {
+    const head = r[at + 2];
+    let i = at + 3;
+    const timeout = (head & 8) === 0 ? undefined : floats[f++];
+    const piece = (bit: number) => ((head & bit) === 0 ? undefined : text.slice(r[(i += 2) - 2], r[i - 1]));
+    const [timestamp, message] = [piece(16), piece(32)];
     const members: WireMember[] = [];
-    for (let i = at + 8; i < at + 8 + 3 * r[at + 7]; i += 3) members.push({ name: names[r[i]], value: text.slice(r[i + 1], r[i + 2]) });
+    for (let k = 0; k < head >> 8; k++, i += 3, f++) members.push({ name: names[r[i]], value: text.slice(r[i + 1], r[i + 2]) });
     out.push({
       tag: 'setNumberVector',
       device: names[r[at]],
       name: names[r[at + 1]],
-      state: [undefined, 'Idle', 'Ok', 'Busy', 'Alert'][r[at + 2]],
-      timeout: Number.isFinite(floats[f]) ? floats[f] : undefined,
-      timestamp: piece(at + 3),
-      message: piece(at + 5),
+      state: [undefined, 'Idle', 'Ok', 'Busy', 'Alert'][head & 7],
+      timeout,
+      timestamp,
+      message,
       members,
     });
+    at = i;
   }
   return out;
 }
