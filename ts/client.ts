@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { ClientDevices, ClientVector, kindOf, NumberRecord, type VectorSnapshot } from './client-model.js';
+import { ClientDevices, ClientVector, kindOf, NumberRecord, type RunCursor, skipNumbers, type VectorSnapshot } from './client-model.js';
 import { buildNew, type SendValues } from './client-send.js';
 import { native, type NumberRun, type WireElement } from './native.js';
 import type { IPyServer } from './server.js';
@@ -194,7 +194,8 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     }
   }
 
-  private failed(error: unknown): void {
+  /** @internal Reports an error met while applying what the server sent. */
+  failed(error: unknown): void {
     this.emit('protocolError', error instanceof Error ? error : new Error(String(error)));
   }
 
@@ -220,39 +221,15 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     }
   }
 
-  /**
-   * A run of `setNumberVector`s read in Rust (`NumberRun`): as `apply` does with each element.
-   * What runs once per run or rarely sits in methods of its own: optimised code for this loop
-   * then never meets a path without type feedback (which throws it away mid-burst).
-   */
+  /** A run of `setNumberVector`s read in Rust (`NumberRun`): as `apply` does with each element. */
   private applyNumbers(run: NumberRun): void {
     const names = this.learnNames(run);
-    const { records: r, floats, text } = run;
-    // Locals, not a property load per use: the first thousands of a burst run unoptimised.
-    const { Device, Name, Head, Texts, MemberSize, HasTimeout, HasTimestamp, HasMessage, CountShift } = NumberRecord;
-    let vector: ClientVector | undefined;
-    let device = -1;
-    let name = -1;
-    for (let at = 0, f = 0; at < r.length; ) {
-      // Mostly the vector of the update before (a run holds no definitions or deletions).
-      if (r[at + Device] !== device || r[at + Name] !== name) {
-        device = r[at + Device];
-        name = r[at + Name];
-        vector = this.numberVector(names[device], names[name]);
-      }
-      const head = r[at + Head];
-      if (vector !== undefined) {
-        try {
-          vector.updateNumbers(r, at, head, floats, f, text, names);
-          this.emit('update', vector);
-          if (vector.message !== undefined) this.vectorMessage(vector);
-        } catch (error) {
-          this.failed(error);
-        }
-      }
-      const count = head >> CountShift;
-      at += Texts + ((head & HasTimestamp) === 0 ? 0 : 2) + ((head & HasMessage) === 0 ? 0 : 2) + MemberSize * count;
-      f += ((head & HasTimeout) === 0 ? 0 : 1) + count;
+    const r = run.records;
+    const at: RunCursor = { records: 0, floats: 0 };
+    while (at.records < r.length) {
+      const vector = this.numberVector(names[r[at.records + NumberRecord.Device]], names[r[at.records + NumberRecord.Name]]);
+      if (vector) vector.updateNumbers(run, names, at, this);
+      else skipNumbers(run, at);
     }
   }
 
@@ -268,7 +245,8 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     return named?.kind === 'Number' ? named : undefined;
   }
 
-  private vectorMessage(vector: ClientVector): void {
+  /** @internal Emits the message an update carried. */
+  vectorMessage(vector: ClientVector): void {
     this.emit('message', { device: vector.device, timestamp: vector.timestamp, message: vector.message ?? '', source: 'server' });
   }
 
