@@ -143,6 +143,7 @@ it('runs of plain numbers (typed, read in Rust) give the model and events the st
       '<defNumberVector device="D" name="M" state="Idle" perm="rw"><defNumber name="A" format="%g">0</defNumber></defNumberVector>',
       set('N', ' state="Busy" timeout="2.5" timestamp="2026-12-01T00:00:02"', '<oneNumber name="A">1.50</oneNumber><oneNumber name="B">-12.25</oneNumber>'),
       set('N', ' message="half"', '<oneNumber name="A">2e1</oneNumber>'), // the same vector: ids, not names
+      set('N', '', '<oneNumber name="B">5</oneNumber>'), // another member where A was
       set('M', ' state="Alert"', '<oneNumber name="A">-0.5</oneNumber><oneNumber name="Z">9</oneNumber>'), // Z: not a member
       set('N', '', '<oneNumber name="A">12:30</oneNumber>'), // sexagesimal: the string run
       set('N', ' state="Ok"', '<oneNumber name="B">3.</oneNumber>'), // typed again
@@ -166,8 +167,9 @@ it('runs of plain numbers (typed, read in Rust) give the model and events the st
     'N Busy 2.5 2026-12-01T00:00:02 - A=1.5(1.50)[  1.50] B=-12.25(-12.25)[ -12:15:00]',
     'N Busy 2.5 - half A=20(2e1)[ 20.00] B=-12.25(-12.25)[ -12:15:00]',
     'message half',
+    'N Busy 2.5 - - A=20(2e1)[ 20.00] B=5(5)[   5:00:00]',
     'M Alert 0 - - A=-0.5(-0.5)[-0.5]',
-    'N Busy 2.5 - - A=12.5(12:30)[ 12.50] B=-12.25(-12.25)[ -12:15:00]',
+    'N Busy 2.5 - - A=12.5(12:30)[ 12.50] B=5(5)[   5:00:00]',
     'N Ok 2.5 - - A=12.5(12:30)[ 12.50] B=3(3.)[   3:00:00]',
   ]);
   expect(JSON.parse(JSON.stringify(client.vector('D', 'N')!.get('B')))).toMatchObject({ value: 3, raw: '3.', text: '   3:00:00' });
