@@ -178,12 +178,16 @@ describe('IndiClient in-process', () => {
     cleanup.push(() => server.shutdown());
     const client = new IndiClient({ server });
     cleanup.push(() => client.close());
-    let definitions = 0;
-    client.on('define', (v) => v.name === 'CONNECTION' && definitions++);
+    // The hub primes the driver with its own getProperties too: the client may see the first
+    // definition twice, once before its request and maybe once after (as with indiserver).
+    let requested = false;
+    let definedSinceRequest = 0;
+    client.on('define', (v) => v.name === 'CONNECTION' && requested && definedSinceRequest++);
     await client.connect();
     await client.waitFor('Scope', 'CONNECTION', undefined, { timeout: 5000 });
+    requested = true;
     const connection = await client.request('Scope', 'CONNECTION', { CONNECT: 'On' }, { timeout: 5000 });
-    expect(definitions).toBe(2);
+    expect(definedSinceRequest).toBeGreaterThanOrEqual(1);
     expect(connection.state).toBe('Ok');
     expect(connection.on()).toEqual(['CONNECT']);
   });
