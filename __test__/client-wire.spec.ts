@@ -23,6 +23,30 @@ async function serving(xml: string): Promise<number> {
   return (server!.address() as { port: number }).port;
 }
 
+/** A member as these tests print it (numbers have `raw` and `text` too). */
+type Printed = { value: unknown; raw?: string; text?: string };
+
+/**
+ * Lines for the client's updates (`vector state timeout timestamp message`, then each member as
+ * `name=` and what `member` makes of it) and its messages, in the order they come.
+ */
+function recording(client: IndiClient, member: (m: Printed) => string): string[] {
+  const seen: string[] = [];
+  client.on('update', (v) => {
+    const values = [...v].map(([name, m]) => `${name}=${member(m as Printed)}`);
+    seen.push(`${v.name} ${v.state} ${v.timeout} ${v.timestamp ?? '-'} ${v.message ?? '-'} ${values.join(' ')}`);
+  });
+  client.on('message', (m) => seen.push(`message ${m.message}`));
+  return seen;
+}
+
+/** Connects `client` and reads until the server has defined `D.END` (its last element). */
+async function readUntilEnd(client: IndiClient): Promise<void> {
+  await client.connect();
+  await client.waitFor('D', 'END', undefined, { timeout: 5000 });
+  client.close();
+}
+
 it('applies updates (ranges, states, messages, partial members) and reports bad input without stopping', async () => {
   const port = await serving(
     [
@@ -77,16 +101,9 @@ it('emits an update for every set*Vector of a run, with the model current at eac
     ].join('\n'),
   );
   const client = new IndiClient({ host: '127.0.0.1', port, reconnect: false });
-  const seen: string[] = [];
-  client.on('update', (v) => {
-    const values = [...v].map(([name, m]) => `${name}=${typeof m.value === 'number' ? `${m.value}(${(m as { raw: string }).raw})` : m.value}`);
-    seen.push(`${v.name} ${v.state} ${v.timeout} ${v.timestamp ?? '-'} ${v.message ?? '-'} ${values.join(' ')}`);
-  });
-  client.on('message', (m) => seen.push(`message ${m.message}`));
+  const seen = recording(client, (m) => (typeof m.value === 'number' ? `${m.value}(${m.raw})` : `${m.value}`));
   client.on('protocolError', (e) => seen.push(`error ${e.message.includes('Bogus')}`));
-  await client.connect();
-  await client.waitFor('D', 'END', undefined, { timeout: 5000 });
-  client.close();
+  await readUntilEnd(client);
   expect(seen).toEqual([
     'N Idle 0 - - A=1(1) B=0(0)',
     'N Busy 4 - m1 A=2(2) B=3(3)',
@@ -151,18 +168,8 @@ it('runs of plain numbers (typed, read in Rust) give the model and events the st
     ].join('\n'),
   );
   const client = new IndiClient({ host: '127.0.0.1', port, reconnect: false });
-  const seen: string[] = [];
-  client.on('update', (v) => {
-    const values = [...v].map(([name, m]) => {
-      const n = m as { value: number; raw: string; text: string };
-      return `${name}=${n.value}(${n.raw})[${n.text}]`;
-    });
-    seen.push(`${v.name} ${v.state} ${v.timeout} ${v.timestamp ?? '-'} ${v.message ?? '-'} ${values.join(' ')}`);
-  });
-  client.on('message', (m) => seen.push(`message ${m.message}`));
-  await client.connect();
-  await client.waitFor('D', 'END', undefined, { timeout: 5000 });
-  client.close();
+  const seen = recording(client, (m) => `${m.value}(${m.raw})[${m.text}]`);
+  await readUntilEnd(client);
   expect(seen).toEqual([
     'N Busy 2.5 2026-12-01T00:00:02 - A=1.5(1.50)[  1.50] B=-12.25(-12.25)[ -12:15:00]',
     'N Busy 2.5 - half A=20(2e1)[ 20.00] B=-12.25(-12.25)[ -12:15:00]',

@@ -3,7 +3,7 @@
 
 use crate::numrun::{NumberRun, NumberRuns};
 use crate::server::NativeServer;
-use crate::updates::{flat_frame, push_flat_frame};
+use crate::updates::push_flat_frame;
 use crate::wire::{from_wire, push_flat_update, to_wire, Run, WireElement, WireError};
 use bytes::{BufMut, Bytes, BytesMut};
 use indi_codec::IndiCodec;
@@ -261,26 +261,23 @@ async fn decode_into<R: AsyncRead + Unpin>(
             let frame = codec.next_frame(&mut buf).or_else(|| if eof { codec.finish(&mut buf).map(Err) } else { None });
             let item = match frame {
                 None => break,
-                Some(Ok(frame)) => match flat_frame(&frame) {
-                    Some(flat) if run.is_empty() && numbers.push(&flat) => {
-                        bytes += frame.len();
-                        None
-                    }
-                    Some(_) if numbers.is_empty() && push_flat_frame(&frame, &mut run) => {
-                        bytes += frame.len();
-                        None
-                    }
-                    Some(flat) => {
-                        // The open run is of the other form: close it and start one.
+                Some(Ok(frame)) => {
+                    // An update of values joins the open run of its form, else closes the
+                    // other form's and starts one; anything else is parsed whole.
+                    let join = |run: &mut Run, numbers: &mut NumberRuns| {
+                        (run.is_empty() && numbers.read(&frame).is_some()) || (numbers.is_empty() && push_flat_frame(&frame, run))
+                    };
+                    let joined = join(&mut run, &mut numbers) || {
                         flush(&mut run, &mut numbers, &mut batch);
-                        if !numbers.push(&flat) {
-                            push_flat_frame(&frame, &mut run);
-                        }
+                        join(&mut run, &mut numbers)
+                    };
+                    if joined {
                         bytes += frame.len();
                         None
+                    } else {
+                        Some(read_element(frame))
                     }
-                    None => Some(read_element(frame)),
-                },
+                }
                 Some(Err(error)) => Some(Err(error)),
             };
             match item {

@@ -2,6 +2,7 @@
 //! typed arrays of records and one string of texts, instead of a string JS splits into pieces.
 //! Names are interned here once per connection; JS learns each new one with the batch using it.
 
+#[cfg(test)]
 use crate::updates::Flat;
 use napi::bindgen_prelude::{Float64Array, Int32Array};
 use napi_derive::napi;
@@ -48,7 +49,7 @@ pub struct NumberRuns {
     pub(crate) text: String,
     /// The names last interned at each position of an update (device, name, members): a burst
     /// repeats them, and a comparison costs less than a hash.
-    recent: Vec<Option<(Vec<u8>, i32)>>,
+    recent: Vec<Option<(String, i32)>>,
 }
 
 impl NumberRuns {
@@ -59,15 +60,19 @@ impl NumberRuns {
 
     /// Appends `f` when it is a `setNumberVector` whose numbers (and timeout) are plain
     /// decimals, which JS would read with `Number` too; false, appending nothing, otherwise.
+    /// The reference the client's reader ([`NumberRuns::read`]) is checked against: built on the
+    /// string runs' reader, not on its own byte rules.
+    #[cfg(test)]
     pub fn push(&mut self, f: &Flat) -> bool {
         let plain = |t: &str| plain_decimal(t).then(|| t.parse::<f64>().ok().filter(|n| n.is_finite())).flatten();
-        if f.tag != "setNumberVector" || !(f.timeout.is_empty() || plain(f.timeout).is_some()) || !f.members.iter().all(|(_, v)| plain(v).is_some()) {
+        if f.tag != "setNumberVector" || !(f.head.timeout.is_empty() || plain(f.head.timeout).is_some()) || !f.members.iter().all(|(_, v)| plain(v).is_some()) {
             return false;
         }
-        let state = STATES.iter().position(|s| *s == f.state).unwrap_or(0);
-        let timeout = (!f.timeout.is_empty()).then(|| plain(f.timeout)).flatten();
-        let (device, name) = (self.id(f.device), self.id(f.name));
-        let head = self.begin([device, name], state as i32, timeout, f.timestamp.as_bytes(), f.message.as_bytes());
+        let h = &f.head;
+        let state = STATES.iter().position(|s| *s == h.state).unwrap_or(0);
+        let timeout = (!h.timeout.is_empty()).then(|| plain(h.timeout)).flatten();
+        let (device, name) = (self.id(h.device), self.id(h.name));
+        let head = self.begin([device, name], state as i32, timeout, h.timestamp, h.message);
         for (member, value) in &f.members {
             let id = self.id(member);
             self.records.push(id);
@@ -80,7 +85,7 @@ impl NumberRuns {
 
     /// Starts an update of vector `key` (device and name ids): its head, the bounds of what it
     /// has of `timestamp` and `message`, its timeout. Returns where the head is, for `end`.
-    pub(crate) fn begin(&mut self, key: [i32; 2], state: i32, timeout: Option<f64>, timestamp: &[u8], message: &[u8]) -> usize {
+    pub(crate) fn begin(&mut self, key: [i32; 2], state: i32, timeout: Option<f64>, timestamp: &str, message: &str) -> usize {
         let mut head = state;
         if let Some(timeout) = timeout {
             head |= HAS_TIMEOUT;
@@ -92,8 +97,7 @@ impl NumberRuns {
         for (piece, bit) in [(timestamp, HAS_TIMESTAMP), (message, HAS_MESSAGE)] {
             if !piece.is_empty() {
                 head |= bit;
-                // Only ASCII gets this far (the fast readers' byte rules).
-                self.push_text(std::str::from_utf8(piece).unwrap_or_default());
+                self.push_text(piece);
             }
         }
         self.records[at] = head;
@@ -118,17 +122,16 @@ impl NumberRuns {
     }
 
     /// The id of `name`, seen last at `slot` of an update (see `recent`).
-    pub(crate) fn id_at(&mut self, slot: usize, name: &[u8]) -> i32 {
+    pub(crate) fn id_at(&mut self, slot: usize, name: &str) -> i32 {
         if let Some(Some((last, id))) = self.recent.get(slot) {
             if last == name {
                 return *id;
             }
         }
-        // Only ASCII gets this far (the reader's byte tables).
-        let id = self.id(std::str::from_utf8(name).unwrap_or_default());
+        let id = self.id(name);
         if slot < 16 {
             self.recent.resize(self.recent.len().max(slot + 1), None);
-            self.recent[slot] = Some((name.to_vec(), id));
+            self.recent[slot] = Some((name.to_owned(), id));
         }
         id
     }
@@ -191,7 +194,6 @@ pub(crate) fn plain_decimal(t: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::updates::flat_frame;
 
     #[test]
     fn plain_decimals_are_those_js_reads_with_number() {
@@ -207,7 +209,7 @@ mod tests {
     fn records_and_names() {
         let mut runs = NumberRuns::default();
         let frame = br#"<setNumberVector device="D" name="V" state="Busy" timeout="3" timestamp="2020-01-01T00:00:00"><oneNumber name="A"> 1.5 </oneNumber><oneNumber name="B">-2e3</oneNumber></setNumberVector>"#;
-        assert!(runs.push(&flat_frame(frame).unwrap()));
+        assert_eq!(runs.read(frame), Some(frame.len()));
         let run = runs.take();
         assert_eq!(run.names, ["D", "V", "A", "B"]);
         assert_eq!(run.first_name, 0);
@@ -217,7 +219,7 @@ mod tests {
         assert_eq!(run.records.to_vec(), [0, 1, head, 0, 19, 2, 19, 22, 3, 22, 26]);
         assert_eq!(run.floats.to_vec(), [3., 1.5, -2000.]);
         // Known names are not sent again; a new one is, with its id.
-        assert!(runs.push(&flat_frame(br#"<setNumberVector device="D" name="W"><oneNumber name="A">7</oneNumber></setNumberVector>"#).unwrap()));
+        assert!(runs.read(br#"<setNumberVector device="D" name="W"><oneNumber name="A">7</oneNumber></setNumberVector>"#).is_some());
         let run = runs.take();
         assert_eq!((run.names, run.first_name), (vec!["W".to_owned()], 4));
         // No state, timeout, timestamp or message: the head holds the count alone.
@@ -233,8 +235,10 @@ mod tests {
             br#"<setNumberVector device="D" name="V"><oneNumber name="A">1e999</oneNumber></setNumberVector>"#,
             br#"<setTextVector device="D" name="V"><oneText name="A">1</oneText></setTextVector>"#,
         ] {
-            assert!(!runs.push(&flat_frame(frame).unwrap()));
+            assert_eq!(runs.read(frame), None);
         }
-        assert!(runs.is_empty() && runs.take().names.is_empty());
+        // No update was appended (the names read on the way may stay: JS learns them unused).
+        let run = runs.take();
+        assert!(run.records.is_empty() && run.floats.is_empty() && run.text.is_empty());
     }
 }

@@ -1,7 +1,7 @@
 // The client's live model: devices → vectors → members, built from decoded elements.
 import type { NumberRun, WireElement, WireMember } from './native.js';
 import { formatNumber, getfloat, type Perm, type PropertyState, type SwitchRule } from './values.js';
-import { nextUpdate, Update } from './wire.js';
+import { NumberRecord, nextUpdate, Update } from './wire.js';
 
 /** Kind of a vector, from its tag (`defNumberVector` → `Number`). */
 export type ClientVectorKind = 'Text' | 'Number' | 'Switch' | 'Light' | 'BLOB';
@@ -314,26 +314,6 @@ function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[C
   }
   return new TextValue(m.name, label, m.value ?? '');
 }
-
-/**
- * The layout of an update in a run of numbers (`NumberRun` in src/numrun.rs): `Device`,
- * `Name` and `Head` (state code, `Has*` bits, member count from `CountShift` on), then the
- * bounds of the timestamp and of the message when the head has them, then per member
- * `MemberSize` integers: its id and the bounds of its raw text. Its floats are the timeout when
- * the head has one, then each member's value.
- */
-export const NumberRecord = {
-  Device: 0,
-  Name: 1,
-  Head: 2,
-  Texts: 3,
-  MemberSize: 3,
-  StateMask: 7,
-  HasTimeout: 8,
-  HasTimestamp: 16,
-  HasMessage: 32,
-  CountShift: 8,
-} as const;
 
 /** @internal Where a reader of a run of numbers is: its record and float indices. */
 export interface RunCursor {

@@ -2,11 +2,11 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { ClientDevices, ClientVector, kindOf, NumberRecord, type RunCursor, skipNumbers, type VectorSnapshot } from './client-model.js';
+import { ClientDevices, ClientVector, kindOf, type RunCursor, skipNumbers, type VectorSnapshot } from './client-model.js';
 import { buildNew, type SendValues } from './client-send.js';
 import { native, type NumberRun, type WireElement } from './native.js';
 import type { IPyServer } from './server.js';
-import { isElement, nextUpdate, splitUpdates, Update, type Inbound } from './wire.js';
+import { isElement, NumberRecord, nextUpdate, splitUpdates, Update, type Inbound } from './wire.js';
 
 /** Options of {@link IndiClient}. */
 export interface IndiClientOptions {
@@ -213,8 +213,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       try {
         vector.updateAt(p, at);
         this.emit('update', vector);
-        const message = p[at + Update.Message];
-        if (message) this.emit('message', { device: vector.device, timestamp: vector.timestamp, message, source: 'server' });
+        if (vector.message !== undefined) this.vectorMessage(vector);
       } catch (error) {
         this.failed(error);
       }

@@ -130,27 +130,47 @@ export function updatesOf(run: string): WireElement[] {
 }
 
 /**
+ * The layout of an update in a run of numbers (`NumberRun` in src/numrun.rs): `Device`,
+ * `Name` and `Head` (state code, `Has*` bits, member count from `CountShift` on), then the
+ * bounds of the timestamp and of the message when the head has them, then per member
+ * `MemberSize` integers: its id and the bounds of its raw text. Its floats are the timeout when
+ * the head has one, then each member's value.
+ */
+export const NumberRecord = {
+  Device: 0,
+  Name: 1,
+  Head: 2,
+  Texts: 3,
+  MemberSize: 3,
+  StateMask: 7,
+  HasTimeout: 8,
+  HasTimestamp: 16,
+  HasMessage: 32,
+  CountShift: 8,
+} as const;
+
+/**
  * A run of numbers (`NumberRun` in src/numrun.rs) as the elements it holds, as
  * {@link updatesOf} gives them; `names` keeps the connection's interned names across runs.
  */
 export function numbersOf(run: NumberRun, names: string[]): WireElement[] {
   const { records: r, floats, text } = run;
+  const { Device, Name, Head, Texts, MemberSize, StateMask, HasTimeout, HasTimestamp, HasMessage, CountShift } = NumberRecord;
   run.names.forEach((name, i) => (names[run.firstName + i] = name));
   const out: WireElement[] = [];
-  // The layout `NumberRecord` in ts/client-model.ts describes.
   for (let at = 0, f = 0; at < r.length; ) {
-    const head = r[at + 2];
-    let i = at + 3;
-    const timeout = (head & 8) === 0 ? undefined : floats[f++];
+    const head = r[at + Head];
+    let i = at + Texts;
+    const timeout = (head & HasTimeout) === 0 ? undefined : floats[f++];
     const piece = (bit: number) => ((head & bit) === 0 ? undefined : text.slice(r[(i += 2) - 2], r[i - 1]));
-    const [timestamp, message] = [piece(16), piece(32)];
+    const [timestamp, message] = [piece(HasTimestamp), piece(HasMessage)];
     const members: WireMember[] = [];
-    for (let k = 0; k < head >> 8; k++, i += 3, f++) members.push({ name: names[r[i]], value: text.slice(r[i + 1], r[i + 2]) });
+    for (let k = 0; k < head >> CountShift; k++, i += MemberSize, f++) members.push({ name: names[r[i]], value: text.slice(r[i + 1], r[i + 2]) });
     out.push({
       tag: 'setNumberVector',
-      device: names[r[at]],
-      name: names[r[at + 1]],
-      state: [undefined, 'Idle', 'Ok', 'Busy', 'Alert'][head & 7],
+      device: names[r[at + Device]],
+      name: names[r[at + Name]],
+      state: [undefined, 'Idle', 'Ok', 'Busy', 'Alert'][head & StateMask],
       timeout,
       timestamp,
       message,

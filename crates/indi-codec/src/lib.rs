@@ -158,12 +158,8 @@ impl IndiCodec {
         if !self.scanner.is_fresh() {
             return None;
         }
-        // Whitespace between elements: the scanner would drop it too, silently.
-        let skip = buf.iter().position(|b| !b.is_ascii_whitespace())?;
-        if skip > 0 && buf[skip] == b'<' {
-            buf.advance(skip);
-        }
-        if buf.len() < 2 || buf[0] != b'<' || !head::starts_tag(buf[1]) {
+        drop_space_before_markup(buf)?;
+        if buf.len() < 2 || !head::starts_tag(buf[1]) {
             return None;
         }
         let window = self.window(buf);
@@ -225,12 +221,7 @@ impl IndiCodec {
         if !self.scanner.is_fresh() {
             return None;
         }
-        // Whitespace between elements: the scanner would drop it too, silently.
-        let skip = buf.iter().position(|b| !b.is_ascii_whitespace())?;
-        if buf[skip] != b'<' {
-            return None;
-        }
-        buf.advance(skip);
+        let skip = drop_space_before_markup(buf)?;
         let end = read(self.window(buf))?;
         let len = if buf.get(end) == Some(&b'\n') { end + 1 } else { end };
         buf.advance(len);
@@ -253,6 +244,13 @@ impl IndiCodec {
         let head = head(&raw);
         (raw, head)
     }
+}
+
+/// Drops the whitespace before a `<` at the start of `buf` (between elements the scanner drops
+/// it too, silently) and returns how much; `None`, dropping nothing, when no `<` follows it.
+fn drop_space_before_markup(buf: &mut BytesMut) -> Option<usize> {
+    let skip = buf.iter().position(|b| !b.is_ascii_whitespace())?;
+    (buf[skip] == b'<').then(|| buf.advance(skip)).map(|()| skip)
 }
 
 impl IndiCodec {
