@@ -23,6 +23,8 @@ it('a consumer slower than the server: every BLOB arrives whole, memory stays bo
   expect(script.stderr).toBe('');
   const { seen, peakMB } = JSON.parse(script.stdout) as { seen: number; peakMB: number };
   expect(seen).toBe(count);
-  // 150 MiB went through; the queue ahead of JavaScript is 16 MiB of decoded BLOBs.
-  expect(peakMB).toBeLessThan(60);
+  // 150 MiB went through; the queue ahead of JavaScript is 16 MiB of decoded BLOBs, plus the
+  // BLOBs a batch has already shown (freed by finalizers once the batch's call returns) and the
+  // allocator's slack: 37-57 MB here, 64 MB once in CI under load. Unbounded would pass 150.
+  expect(peakMB).toBeLessThan(80);
 }, 90_000);
