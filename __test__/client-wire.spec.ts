@@ -223,3 +223,63 @@ it('reads a run of numbers back into elements, keeping names across runs (the to
     },
   ]);
 });
+
+it('an unread update of a run of numbers is applied when read, or skipped only when the next sets all it set', async () => {
+  const set = (attrs: string, members: string) => `<setNumberVector device="D" name="N"${attrs}>${members}</setNumberVector>`;
+  const one = (name: string, value: number) => `<oneNumber name="${name}">${value}</oneNumber>`;
+  const port = await serving(
+    [
+      '<defNumberVector device="D" name="N" state="Idle" perm="rw"><defNumber name="A" format="%g">0</defNumber><defNumber name="B" format="%g">0</defNumber></defNumberVector>',
+      set(' state="Busy" timeout="4"', one('A', 1) + one('B', 1)),
+      set(' state="Ok"', one('A', 2) + one('B', 2)), // no timeout: the one before must be applied
+      set('', one('B', 3)), // B alone, then A alone: neither may be skipped
+      set('', one('A', 4)),
+      set(' state="Alert"', one('A', 5)), // supersedes A=4
+      set(' message="hello"', one('A', 6)), // its message event reads the vector
+      set(' state="Ok"', one('A', 7)),
+      '<defSwitchVector device="D" name="END" state="Idle" perm="rw" rule="AnyOfMany"><defSwitch name="E">Off</defSwitch></defSwitchVector>',
+    ].join('\n'),
+  );
+  const client = new IndiClient({ host: '127.0.0.1', port, reconnect: false });
+  // One listener that reads nothing of the model: updates stay unapplied until the end.
+  let updates = 0;
+  client.on('update', (v) => void (v.name === 'N' && updates++));
+  const messages: string[] = [];
+  client.on('message', (m) => messages.push(`${m.message} ${client.vector('D', 'N')!.get('A')!.value}`));
+  const ended = new Promise<void>((resolve) => client.on('define', (v) => v.name === 'END' && resolve()));
+  await client.connect();
+  await ended;
+  client.close();
+  expect(updates).toBe(7);
+  expect(messages).toEqual(['hello 6']);
+  const vector = client.vector('D', 'N')!;
+  expect(JSON.parse(JSON.stringify(vector))).toMatchObject({ state: 'Ok', timeout: 4, members: { A: 7, B: 3 } });
+  expect(vector.message).toBeUndefined();
+});
+
+it('update listeners: once, several in order, and one that throws (a protocolError, the others still called)', async () => {
+  const set = (value: number) => `<setNumberVector device="D" name="N" state="Ok"><oneNumber name="A">${value}</oneNumber></setNumberVector>`;
+  const port = await serving(
+    [
+      '<defNumberVector device="D" name="N" state="Idle" perm="rw"><defNumber name="A" format="%g">0</defNumber></defNumberVector>',
+      set(1),
+      set(2),
+      set(3),
+      '<defSwitchVector device="D" name="END" state="Idle" perm="rw" rule="AnyOfMany"><defSwitch name="E">Off</defSwitch></defSwitchVector>',
+    ].join('\n'),
+  );
+  const client = new IndiClient({ host: '127.0.0.1', port, reconnect: false });
+  const seen: string[] = [];
+  const value = (v: { get(name: string): unknown }) => (v.get('A') as { value: number }).value;
+  client.once('update', (v) => seen.push(`once ${value(v)}`));
+  client.on('update', (v) => {
+    seen.push(`first ${value(v)}`);
+    if (value(v) === 2) throw new Error('listener failed');
+  });
+  client.on('protocolError', (e) => seen.push(`error ${e.message}`));
+  const ended = new Promise<void>((resolve) => client.on('define', (v) => v.name === 'END' && resolve()));
+  await client.connect();
+  await ended;
+  client.close();
+  expect(seen).toEqual(['once 1', 'first 1', 'first 2', 'error listener failed', 'first 3']);
+});

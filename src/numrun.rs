@@ -14,6 +14,12 @@ pub const HAS_TIMEOUT: i32 = 8;
 pub const HAS_TIMESTAMP: i32 = 16;
 /// The update has a message (bounds after its head, and after its timestamp's).
 pub const HAS_MESSAGE: i32 = 32;
+/// The update sets everything the record before it in the run set: same vector, same members
+/// in the same order, a state and a timeout wherever that one had them. JS need never apply
+/// that one when nothing read it (a burst's updates all have this bit but the first).
+pub const SUPERSEDES: i32 = 64;
+/// The state code's bits in a head.
+pub const STATE_MASK: i32 = 7;
 /// Where the member count starts in a head.
 pub const COUNT_SHIFT: u32 = 8;
 
@@ -25,8 +31,8 @@ pub(crate) const STATES: [&str; 5] = ["", "Idle", "Ok", "Busy", "Alert"];
 /// `messageStart messageEnd` when it has a message, then `count` times `member rawStart
 /// rawEnd`; `floats` holds its timeout when it has one, then each member's value. Device, name
 /// and member are ids of interned names, `head` is the state code (0 absent, then Idle Ok Busy
-/// Alert) with the [`HAS_TIMEOUT`], [`HAS_TIMESTAMP`] and [`HAS_MESSAGE`] bits and `count <<
-/// 8`, and the `Start`/`End` pairs are bounds in `text`. `names` are the names first given ids
+/// Alert) with the [`HAS_TIMEOUT`], [`HAS_TIMESTAMP`], [`HAS_MESSAGE`] and [`SUPERSEDES`] bits
+/// and `count << 8`, and the `Start`/`End` pairs are bounds in `text`. `names` are the names first given ids
 /// in this run, from id `firstName` on. Integers cross as an Int32Array (JS reads them without
 /// boxing each one, as it must a Float64Array's), and what an update lacks takes no room: the
 /// first thousands of a burst run unoptimised in JS, where each element read costs.
@@ -50,6 +56,8 @@ pub struct NumberRuns {
     /// The names last interned at each position of an update (device, name, members): a burst
     /// repeats them, and a comparison costs less than a hash.
     recent: Vec<Option<(String, i32)>>,
+    /// Where the head of the last update ended in this run is.
+    last: Option<usize>,
 }
 
 impl NumberRuns {
@@ -107,10 +115,28 @@ impl NumberRuns {
     /// Ends the update begun at `head` with its `count` members.
     pub(crate) fn end(&mut self, head: usize, count: usize) {
         self.records[head] |= (count as i32) << COUNT_SHIFT;
+        if self.last.replace(head).is_some_and(|before| self.supersedes(head, before)) {
+            self.records[head] |= SUPERSEDES;
+        }
+    }
+
+    /// Whether the update whose head is at `head` sets all that the one at `before` set.
+    fn supersedes(&self, head: usize, before: usize) -> bool {
+        let r = &self.records;
+        let (new, old) = (r[head], r[before]);
+        let has = |head: i32, bit: i32| head & bit != 0;
+        let members = |at: usize, head: i32| at + 1 + 2 * usize::from(has(head, HAS_TIMESTAMP)) + 2 * usize::from(has(head, HAS_MESSAGE));
+        let (new_members, old_members) = (members(head, new), members(before, old));
+        r[head - 2..head] == r[before - 2..before]
+            && new >> COUNT_SHIFT == old >> COUNT_SHIFT
+            && (old & STATE_MASK == 0 || new & STATE_MASK != 0)
+            && (!has(old, HAS_TIMEOUT) || has(new, HAS_TIMEOUT))
+            && (0..(new >> COUNT_SHIFT) as usize).all(|k| r[new_members + 3 * k] == r[old_members + 3 * k])
     }
 
     /// The run so far, leaving this one empty (the name table stays).
     pub fn take(&mut self) -> NumberRun {
+        self.last = None;
         let first_name = (self.ids.len() - self.new_names.len()) as u32;
         NumberRun {
             records: Int32Array::new(std::mem::take(&mut self.records)),
@@ -139,6 +165,7 @@ impl NumberRuns {
     /// Records, floats, text and new names so far, without napi (tests).
     #[cfg(test)]
     pub(crate) fn parts(&mut self) -> (Vec<i32>, Vec<f64>, String, Vec<String>) {
+        self.last = None;
         let taken = (std::mem::take(&mut self.records), std::mem::take(&mut self.floats), std::mem::take(&mut self.text));
         (taken.0, taken.1, taken.2, std::mem::take(&mut self.new_names))
     }
@@ -224,6 +251,41 @@ mod tests {
         assert_eq!((run.names, run.first_name), (vec!["W".to_owned()], 4));
         // No state, timeout, timestamp or message: the head holds the count alone.
         assert_eq!((run.records[2], run.floats.to_vec()), (1 << COUNT_SHIFT, vec![7.]));
+    }
+
+    #[test]
+    fn an_update_supersedes_the_one_before_when_it_sets_all_that_one_set() {
+        let mut runs = NumberRuns::default();
+        let cases: [(&str, bool); 10] = [
+            (r#"<setNumberVector device="D" name="V" state="Ok"><oneNumber name="A">1</oneNumber></setNumberVector>"#, false),
+            (r#"<setNumberVector device="D" name="V" state="Ok"><oneNumber name="A">2</oneNumber></setNumberVector>"#, true),
+            // The one before had a state, this one none.
+            (r#"<setNumberVector device="D" name="V"><oneNumber name="A">3</oneNumber></setNumberVector>"#, false),
+            (r#"<setNumberVector device="D" name="V" state="Busy"><oneNumber name="A">4</oneNumber></setNumberVector>"#, true),
+            (r#"<setNumberVector device="D" name="V" state="Ok"><oneNumber name="B">1</oneNumber></setNumberVector>"#, false),
+            (r#"<setNumberVector device="D" name="W" state="Ok"><oneNumber name="B">1</oneNumber></setNumberVector>"#, false),
+            (r#"<setNumberVector device="D" name="W" state="Ok" timeout="2"><oneNumber name="B">2</oneNumber></setNumberVector>"#, true),
+            // The one before had a timeout, this one none.
+            (r#"<setNumberVector device="D" name="W" state="Ok"><oneNumber name="B">3</oneNumber></setNumberVector>"#, false),
+            // Texts before the members: still the same member.
+            (
+                r#"<setNumberVector device="D" name="W" state="Ok" timestamp="2020-01-01T00:00:00" message="m"><oneNumber name="B">4</oneNumber></setNumberVector>"#,
+                true,
+            ),
+            (r#"<setNumberVector device="D" name="W" state="Ok"><oneNumber name="B">5</oneNumber><oneNumber name="C">1</oneNumber></setNumberVector>"#, false),
+        ];
+        let mut heads = Vec::new();
+        for (frame, _) in cases {
+            heads.push(runs.records.len() + 2);
+            assert!(runs.read(frame.as_bytes()).is_some(), "{frame}");
+        }
+        let records = runs.take().records.to_vec();
+        for ((frame, expected), at) in cases.iter().zip(heads) {
+            assert_eq!(records[at] & SUPERSEDES != 0, *expected, "{frame}");
+        }
+        // A new run starts afresh: its first update supersedes nothing.
+        assert!(runs.read(cases[1].0.as_bytes()).is_some());
+        assert_eq!(runs.take().records[2] & SUPERSEDES, 0);
     }
 
     #[test]

@@ -143,18 +143,20 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
   label = '';
   /** Group (tab) for display. */
   group = '';
-  /** State, as last defined or updated (Busy from `send` until the driver answers). */
-  state: PropertyState = 'Idle';
   /** Client permission. */
   perm: Perm = 'ro';
   /** Switch rule (switch vectors). */
   rule?: SwitchRule;
-  /** Worst-case seconds the driver takes to answer. */
-  timeout = 0;
-  /** Timestamp of the last definition or update. */
-  timestamp?: string;
-  /** Message of the last definition or update. */
-  message?: string;
+  #state: PropertyState = 'Idle';
+  #timeout = 0;
+  #timestamp?: string;
+  #message?: string;
+  // The last update of a run of numbers, applied only when something reads or changes this
+  // vector (see updateNumbers): its record (-1: none) and float indices, its run, the names.
+  #record = -1;
+  #float = 0;
+  #run?: NumberRun;
+  #names: string[] = [];
   /** Vector kind. */
   readonly kind: K;
   /** Device name. */
@@ -170,6 +172,43 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
     this.name = name;
   }
 
+  /** State, as last defined or updated (Busy from `send` until the driver answers). */
+  get state(): PropertyState {
+    this.settle();
+    return this.#state;
+  }
+  set state(state: PropertyState) {
+    this.settle();
+    this.#state = state;
+  }
+  /** Worst-case seconds the driver takes to answer. */
+  get timeout(): number {
+    this.settle();
+    return this.#timeout;
+  }
+  set timeout(timeout: number) {
+    this.settle();
+    this.#timeout = timeout;
+  }
+  /** Timestamp of the last definition or update. */
+  get timestamp(): string | undefined {
+    this.settle();
+    return this.#timestamp;
+  }
+  set timestamp(timestamp: string | undefined) {
+    this.settle();
+    this.#timestamp = timestamp;
+  }
+  /** Message of the last definition or update. */
+  get message(): string | undefined {
+    this.settle();
+    return this.#message;
+  }
+  set message(message: string | undefined) {
+    this.settle();
+    this.#message = message;
+  }
+
   /** Members with their value `On` (switch vectors). */
   on(): string[] {
     return [...this.map].filter(([, m]) => m.value === 'On').map(([name]) => name);
@@ -177,20 +216,22 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
 
   /** @internal Applies a definition. */
   define(e: WireElement): void {
+    this.settle();
     this.label = e.label ?? this.name;
     this.group = e.group ?? '';
     this.perm = (e.perm as Perm | undefined) ?? (this.kind === 'Light' ? 'ro' : 'rw');
     this.rule = e.rule as SwitchRule | undefined;
     this.map.clear();
-    for (const m of e.members ?? []) this.map.set(m.name, makeMember(this.kind, m, undefined) as ClientMemberOf[K]);
+    for (const m of e.members ?? []) this.map.set(m.name, makeMember(this, m, undefined) as ClientMemberOf[K]);
     this.common(e);
   }
 
   /** @internal Applies a `set*Vector`; members it does not name keep their value. */
   update(e: WireElement): void {
+    this.settle();
     for (const m of e.members ?? []) {
       const old = this.map.get(m.name);
-      if (old) this.map.set(m.name, makeMember(this.kind, m, old) as ClientMemberOf[K]);
+      if (old) this.map.set(m.name, makeMember(this, m, old) as ClientMemberOf[K]);
     }
     this.common(e);
   }
@@ -200,61 +241,45 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
    * same as {@link ClientVector.update} with its element, without building that element.
    */
   updateAt(p: string[], at: number): void {
+    this.settle();
     const end = nextUpdate(p, at);
     for (let i = at + Update.Members; i < end; i += 2) (this.map.get(p[i]) as TextValue | NumberValue | undefined)?.assign(p[i + 1]);
     const state = p[at + Update.State];
-    if (state) this.state = state as PropertyState;
+    if (state) this.#state = state as PropertyState;
     const timeout = p[at + Update.Timeout] === '' ? Number.NaN : Number(p[at + Update.Timeout]);
-    if (Number.isFinite(timeout)) this.timeout = timeout;
-    this.timestamp = p[at + Update.Timestamp] || undefined;
-    this.message = p[at + Update.Message] || undefined;
+    if (Number.isFinite(timeout)) this.#timeout = timeout;
+    this.#timestamp = p[at + Update.Timestamp] || undefined;
+    this.#message = p[at + Update.Message] || undefined;
   }
 
   /**
-   * @internal Applies the updates of a run of numbers (`NumberRun` in src/numrun.rs) from `at`
-   * on while they are of this vector, telling `client` after each: the same as
-   * {@link ClientVector.update} and the client's events with each element, in one loop (the
-   * first thousands of a burst run unoptimised, where each call and property read costs).
-   * Leaves `at` at the first update of another vector. `names` are the interned names.
+   * @internal Takes the updates of a run of numbers (`NumberRun` in src/numrun.rs) from `at` on
+   * while they are of this vector, telling `client` after each: the same as
+   * {@link ClientVector.update} and the client's events with each element. An update is
+   * applied only when something reads or changes this vector before the next one supersedes it
+   * (a burst's mostly are not: the first thousands run unoptimised in JS, where each property
+   * write costs). Leaves `at` at the first update of another vector. `names` are the interned
+   * names.
    */
   updateNumbers(run: NumberRun, names: string[], at: RunCursor, client: NumberRunClient): void {
-    const { records: r, floats, text } = run;
-    const map = this.map;
+    this.settle();
+    this.#run = run;
+    this.#names = names;
+    const r = run.records;
     const device = r[at.records + RECORD_DEVICE];
     const name = r[at.records + RECORD_NAME];
-    // The member last updated at each position of an update, while the ids repeat (a burst's do).
-    const ids: number[] = [];
-    const members: (NumberValue | undefined)[] = [];
     let i = at.records;
     let f = at.floats;
     while (i < r.length && r[i + RECORD_DEVICE] === device && r[i + RECORD_NAME] === name) {
       const head = r[i + RECORD_HEAD];
-      i += RECORD_TEXTS;
-      if ((head & HAS_TIMEOUT) !== 0) this.timeout = floats[f++];
-      if ((head & HAS_TIMESTAMP) !== 0) {
-        this.timestamp = text.slice(r[i], r[i + 1]);
-        i += 2;
-      } else this.timestamp = undefined;
-      if ((head & HAS_MESSAGE) !== 0) {
-        this.message = text.slice(r[i], r[i + 1]);
-        i += 2;
-      } else this.message = undefined;
-      const state = head & STATE_MASK;
-      if (state !== 0) this.state = STATES[state];
-      for (let k = 0, end = i + RECORD_MEMBER_SIZE * (head >> COUNT_SHIFT); i < end; i += RECORD_MEMBER_SIZE, f++, k++) {
-        if (ids[k] !== r[i]) {
-          ids[k] = r[i];
-          members[k] = map.get(names[r[i]]) as NumberValue | undefined;
-        }
-        const member = members[k];
-        if (member !== undefined) {
-          member.value = floats[f];
-          member.rawAt(text, r[i + 1], r[i + 2]);
-        }
-      }
+      if ((head & SUPERSEDES) === 0) this.settle();
+      this.#record = i;
+      this.#float = f;
+      i += recordSize(head);
+      f += ((head & HAS_TIMEOUT) === 0 ? 0 : 1) + (head >> COUNT_SHIFT);
       try {
-        client.emit('update', this);
-        if (this.message !== undefined) client.vectorMessage(this);
+        client.emitUpdate(this);
+        if ((head & HAS_MESSAGE) !== 0) client.vectorMessage(this);
       } catch (error) {
         client.failed(error);
       }
@@ -263,11 +288,33 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
     at.floats = f;
   }
 
+  /** @internal Applies the update of a run of numbers left unapplied, if any. */
+  settle(): void {
+    if (this.#record < 0) return;
+    const { records: r, floats, text } = this.#run as NumberRun;
+    const head = r[this.#record + RECORD_HEAD];
+    let i = this.#record + RECORD_TEXTS;
+    let f = this.#float;
+    this.#record = -1;
+    if ((head & HAS_TIMEOUT) !== 0) this.#timeout = floats[f++];
+    this.#timestamp = (head & HAS_TIMESTAMP) === 0 ? undefined : text.slice(r[i], r[(i += 2) - 1]);
+    this.#message = (head & HAS_MESSAGE) === 0 ? undefined : text.slice(r[i], r[(i += 2) - 1]);
+    if ((head & STATE_MASK) !== 0) this.#state = STATES[head & STATE_MASK];
+    for (const end = i + RECORD_MEMBER_SIZE * (head >> COUNT_SHIFT); i < end; i += RECORD_MEMBER_SIZE, f++) {
+      (this.map.get(this.#names[r[i]]) as NumberValue | undefined)?.assignAt(floats[f], text, r[i + 1], r[i + 2]);
+    }
+  }
+
   private common(e: WireElement): void {
-    if (e.state) this.state = e.state as PropertyState;
-    if (e.timeout != null) this.timeout = e.timeout;
-    this.timestamp = e.timestamp ?? undefined;
-    this.message = e.message ?? undefined;
+    if (e.state) this.#state = e.state as PropertyState;
+    if (e.timeout != null) this.#timeout = e.timeout;
+    this.#timestamp = e.timestamp ?? undefined;
+    this.#message = e.message ?? undefined;
+  }
+
+  /** Its snapshot, for `JSON.stringify` (state and the like are accessors, not own fields). */
+  toJSON(): VectorSnapshot {
+    return this.snapshot();
   }
 
   /** A plain-data copy (BLOBs as their size in bytes). */
@@ -292,12 +339,14 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
   }
 }
 
-function makeMember(kind: ClientVectorKind, m: WireMember, old: ClientMemberOf[ClientVectorKind] | undefined): ClientMemberOf[ClientVectorKind] {
+function makeMember(vector: ClientVector, m: WireMember, old: ClientMemberOf[ClientVectorKind] | undefined): ClientMemberOf[ClientVectorKind] {
+  const { kind } = vector;
   const label = m.label ?? old?.label ?? m.name;
   if (kind === 'Number') {
     const prev = old as ClientNumberMember | undefined;
     const raw = m.value ?? '0';
     return new NumberValue(
+      vector,
       m.name,
       label,
       numberOf(raw),
@@ -323,7 +372,7 @@ export interface RunCursor {
 
 /** @internal What {@link ClientVector.updateNumbers} tells after each update (the client). */
 export interface NumberRunClient {
-  emit(event: 'update', vector: ClientVector): boolean;
+  emitUpdate(vector: ClientVector): void;
   vectorMessage(vector: ClientVector): void;
   failed(error: unknown): void;
 }
@@ -336,7 +385,7 @@ export function skipNumbers(run: NumberRun, at: RunCursor): void {
   while (at.records < r.length && r[at.records + RECORD_DEVICE] === device && r[at.records + RECORD_NAME] === name) {
     const head = r[at.records + RECORD_HEAD];
     const count = head >> COUNT_SHIFT;
-    at.records += RECORD_TEXTS + ((head & HAS_TIMESTAMP) === 0 ? 0 : 2) + ((head & HAS_MESSAGE) === 0 ? 0 : 2) + RECORD_MEMBER_SIZE * count;
+    at.records += recordSize(head);
     at.floats += ((head & HAS_TIMEOUT) === 0 ? 0 : 1) + count;
   }
 }
@@ -353,8 +402,14 @@ const {
   HasTimeout: HAS_TIMEOUT,
   HasTimestamp: HAS_TIMESTAMP,
   HasMessage: HAS_MESSAGE,
+  Supersedes: SUPERSEDES,
   CountShift: COUNT_SHIFT,
 } = NumberRecord;
+
+/** The integers of an update with head `head` in a run's records. */
+function recordSize(head: number): number {
+  return RECORD_TEXTS + ((head & HAS_TIMESTAMP) === 0 ? 0 : 2) + ((head & HAS_MESSAGE) === 0 ? 0 : 2) + RECORD_MEMBER_SIZE * (head >> COUNT_SHIFT);
+}
 
 /** States by their code in a record (0: absent). */
 const STATES: PropertyState[] = ['Idle', 'Idle', 'Ok', 'Busy', 'Alert'];
@@ -383,41 +438,52 @@ class TextValue implements ClientMember {
 
 /**
  * A number member; its text is formatted, and its raw text cut from its run, when first read (a
- * burst of updates mostly is not).
+ * burst of updates mostly is not). Reading it first applies its vector's unapplied update.
  */
 class NumberValue implements ClientNumberMember {
+  readonly #vector: ClientVector;
+  #value: number;
   #text?: string;
   #raw?: string;
   #run = '';
   #from = 0;
   #to = 0;
   constructor(
+    vector: ClientVector,
     readonly name: string,
     readonly label: string,
-    public value: number,
+    value: number,
     raw: string,
     readonly format: string,
     readonly min: number,
     readonly max: number,
     readonly step: number,
   ) {
+    this.#vector = vector;
+    this.#value = value;
     this.#raw = raw;
   }
+  get value(): number {
+    this.#vector.settle();
+    return this.#value;
+  }
   get raw(): string {
+    this.#vector.settle();
     this.#raw ??= this.#run.slice(this.#from, this.#to);
     return this.#raw;
   }
   /** @internal A new value as the server wrote it. */
   assign(raw: string): void {
     this.#raw = raw;
-    this.value = numberOf(raw);
+    this.#value = numberOf(raw);
     this.#text = undefined;
   }
   /**
-   * @internal The server wrote the new value (set beside this) as `run.slice(from, to)`: the
-   * text is cut when first read, and the formatted text made again.
+   * @internal A new value, `value`, which the server wrote as `run.slice(from, to)`: the text is
+   * cut when first read, and the formatted text made again.
    */
-  rawAt(run: string, from: number, to: number): void {
+  assignAt(value: number, run: string, from: number, to: number): void {
+    this.#value = value;
     this.#raw = undefined;
     this.#run = run;
     this.#from = from;
@@ -425,7 +491,8 @@ class NumberValue implements ClientNumberMember {
     this.#text = undefined;
   }
   get text(): string {
-    this.#text ??= Number.isFinite(this.value) ? formatNumber(this.format, this.value) : this.raw;
+    const value = this.value;
+    this.#text ??= Number.isFinite(value) ? formatNumber(this.format, value) : this.raw;
     return this.#text;
   }
   toJSON(): object {

@@ -131,8 +131,9 @@ export function updatesOf(run: string): WireElement[] {
 
 /**
  * The layout of an update in a run of numbers (`NumberRun` in src/numrun.rs): `Device`,
- * `Name` and `Head` (state code, `Has*` bits, member count from `CountShift` on), then the
- * bounds of the timestamp and of the message when the head has them, then per member
+ * `Name` and `Head` (state code, `Has*` bits, `Supersedes` when it sets all that the update
+ * before it in the run set, member count from `CountShift` on), then the bounds of the
+ * timestamp and of the message when the head has them, then per member
  * `MemberSize` integers: its id and the bounds of its raw text. Its floats are the timeout when
  * the head has one, then each member's value.
  */
@@ -146,6 +147,7 @@ export const NumberRecord = {
   HasTimeout: 8,
   HasTimestamp: 16,
   HasMessage: 32,
+  Supersedes: 64,
   CountShift: 8,
 } as const;
 
