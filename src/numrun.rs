@@ -58,6 +58,10 @@ pub struct NumberRuns {
     recent: Vec<Option<(String, i32)>>,
     /// Where the head of the last update ended in this run is.
     last: Option<usize>,
+    /// The start tag of the last update read, and of its members by position (with their
+    /// ids): a burst repeats them byte for byte (see `NumberRuns::read`).
+    pub(crate) start_tag: Option<crate::numread::StartTag>,
+    pub(crate) member_tags: Vec<(Vec<u8>, i32)>,
 }
 
 impl NumberRuns {

@@ -122,6 +122,14 @@ impl<'a> Cursor<'a> {
     /// `Some(None)` at the update's end tag (its `</` taken).
     #[inline]
     pub(crate) fn member(&mut self, tag: &[u8]) -> Option<Option<(&'a str, &'a str)>> {
+        let Some(name) = self.member_start(tag)? else { return Some(None) };
+        Some(Some((name, self.member_rest(tag)?)))
+    }
+
+    /// The start tag of the next member, `<tag name="…">`, as its name; `Some(None)` at the
+    /// update's end tag (its `</` taken).
+    #[inline]
+    pub(crate) fn member_start(&mut self, tag: &[u8]) -> Option<Option<&'a str>> {
         self.spaces();
         if self.eat(b"</").is_some() {
             return Some(None);
@@ -133,11 +141,17 @@ impl<'a> Cursor<'a> {
             return None;
         }
         self.eat(b">")?;
+        Some(Some(name))
+    }
+
+    /// After a member's start tag: its trimmed value and its end tag.
+    #[inline]
+    pub(crate) fn member_rest(&mut self, tag: &[u8]) -> Option<&'a str> {
         let value = trim_space(self.until(b'<', true)?);
         self.eat(b"</")?;
         self.eat(tag)?;
         self.eat(b">")?;
-        Some(Some((name, value)))
+        Some(value)
     }
 }
 
