@@ -18,6 +18,9 @@ pub const HAS_MESSAGE: i32 = 32;
 /// in the same order, a state and a timeout wherever that one had them. JS need never apply
 /// that one when nothing read it (a burst's updates all have this bit but the first).
 pub const SUPERSEDES: i32 = 64;
+/// The update is of the same vector as the record before it in the run (JS reads a vector's
+/// updates while they have this bit).
+pub const SAME_VECTOR: i32 = 128;
 /// The state code's bits in a head.
 pub const STATE_MASK: i32 = 7;
 /// Where the member count starts in a head.
@@ -31,8 +34,8 @@ pub(crate) const STATES: [&str; 5] = ["", "Idle", "Ok", "Busy", "Alert"];
 /// `messageStart messageEnd` when it has a message, then `count` times `member rawStart
 /// rawEnd`; `floats` holds its timeout when it has one, then each member's value. Device, name
 /// and member are ids of interned names, `head` is the state code (0 absent, then Idle Ok Busy
-/// Alert) with the [`HAS_TIMEOUT`], [`HAS_TIMESTAMP`], [`HAS_MESSAGE`] and [`SUPERSEDES`] bits
-/// and `count << 8`, and the `Start`/`End` pairs are bounds in `text`. `names` are the names first given ids
+/// Alert) with the [`HAS_TIMEOUT`], [`HAS_TIMESTAMP`], [`HAS_MESSAGE`], [`SUPERSEDES`] and
+/// [`SAME_VECTOR`] bits and `count << 8`, and the `Start`/`End` pairs are bounds in `text`. `names` are the names first given ids
 /// in this run, from id `firstName` on. Integers cross as an Int32Array (JS reads them without
 /// boxing each one, as it must a Float64Array's), and what an update lacks takes no room: the
 /// first thousands of a burst run unoptimised in JS, where each element read costs.
@@ -119,20 +122,26 @@ impl NumberRuns {
     /// Ends the update begun at `head` with its `count` members.
     pub(crate) fn end(&mut self, head: usize, count: usize) {
         self.records[head] |= (count as i32) << COUNT_SHIFT;
-        if self.last.replace(head).is_some_and(|before| self.supersedes(head, before)) {
-            self.records[head] |= SUPERSEDES;
+        if let Some(before) = self.last.replace(head) {
+            let r = &self.records;
+            if r[head - 2..head] == r[before - 2..before] {
+                self.records[head] |= SAME_VECTOR;
+                if self.supersedes(head, before) {
+                    self.records[head] |= SUPERSEDES;
+                }
+            }
         }
     }
 
-    /// Whether the update whose head is at `head` sets all that the one at `before` set.
+    /// Whether the update whose head is at `head` sets all that the one at `before`, of the same
+    /// vector, set.
     fn supersedes(&self, head: usize, before: usize) -> bool {
         let r = &self.records;
         let (new, old) = (r[head], r[before]);
         let has = |head: i32, bit: i32| head & bit != 0;
         let members = |at: usize, head: i32| at + 1 + 2 * usize::from(has(head, HAS_TIMESTAMP)) + 2 * usize::from(has(head, HAS_MESSAGE));
         let (new_members, old_members) = (members(head, new), members(before, old));
-        r[head - 2..head] == r[before - 2..before]
-            && new >> COUNT_SHIFT == old >> COUNT_SHIFT
+        new >> COUNT_SHIFT == old >> COUNT_SHIFT
             && (old & STATE_MASK == 0 || new & STATE_MASK != 0)
             && (!has(old, HAS_TIMEOUT) || has(new, HAS_TIMEOUT))
             && (0..(new >> COUNT_SHIFT) as usize).all(|k| r[new_members + 3 * k] == r[old_members + 3 * k])
@@ -284,8 +293,10 @@ mod tests {
             assert!(runs.read(frame.as_bytes()).is_some(), "{frame}");
         }
         let records = runs.take().records.to_vec();
-        for ((frame, expected), at) in cases.iter().zip(heads) {
+        for (k, ((frame, expected), at)) in cases.iter().zip(heads).enumerate() {
             assert_eq!(records[at] & SUPERSEDES != 0, *expected, "{frame}");
+            // The first of the run, and the first of W, follow no update of their vector.
+            assert_eq!(records[at] & SAME_VECTOR != 0, k != 0 && k != 5, "{frame}");
         }
         // A new run starts afresh: its first update supersedes nothing.
         assert!(runs.read(cases[1].0.as_bytes()).is_some());

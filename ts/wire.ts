@@ -131,8 +131,9 @@ export function updatesOf(run: string): WireElement[] {
 
 /**
  * The layout of an update in a run of numbers (`NumberRun` in src/numrun.rs): `Device`,
- * `Name` and `Head` (state code, `Has*` bits, `Supersedes` when it sets all that the update
- * before it in the run set, member count from `CountShift` on), then the bounds of the
+ * `Name` and `Head` (state code, `Has*` bits, `SameVector` when the update before it in the run
+ * is of the same vector, `Supersedes` when it also sets all that one set, member count from
+ * `CountShift` on), then the bounds of the
  * timestamp and of the message when the head has them, then per member
  * `MemberSize` integers: its id and the bounds of its raw text. Its floats are the timeout when
  * the head has one, then each member's value.
@@ -148,6 +149,7 @@ export const NumberRecord = {
   HasTimestamp: 16,
   HasMessage: 32,
   Supersedes: 64,
+  SameVector: 128,
   CountShift: 8,
 } as const;
 
