@@ -404,7 +404,11 @@ impl<'a> Checker<'a> {
 /// Reads the head of one complete element (as framed by the decoder) and checks the whole of
 /// it is well-formed, without building its members. Names share `whole`'s memory.
 pub fn parse_head(whole: &Bytes) -> Result<Head, DecodeError> {
-    let text = std::str::from_utf8(whole).map_err(|e| DecodeError::malformed("", format!("invalid UTF-8 ({e})")))?;
+    // SIMD validation (a camera's frame is megabytes of base64); std's only for the message.
+    let text = match simdutf8::basic::from_utf8(whole) {
+        Ok(text) => text,
+        Err(_) => std::str::from_utf8(whole).map_err(|e| DecodeError::malformed("", format!("invalid UTF-8 ({e})")))?,
+    };
     Ok(check(text, MAX_DEPTH, false)?.offsets(text).head(whole))
 }
 

@@ -43,10 +43,10 @@ impl Frame {
     /// libindi's own decoder miscounts the length of line-broken base64.
     pub fn received(raw: Bytes, head: Head) -> Result<Arc<Frame>, DecodeError> {
         let body = raw.strip_suffix(b"\n").unwrap_or(&raw);
-        if head.tag.is_blob() && memchr::memchr2(b'\n', b'\r', body).is_some() {
+        let (broken, stream) = if head.tag.is_blob() { blob_marks(body, head.tag == Tag::Set(VectorKind::Blob)) } else { (false, false) };
+        if broken {
             return Ok(Frame::encoded(&parse_element(raw)?));
         }
-        let stream = head.tag == Tag::Set(VectorKind::Blob) && streams(&raw);
         Ok(Arc::new(Frame {
             raw,
             head,
@@ -269,11 +269,28 @@ impl Frame {
 /// Whether a `oneBLOB` of this received `setBLOBVector` has a format containing `stream`
 /// (indiserver's test; the base64 between the tags holds no `<`, so the search is quick).
 fn streams(raw: &[u8]) -> bool {
-    memchr::memmem::find_iter(raw, b"<oneBLOB").any(|at| {
-        let tag = &raw[at..];
-        let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
-        crate::readbuf::attribute_value(tag, b"format").is_some_and(|format| memchr::memmem::find(format, b"stream").is_some())
-    })
+    memchr::memmem::find_iter(raw, b"<oneBLOB").any(|at| stream_tag(&raw[at..]))
+}
+
+/// Whether the `oneBLOB` start tag at the start of `tag` has a format containing `stream`.
+fn stream_tag(tag: &[u8]) -> bool {
+    let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
+    crate::readbuf::attribute_value(tag, b"format").is_some_and(|format| memchr::memmem::find(format, b"stream").is_some())
+}
+
+/// For a received BLOB vector's `body` (its final line break cut): whether it has a line break
+/// (then it is rewritten, and the second answer is not needed) and, for a `setBLOBVector`
+/// (`set`), whether it [`streams`]. One pass over the BLOB's text instead of one per question:
+/// the server reads every byte of a camera's frames.
+fn blob_marks(body: &[u8], set: bool) -> (bool, bool) {
+    let mut stream = false;
+    for at in memchr::memchr3_iter(b'<', b'\n', b'\r', body) {
+        match body[at] {
+            b'<' => stream = stream || (set && body[at..].starts_with(b"<oneBLOB") && stream_tag(&body[at..])),
+            _ => return (true, stream),
+        }
+    }
+    (false, stream)
 }
 
 /// The frame of one element as the server reads it (for tests).
@@ -282,4 +299,28 @@ pub(crate) fn parsed(text: &str) -> Arc<Frame> {
     let mut codec = indi_codec::IndiCodec::default();
     let (raw, head) = codec.next_checked(&mut bytes::BytesMut::from(text)).unwrap().unwrap();
     Frame::received(raw, head).unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_over_a_blob_finds_line_breaks_and_stream_formats_as_two_did() {
+        let blob = |format: &str, text: &str| {
+            format!("<setBLOBVector device='d' name='b'><oneBLOB name='i' size='3' format='{format}'>{text}</oneBLOB><oneBLOB name='j' size='0' format='.fits'></oneBLOB></setBLOBVector>")
+        };
+        for (format, text, broken, stream) in
+            [(".fits", "QUJD", false, false), (".stream_jpg", "QUJD", false, true), (".fits", "QU\nJD", true, false), (".mjpeg.stream", "QU\r\nJD", true, true)]
+        {
+            let body = blob(format, text);
+            let two_passes = (memchr::memchr2(b'\n', b'\r', body.as_bytes()).is_some(), streams(body.as_bytes()));
+            assert_eq!(two_passes, (broken, stream), "{body}");
+            // A line break answers the first question alone: the frame is rewritten whatever it is.
+            let (found_broken, found_stream) = blob_marks(body.as_bytes(), true);
+            assert_eq!(found_broken, broken, "{body}");
+            assert!(broken || found_stream == stream, "{body}");
+            assert!(!blob_marks(body.as_bytes(), false).1, "only a setBLOBVector is a stream: {body}");
+        }
+    }
 }
