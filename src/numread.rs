@@ -6,7 +6,7 @@
 
 use crate::numrun::{plain_decimal, NumberRuns, STATES};
 #[cfg(test)]
-use crate::numrun::{COUNT_SHIFT, HAS_TIMEOUT};
+use crate::numrun::{COUNT_SHIFT, HAS_TIMEOUT, SAME_VECTOR};
 use crate::updates::Cursor;
 
 /// The float of a plain decimal (see [`plain_decimal`]) that is finite, as JS's `Number` reads it.
@@ -183,8 +183,8 @@ mod tests {
         assert_eq!(floats, [1., 2.5, -300., 1., 4.]);
         assert_eq!(text, "12.5-3e24");
         assert_eq!(names, ["d", "n", "x", "xy"]);
-        // The last record: d n, Ok with a timeout, one member, the new name's id.
-        assert_eq!(records[records.len() - 6..], [0, 1, 2 | HAS_TIMEOUT | 1 << COUNT_SHIFT, 3, 8, 9]);
+        // The last record: d n again, Ok with a timeout, one member, the new name's id.
+        assert_eq!(records[records.len() - 6..], [0, 1, 2 | HAS_TIMEOUT | SAME_VECTOR | 1 << COUNT_SHIFT, 3, 8, 9]);
     }
 
     #[test]
