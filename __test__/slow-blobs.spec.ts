@@ -130,7 +130,11 @@ describe('BLOBs and slow readers', () => {
     // Stream BLOBs a reader is more than 5 MiB behind on are replaced by newer ones, for any
     // reader (as by indiserver): a healthy one slowed by a loaded machine may miss some, so the
     // end is the driver's last update, never dropped, not the 300th frame.
-    await until(() => healthy.lastUpdate === count - 1, 50_000, `the healthy reader to get update ${count - 1} (got ${healthy.lastUpdate}, ${healthy.count} BLOBs)`);
+    await until(
+      () => healthy.lastUpdate === count - 1,
+      50_000,
+      `the healthy reader to get update ${count - 1} (got ${healthy.lastUpdate}, ${healthy.count} BLOBs)`,
+    );
     expect(healthy.count).toBeGreaterThan(0);
     expect(healthy.count).toBeLessThanOrEqual(count);
     expect(statusKb(proc.child.pid!, 'VmHWM')).toBeLessThan(200 * 1024);
