@@ -1,6 +1,7 @@
 // IndiClient against a server that writes raw XML: what the model keeps from updates, and what
 // happens to input that is not INDI (a clear protocolError, the stream goes on).
 import { createServer, type Server, type Socket } from 'node:net';
+import { inspect } from 'node:util';
 import { afterEach, expect, it } from 'vitest';
 import { IndiClient } from '../dist/index.js';
 
@@ -254,6 +255,7 @@ it('an unread update of a run of numbers is applied when read, or skipped only w
   expect(messages).toEqual(['hello 6']);
   const vector = client.vector('D', 'N')!;
   expect(JSON.parse(JSON.stringify(vector))).toMatchObject({ state: 'Ok', timeout: 4, members: { A: 7, B: 3 } });
+  expect(inspect(vector)).toMatch(/state: 'Ok',[\s\S]*timeout: 4,[\s\S]*members: \{ A: 7, B: 3 \}/);
   expect(vector.message).toBeUndefined();
 });
 

@@ -320,6 +320,11 @@ export class ClientVector<K extends ClientVectorKind = ClientVectorKind> extends
     return this.snapshot();
   }
 
+  /** Its snapshot, for `console.log` and `util.inspect` (which show own fields only). */
+  [Symbol.for('nodejs.util.inspect.custom')](): VectorSnapshot {
+    return this.snapshot();
+  }
+
   /** A plain-data copy (BLOBs as their size in bytes). */
   snapshot(): VectorSnapshot {
     const members: Record<string, string | number | null> = {};
