@@ -106,9 +106,9 @@ export async function stopAll(): Promise<void> {
 export async function run(
   command: string,
   args: string[],
-  options: { cwd?: string; ms?: number } = {},
+  options: { cwd?: string; ms?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = start(command, args, { cwd: options.cwd });
+  const proc = start(command, args, { cwd: options.cwd, env: options.env });
   const timer = setTimeout(() => proc.child.pid && process.kill(proc.child.pid, 'SIGKILL'), options.ms ?? 20_000);
   const code = await proc.exited;
   clearTimeout(timer);

@@ -35,12 +35,15 @@ const server = (kind: Kind, drivers: string[]) => (kind === 'indiserver' ? start
 
 /** Runs the PyIndi exposure script against `port`; returns what it printed. */
 async function pyindiExposure(port: number, ...args: string[]): Promise<{ size: number; simple: boolean; keys: string[] }> {
-  let result = await run('python3', [EXPOSURE, String(port), ...args], { ms: 60_000 });
-  if (result.code === null && /terminate called|Resource deadlock/.test(result.stderr)) {
-    // PyIndi 2.x itself sometimes aborts in its own threads ("Resource deadlock avoided"), with
-    // either server: that is the peer's crash, not a failed check, so it gets one more try.
-    console.warn(`PyIndi aborted, trying once more: ${result.stderr.slice(-300)}`);
-    result = await run('python3', [EXPOSURE, String(port), ...args], { ms: 60_000 });
+  // On an abort, Python's fault handler prints where each of its threads was.
+  const attempt = () => run('python3', [EXPOSURE, String(port), ...args], { ms: 60_000, env: { ...process.env, PYTHONFAULTHANDLER: '1' } });
+  let result = await attempt();
+  // PyIndi 2.x itself sometimes aborts in its own threads ("Resource deadlock avoided"), with
+  // either server: that is the peer's crash, not a failed check, so it gets up to two more tries
+  // (CI once saw two aborts in a row; here none in 25 runs, loaded or not).
+  for (let retry = 0; retry < 2 && result.code === null && /terminate called|Resource deadlock/.test(result.stderr); retry++) {
+    console.warn(`PyIndi aborted, trying again: ${result.stderr.slice(-2000)}`);
+    result = await attempt();
   }
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!);

@@ -129,10 +129,8 @@ impl Hub {
         match target.outbox.push_all(frames) {
             Push::Overflow { backlog } => {
                 warn!("{}: {backlog} bytes behind, shutting down", target.name);
+                // Its queue's memory goes back once its writer has let go (see crate::memory).
                 self.unregister(target.id);
-                if backlog > crate::memory::RETURN_AFTER {
-                    crate::memory::return_freed_memory();
-                }
                 usize::MAX
             }
             Push::Dropped { backlog, first } => {

@@ -1,54 +1,117 @@
 //! Giving memory back to the kernel when departed connections free their queues.
+//!
+//! A departed client's frames are freed by whoever lets go of them last: its queue, its
+//! writer's batch in flight, or the queues of the clients they were shared with. So memory is
+//! given back once departures have been quiet for [`QUIET`] (or after [`MAX_WAITS`] waits),
+//! not at the moment one of them is counted, when much of it may still be in use.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
-/// Once departed connections' queues have freed this much, it is given back to the kernel (see
-/// [`return_freed_memory`]); a thousand clients that leave with small queues add up too.
-pub(crate) const RETURN_AFTER: usize = 16 << 20;
+/// How long departures must have stopped before memory is given back.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// Under a steady stream of departures, memory still goes back after this many [`QUIET`]s.
+const MAX_WAITS: u32 = 7;
 
 /// Bytes freed by departed connections since memory was last given back.
 static FREED_SINCE_RETURN: AtomicUsize = AtomicUsize::new(0);
 
-/// Counts `bytes` a departed connection's queue freed, and gives memory back once enough has
-/// been freed (the rest goes back when the last client's writer ends, see [`ClientWriter`]).
+/// Whether a return is scheduled.
+static SCHEDULED: AtomicBool = AtomicBool::new(false);
+
+/// Departures counted so far, to tell whether any came during a wait.
+static DEPARTURES: AtomicU64 = AtomicU64::new(0);
+
+/// Counts `bytes` a departed connection's queue freed; memory goes back once departures are
+/// quiet (see the module's documentation).
 pub(crate) fn freed(bytes: usize) {
-    let total = FREED_SINCE_RETURN.fetch_add(bytes, Ordering::AcqRel) + bytes;
-    if total > RETURN_AFTER {
-        FREED_SINCE_RETURN.store(0, Ordering::Release);
-        return_freed_memory();
-    }
+    FREED_SINCE_RETURN.fetch_add(bytes, Ordering::AcqRel);
+    schedule_return();
 }
 
-/// Client writer tasks running.
-static CLIENT_WRITERS: AtomicUsize = AtomicUsize::new(0);
-
 /// A running client writer. Its batch in flight may hold the last references to frames queued
-/// for a client that left, so when the last one ends, what departed clients freed goes back
-/// (not at their unregistration, which comes before their writers wake up and let go).
+/// for a client that left, so its end counts as a departure for [`schedule_return`].
 pub(crate) struct ClientWriter(());
 
 impl ClientWriter {
     pub(crate) fn start() -> ClientWriter {
-        CLIENT_WRITERS.fetch_add(1, Ordering::AcqRel);
         ClientWriter(())
     }
 }
 
 impl Drop for ClientWriter {
     fn drop(&mut self) {
-        let last = CLIENT_WRITERS.fetch_sub(1, Ordering::AcqRel) == 1;
-        if last && FREED_SINCE_RETURN.swap(0, Ordering::AcqRel) > 0 {
-            return_freed_memory();
+        if FREED_SINCE_RETURN.load(Ordering::Acquire) > 0 {
+            schedule_return();
         }
     }
 }
 
+/// Whether to give memory back after `waits` waits of [`QUIET`], the last of which saw
+/// departures go from `before` to `after`.
+fn time_to_return(waits: u32, before: u64, after: u64) -> bool {
+    before == after || waits >= MAX_WAITS
+}
+
+/// Clears [`SCHEDULED`] when the scheduled return ends, or is dropped with its runtime.
+struct Scheduled;
+
+impl Drop for Scheduled {
+    fn drop(&mut self) {
+        SCHEDULED.store(false, Ordering::Release);
+    }
+}
+
+/// Gives memory back once departures have been quiet for [`QUIET`] (or after [`MAX_WAITS`]
+/// waits); at once outside a tokio runtime.
+fn schedule_return() {
+    DEPARTURES.fetch_add(1, Ordering::AcqRel);
+    if SCHEDULED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let scheduled = Scheduled;
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        drop(scheduled);
+        return_freed_memory();
+        return;
+    };
+    runtime.spawn(async move {
+        for waits in 1.. {
+            let before = DEPARTURES.load(Ordering::Acquire);
+            tokio::time::sleep(QUIET).await;
+            if time_to_return(waits, before, DEPARTURES.load(Ordering::Acquire)) {
+                break;
+            }
+        }
+        // Cleared first: a departure from here on schedules the next return.
+        drop(scheduled);
+        if FREED_SINCE_RETURN.swap(0, Ordering::AcqRel) > 0 {
+            // malloc_trim walks the whole heap: not on a worker thread.
+            let _ = tokio::task::spawn_blocking(return_freed_memory).await;
+        }
+    });
+}
+
 /// Gives free heap memory back to the kernel: the addon keeps up to 256 MiB of it for the next
 /// BLOBs (`M_TRIM_THRESHOLD`), which a departed slow client's queue should not occupy.
-pub(crate) fn return_freed_memory() {
+fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases memory glibc's allocator holds free.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returns_once_departures_are_quiet_or_after_the_longest_wait() {
+        assert!(time_to_return(1, 5, 5), "a quiet wait");
+        assert!(!time_to_return(1, 5, 6), "a departure during the wait");
+        assert!(!time_to_return(MAX_WAITS - 1, 5, 9));
+        assert!(time_to_return(MAX_WAITS, 5, 9), "departures that never stop");
     }
 }
