@@ -302,6 +302,26 @@ describe('faults', () => {
     for (const c of many) c.destroy();
   }, 60_000);
 
+  it('a log reader that lags loses no line and breaks nothing (Node makes a stderr pipe non-blocking)', async () => {
+    // Before: a full pipe failed the write, tracing reported it with eprintln!, which panicked
+    // in whichever task was logging (and the panic's backtrace kept ~32 MB for good).
+    const { port, proc } = await serve(['-vv', TARGET]);
+    const client = await watcher(port, 'Target');
+    proc.child.stderr!.pause();
+    // Two lines each at -vv (read, dropped): about 400 KB of log, several pipes' worth.
+    const requests = 3000;
+    await client.send('<getProperties version="1.7" device="Nobody"/>\n'.repeat(requests));
+    await sleep(500);
+    proc.child.stderr!.resume();
+    const dropped = () => (proc.stderr().match(/dropped <getProperties Nobody>/g) ?? []).length;
+    await until(() => dropped() === requests, 20_000, `${requests} log lines`).catch((error: Error) => {
+      throw new Error(`${error.message}: ${dropped()} arrived`);
+    });
+    expect(proc.stderr()).not.toMatch(/panicked/);
+    await targetAnswers(client, 1);
+    client.destroy();
+  });
+
   it('logs exceptions thrown in hardware, rxevent and snoopevent, and the drivers go on', async () => {
     const { port, proc } = await serve([TARGET, OBSERVER]);
     const client = await watcher(port);

@@ -42,18 +42,48 @@ impl Write for Stderr {
             sink(String::from_utf8_lossy(buf).trim_end_matches('\n'));
             return Ok(buf.len());
         }
-        let written = io::stderr().write(buf);
-        if matches!(&written, Err(e) if e.kind() == io::ErrorKind::BrokenPipe) && !READER_GONE.swap(true, Ordering::AcqRel) {
-            for hook in ON_READER_GONE.lock().unwrap().iter() {
-                hook();
+        match write_waiting(buf) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                if !READER_GONE.swap(true, Ordering::AcqRel) {
+                    for hook in ON_READER_GONE.lock().unwrap().iter() {
+                        hook();
+                    }
+                }
             }
+            Err(_) => {}
+            Ok(written) => return Ok(written),
         }
-        written
+        // A line that cannot be written is dropped, never an error: tracing reports write
+        // errors with `eprintln!`, which panics when stderr fails (a panic in whichever task
+        // was logging).
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
     }
+}
+
+/// Longest wait for stderr's reader to make room for a line, after which the line is dropped.
+const STDERR_PATIENCE_MS: i32 = 1000;
+
+/// Writes to stderr, waiting (up to [`STDERR_PATIENCE_MS`]) while it is full. Node makes a
+/// pipe on fd 2 non-blocking, which would drop a line (or cut it) whenever its reader lags;
+/// indiserver's stderr blocks, and its readers count on every line.
+fn write_waiting(buf: &[u8]) -> io::Result<usize> {
+    loop {
+        match io::stderr().write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && stderr_writable_within(STDERR_PATIENCE_MS) => continue,
+            written => return written,
+        }
+    }
+}
+
+/// Whether fd 2 becomes writable within `ms` milliseconds.
+fn stderr_writable_within(ms: i32) -> bool {
+    let mut fd = libc::pollfd { fd: 2, events: libc::POLLOUT, revents: 0 };
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&mut fd, 1, ms) > 0 }
 }
 
 /// The verbosity in effect (0 to 3).
@@ -87,6 +117,6 @@ pub fn init(verbosity: u8) {
         1 => Level::DEBUG,
         _ => Level::TRACE,
     };
-    let subscriber = tracing_subscriber::fmt().with_writer(|| Stderr).with_max_level(level).event_format(IndiserverFormat).finish();
+    let subscriber = tracing_subscriber::fmt().with_writer(|| Stderr).log_internal_errors(false).with_max_level(level).event_format(IndiserverFormat).finish();
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
