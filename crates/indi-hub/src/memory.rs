@@ -6,7 +6,9 @@
 //! not at the moment one of them is counted, when much of it may still be in use.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
+use tokio::runtime::Handle;
 
 /// How long departures must have stopped before memory is given back.
 const QUIET: Duration = Duration::from_millis(300);
@@ -23,6 +25,10 @@ static SCHEDULED: AtomicBool = AtomicBool::new(false);
 /// Departures counted so far, to tell whether any came during a wait.
 static DEPARTURES: AtomicU64 = AtomicU64::new(0);
 
+/// The runtime client writers run on, for departures counted elsewhere (a client read by
+/// JavaScript leaves on its thread, outside any runtime).
+static RUNTIME: OnceLock<Handle> = OnceLock::new();
+
 /// Counts `bytes` a departed connection's queue freed; memory goes back once departures are
 /// quiet (see the module's documentation).
 pub(crate) fn freed(bytes: usize) {
@@ -35,7 +41,11 @@ pub(crate) fn freed(bytes: usize) {
 pub(crate) struct ClientWriter(());
 
 impl ClientWriter {
+    /// Called where the writer is spawned, inside a tokio runtime.
     pub(crate) fn start() -> ClientWriter {
+        if let Ok(runtime) = Handle::try_current() {
+            RUNTIME.get_or_init(|| runtime);
+        }
         ClientWriter(())
     }
 }
@@ -64,14 +74,14 @@ impl Drop for Scheduled {
 }
 
 /// Gives memory back once departures have been quiet for [`QUIET`] (or after [`MAX_WAITS`]
-/// waits); at once outside a tokio runtime.
+/// waits); at once when no runtime is known.
 fn schedule_return() {
     DEPARTURES.fetch_add(1, Ordering::AcqRel);
     if SCHEDULED.swap(true, Ordering::AcqRel) {
         return;
     }
     let scheduled = Scheduled;
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+    let Some(runtime) = Handle::try_current().ok().or_else(|| RUNTIME.get().cloned()) else {
         drop(scheduled);
         return_freed_memory();
         return;
