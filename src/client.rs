@@ -8,6 +8,7 @@ use crate::wire::{from_wire, push_flat_update, to_wire, Run, WireElement, WireEr
 use bytes::{BufMut, Bytes, BytesMut};
 use indi_codec::IndiCodec;
 use indi_hub::Role;
+use indi_web::ahead::BlobAhead;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
@@ -171,10 +172,11 @@ async fn read_stream<R: AsyncRead + Send + Unpin + 'static>(reader: R, on_elemen
 }
 
 /// The element in `frame`; a `setBLOBVector` has its base64 decoded in one pass, which also
-/// checks it, rather than scanned as text, checked, then decoded.
-fn read_element(frame: Bytes) -> std::result::Result<indi_codec::Element, indi_codec::DecodeError> {
+/// checks it, rather than scanned as text, checked, then decoded (its first text may already
+/// be, as it arrived: `decoded`).
+fn read_element(frame: Bytes, decoded: Option<(std::ops::Range<usize>, Bytes)>) -> std::result::Result<indi_codec::Element, indi_codec::DecodeError> {
     let blob = frame.starts_with(b"<setBLOBVector");
-    blob.then(|| indi_web::blobs::read_set_blob(&frame, blob_buffer)).flatten().map_or_else(|| indi_codec::parse_element(frame), Ok)
+    blob.then(|| indi_web::blobs::read_set_blob_with(&frame, decoded, blob_buffer)).flatten().map_or_else(|| indi_codec::parse_element(frame), Ok)
 }
 
 /// Room for `len` decoded bytes, its pages mapped in one call: each BLOB handed to JS is fresh
@@ -205,6 +207,7 @@ async fn decode_into<R: AsyncRead + Unpin>(
     stop: Arc<Notify>,
 ) -> std::io::Result<()> {
     let mut codec = IndiCodec::default();
+    let mut ahead = BlobAhead::default();
     let mut buf = BytesMut::new();
     let mut numbers = NumberRuns::default();
     let queue = |batch: Vec<Delivered>, bytes: usize| {
@@ -260,8 +263,13 @@ async fn decode_into<R: AsyncRead + Unpin>(
             // At the end of the stream, a partial element is reported (once) and dropped.
             let frame = codec.next_frame(&mut buf).or_else(|| if eof { codec.finish(&mut buf).map(Err) } else { None });
             let item = match frame {
-                None => break,
+                None => {
+                    // What arrived of an unfinished BLOB is decoded now, while in cache.
+                    ahead.advance(&buf, blob_buffer);
+                    break;
+                }
                 Some(Ok(frame)) => {
+                    let decoded = ahead.take(&frame);
                     // An update of values joins the open run of its form, else closes the
                     // other form's and starts one; anything else is parsed whole.
                     let join = |run: &mut Run, numbers: &mut NumberRuns| {
@@ -275,10 +283,13 @@ async fn decode_into<R: AsyncRead + Unpin>(
                         bytes += frame.len();
                         None
                     } else {
-                        Some(read_element(frame))
+                        Some(read_element(frame, decoded))
                     }
                 }
-                Some(Err(error)) => Some(Err(error)),
+                Some(Err(error)) => {
+                    ahead.reset();
+                    Some(Err(error))
+                }
             };
             match item {
                 Some(Ok(element)) => {

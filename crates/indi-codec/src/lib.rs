@@ -36,6 +36,7 @@
 //! - [`is_plain`] (`plain.rs`) tells which received elements every INDI parser reads alike;
 //!   its tests hold it to our encoder's output and to lilxml's known misreadings.
 
+mod avx512;
 pub mod blob;
 mod element;
 mod encode;

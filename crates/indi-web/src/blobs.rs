@@ -4,7 +4,7 @@
 //! buffer an earlier frame left, instead of being scanned by the XML reader, checked, then
 //! decoded into fresh memory (whose page faults cost more than the decoding itself).
 
-use base64_simd::{AsOut, STANDARD};
+use base64_simd::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
 use indi_codec::{parse_element, BlobData, Element, OneValue, VectorKind};
 use memchr::memmem;
@@ -13,17 +13,29 @@ use std::ops::Range;
 /// The element in `raw` (a complete, checked `setBLOBVector`) with its BLOB members decoded,
 /// each into a buffer `buffer(len)` gives; `None` when it is not the plain form this reads
 /// (comments, entities, base64 with breaks inside...): the caller parses it the general way.
-pub fn read_set_blob(raw: &[u8], mut buffer: impl FnMut(usize) -> BytesMut) -> Option<Element> {
-    let (skeleton, texts) = split(raw)?;
+pub fn read_set_blob(raw: &[u8], buffer: impl FnMut(usize) -> BytesMut) -> Option<Element> {
+    read_set_blob_with(raw, None, buffer)
+}
+
+/// [`read_set_blob`], given the first text already decoded (see [`crate::ahead::BlobAhead`]):
+/// where it is in `raw` and its bytes. It is neither searched nor decoded again.
+pub fn read_set_blob_with(raw: &[u8], decoded: Option<(Range<usize>, Bytes)>, mut buffer: impl FnMut(usize) -> BytesMut) -> Option<Element> {
+    let known = decoded.as_ref().map(|(at, _)| at.clone());
+    let (skeleton, texts) = split(raw, known.clone())?;
     let mut element = parse_element(Bytes::from(skeleton)).ok()?;
     let Element::Set(set) = &mut element else { return None };
     if set.kind != VectorKind::Blob || set.members.len() != texts.len() {
         return None;
     }
+    let mut decoded = decoded;
     for (member, text) in set.members.iter_mut().zip(texts) {
         let (OneValue::Blob(blob), Some(text)) = (&mut member.value, text) else { continue };
         if let BlobData::Base64(_) = blob.data {
-            blob.data = BlobData::Raw(decode(&raw[text], &mut buffer)?);
+            let bytes = match decoded.take_if(|_| known.as_ref() == Some(&text)) {
+                Some((_, bytes)) => bytes,
+                None => decode(&raw[text], &mut buffer)?,
+            };
+            blob.data = BlobData::Raw(bytes);
         }
     }
     Some(element)
@@ -34,8 +46,9 @@ type TextAt = Option<Range<usize>>;
 
 /// The element without the text of its `oneBLOB`s, and where each text was (`None` for an
 /// empty `<oneBLOB/>`), in order. Every `<` of the element is in the skeleton, so markup this
-/// does not take (comments, CDATA, declarations) is seen there.
-fn split(raw: &[u8]) -> Option<(Vec<u8>, Vec<TextAt>)> {
+/// does not take (comments, CDATA, declarations) is seen there. A text `known` to start and
+/// end where it does is not searched for its end.
+fn split(raw: &[u8], known: Option<Range<usize>>) -> Option<(Vec<u8>, Vec<TextAt>)> {
     const OPEN: &[u8] = b"<oneBLOB";
     const CLOSE: &[u8] = b"</oneBLOB";
     let mut skeleton = Vec::with_capacity(512);
@@ -53,7 +66,10 @@ fn split(raw: &[u8]) -> Option<(Vec<u8>, Vec<TextAt>)> {
             continue;
         }
         let text = end + 1;
-        let stop = text + memchr::memchr(b'<', &raw[text..])?;
+        let stop = match &known {
+            Some(at) if at.start == text => at.end,
+            _ => text + memchr::memchr(b'<', &raw[text..])?,
+        };
         if !raw[stop..].starts_with(CLOSE) {
             return None;
         }
@@ -69,7 +85,7 @@ fn split(raw: &[u8]) -> Option<(Vec<u8>, Vec<TextAt>)> {
 }
 
 /// Index of the `>` closing the start tag at `start` (a `>` inside a quoted value does not).
-fn tag_end(raw: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn tag_end(raw: &[u8], start: usize) -> Option<usize> {
     let mut quote = None;
     for (i, &byte) in raw[start..].iter().enumerate() {
         match (quote, byte) {
@@ -94,7 +110,7 @@ fn decode(text: &[u8], buffer: &mut impl FnMut(usize) -> BytesMut) -> Option<Byt
         let mut out = buffer(len);
         out.clear();
         out.reserve(len);
-        if let Ok(written) = STANDARD.decode(text, out.spare_capacity_mut()[..len].as_out()).map(|d| d.len()) {
+        if let Some(written) = indi_codec::blob::decode_to(text, &mut out.spare_capacity_mut()[..len]) {
             // SAFETY: `decode` initialised `written` bytes of the spare capacity.
             unsafe { out.advance_mut(written) };
             return Some(out.freeze());

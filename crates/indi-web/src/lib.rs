@@ -2,6 +2,7 @@
 //! connection reads every element once and keeps what browsers are shown; each browser gets
 //! the JSON form (docs/web.md) over a WebSocket, and BLOBs over plain HTTP, binary.
 
+pub mod ahead;
 pub mod assets;
 pub mod auth;
 pub mod blobs;
