@@ -30,6 +30,8 @@ const READ_CHUNK: usize = 256 << 10;
 /// A batch handed to JS closes at this many decoded bytes, so memory stays bounded whatever
 /// the server sends: the next read waits until JS has taken the batch.
 const BATCH_BYTES: usize = 4 << 20;
+/// Room made at once for an element whose size is announced, at most (a larger one grows).
+const MAX_ROOM: usize = 64 << 20;
 /// Decoded elements (in KiB) queued for JS at most: beyond it, reading waits.
 const QUEUE_KIB: usize = 16 << 10;
 /// Bytes in flight each way between an in-process client and the hub.
@@ -266,6 +268,9 @@ async fn decode_into<R: AsyncRead + Unpin>(
                 None => {
                     // What arrived of an unfinished BLOB is decoded now, while in cache.
                     ahead.advance(&buf, blob_buffer);
+                    if let Some(room) = ahead.room_wanted() {
+                        buf.reserve(room.saturating_sub(buf.len()).min(MAX_ROOM) + READ_CHUNK);
+                    }
                     break;
                 }
                 Some(Ok(frame)) => {

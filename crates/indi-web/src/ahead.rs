@@ -34,6 +34,8 @@ enum State {
 #[derive(Default)]
 pub struct BlobAhead {
     state: State,
+    /// Bytes the element will take, once its first text is found (see [`BlobAhead::room_wanted`]).
+    wanted: Option<usize>,
 }
 
 /// Elements whose first text does not begin within this many bytes are left alone.
@@ -47,7 +49,11 @@ impl BlobAhead {
     pub fn advance(&mut self, buf: &[u8], buffer: impl FnOnce(usize) -> BytesMut) {
         if let State::Looking = self.state {
             self.state = match first_text(buf) {
-                Found::Text { start, size } => State::Text { start, decoded: start, scanned: start, out: buffer(size) },
+                Found::Text { start, size } => {
+                    // The text, the end tags and the line break.
+                    self.wanted = Some(start + size.div_ceil(3) * 4 + 64);
+                    State::Text { start, decoded: start, scanned: start, out: buffer(size) }
+                }
                 Found::NotYet if buf.len() < HEAD_LIMIT => State::Looking,
                 _ => State::Left,
             };
@@ -77,15 +83,24 @@ impl BlobAhead {
         if let State::Text { .. } = self.state {
             self.advance(frame, |_| BytesMut::new());
         }
+        self.wanted = None;
         match std::mem::take(&mut self.state) {
             State::Done { at, out } if frame.get(at.end) == Some(&b'<') => Some((at, out)),
             _ => None,
         }
     }
 
+    /// Once per element, as soon as its first text is found: the bytes it will take (when its
+    /// size is right). A reader that makes room for them at once, while little of the element
+    /// has arrived, copies that little, not most of the element when its buffer runs out.
+    pub fn room_wanted(&mut self) -> Option<usize> {
+        self.wanted.take()
+    }
+
     /// Forgets the element (the codec dropped it).
     pub fn reset(&mut self) {
         self.state = State::Looking;
+        self.wanted = None;
     }
 }
 
@@ -270,6 +285,7 @@ mod tests {
         let xml = b"<setBLOBVector device='C' name='V'><oneBLOB name='A' size='3'>YWJj</oneBLOB></setBLOBVector>";
         let mut ahead = BlobAhead::default();
         ahead.advance(&xml[..70], BytesMut::with_capacity);
+        assert_eq!((ahead.room_wanted(), ahead.room_wanted()), (Some(62 + 4 + 64), None));
         assert_eq!(ahead.take(xml).map(|(at, out)| (at, out.to_vec())), Some((62..66, b"abc".to_vec())));
     }
 }
