@@ -235,6 +235,12 @@ async fn decode_into<R: AsyncRead + Unpin>(
             _ = stop.notified() => return Ok(()),
         };
         let eof = matches!(read, Ok(0) | Err(_));
+        // What arrived of a BLOB's text is decoded now, while in cache, and searched only there
+        // (an element not begun yet is looked at once framing has dropped what precedes it).
+        if ahead.searched().is_some() {
+            ahead.advance(&buf, blob_buffer);
+            codec.skip_text(ahead.searched().unwrap_or_default());
+        }
         let mut batch = Vec::new();
         let mut bytes = 0;
         // Consecutive updates of values, in the flat form of a run (one string for JS to split),

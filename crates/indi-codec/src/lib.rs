@@ -125,6 +125,13 @@ impl IndiCodec {
         }
     }
 
+    /// Tells the decoder that `buf[text]` is character data with no `<`, because the caller
+    /// searched it (a reader decoding a BLOB as it arrives): if scanning has reached it, the
+    /// rest is not searched again. A caller that is wrong gets wrong frames, nothing worse.
+    pub fn skip_text(&mut self, text: std::ops::Range<usize>) {
+        self.scanner.skip_text(text, &self.limits);
+    }
+
     /// [`IndiCodec::next_frame`] followed by [`parse_head`], with the same results, in one pass
     /// over the bytes when a whole small element has arrived (a relay's common case: bursts of
     /// small updates), else in two.

@@ -334,6 +334,14 @@ impl Scanner {
         }
     }
 
+    /// The caller found no `<` in `text`: when scanning has reached it inside an element, the
+    /// rest is passed over rather than searched again (as far as a search would go: the size limit).
+    pub(crate) fn skip_text(&mut self, text: std::ops::Range<usize>, limits: &Limits) {
+        if self.anchored && !self.discarding && self.state == State::Text && self.depth > 0 && text.contains(&self.pos) {
+            self.pos = text.end.min(limits.max_element + 1);
+        }
+    }
+
     /// Gives up the unfinished markup before `lt`, the `<` of a known element, and starts over there.
     fn resynchronise(&mut self, buf: &mut BytesMut, lt: usize) -> Scan {
         let tag = &buf[lt + 1..];

@@ -90,6 +90,16 @@ impl BlobAhead {
         }
     }
 
+    /// The part of the element's first text known to hold no `<` (for
+    /// `indi_codec::IndiCodec::skip_text`), while it is being decoded or just was.
+    pub fn searched(&self) -> Option<Range<usize>> {
+        match &self.state {
+            State::Text { start, scanned, .. } => Some(*start..*scanned),
+            State::Done { at, .. } => Some(at.clone()),
+            _ => None,
+        }
+    }
+
     /// Once per element, as soon as its first text is found: the bytes it will take (when its
     /// size is right). A reader that makes room for them at once, while little of the element
     /// has arrived, copies that little, not most of the element when its buffer runs out.
@@ -237,6 +247,11 @@ mod tests {
                 let read = 1 + (noise(&mut seed) % if round % 2 == 0 { 64 } else { 4096 }) as usize;
                 buf.extend_from_slice(&stream[at..(at + read).min(stream.len())]);
                 at += read;
+                // As a client reads: what arrived of a text being decoded is searched once.
+                if round % 3 != 0 && ahead.searched().is_some() {
+                    ahead.advance(&buf, BytesMut::with_capacity);
+                    codec.skip_text(ahead.searched().unwrap_or_default());
+                }
                 loop {
                     match codec.next_frame(&mut buf) {
                         None => {
