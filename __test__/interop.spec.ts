@@ -38,10 +38,12 @@ async function pyindiExposure(port: number, ...args: string[]): Promise<{ size: 
   // On an abort, Python's fault handler prints where each of its threads was.
   const attempt = () => run('python3', [EXPOSURE, String(port), ...args], { ms: 60_000, env: { ...process.env, PYTHONFAULTHANDLER: '1' } });
   let result = await attempt();
-  // PyIndi 2.x itself sometimes aborts in its own threads ("Resource deadlock avoided"), with
+  // PyIndi 2.x itself sometimes aborts in its own threads ("Resource deadlock avoided"), or
+  // crashes inside its C++ calls (a segmentation fault, seen once in a full run here), with
   // either server: that is the peer's crash, not a failed check, so it gets up to two more tries
   // (CI once saw two aborts in a row; here none in 25 runs, loaded or not).
-  for (let retry = 0; retry < 2 && result.code === null && /terminate called|Resource deadlock/.test(result.stderr); retry++) {
+  const crashed = (stderr: string) => /terminate called|Resource deadlock|Fatal Python error/.test(stderr);
+  for (let retry = 0; retry < 2 && result.code === null && crashed(result.stderr); retry++) {
     console.warn(`PyIndi aborted, trying again: ${result.stderr.slice(-2000)}`);
     result = await attempt();
   }
