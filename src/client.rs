@@ -182,22 +182,10 @@ fn read_element(frame: Bytes, decoded: Option<(std::ops::Range<usize>, Bytes)>) 
 }
 
 /// Room for `len` decoded bytes, its pages mapped in one call: each BLOB handed to JS is fresh
-/// memory (JS keeps it until collected), and faulting it in a page at a time cost more than
-/// decoding into it (measured here: 0.8 ms per MiB, against 0.45 ms mapped by one `madvise`).
-/// Kernels before 5.14 refuse the call, and the pages fault in as before.
+/// memory (JS keeps it until collected); see `indi_web::ahead::populate`.
 fn blob_buffer(len: usize) -> BytesMut {
     let mut room = BytesMut::with_capacity(len);
-    #[cfg(target_os = "linux")]
-    if len >= 256 << 10 {
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1);
-        let at = room.spare_capacity_mut().as_mut_ptr() as usize;
-        let (start, end) = (at.div_ceil(page) * page, (at + len) / page * page);
-        if end > start {
-            // SAFETY: whole pages inside our allocation; populating changes no byte of it.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_POPULATE_WRITE) };
-        }
-    }
+    indi_web::ahead::populate(&mut room.spare_capacity_mut()[..len]);
     room
 }
 
@@ -238,7 +226,7 @@ async fn decode_into<R: AsyncRead + Unpin>(
         // What arrived of a BLOB's text is decoded now, while in cache, and searched only there
         // (an element not begun yet is looked at once framing has dropped what precedes it).
         if ahead.searched().is_some() {
-            ahead.advance(&buf, blob_buffer);
+            ahead.advance(&buf, BytesMut::with_capacity);
             codec.skip_text(ahead.searched().unwrap_or_default());
         }
         let mut batch = Vec::new();
@@ -273,7 +261,7 @@ async fn decode_into<R: AsyncRead + Unpin>(
             let item = match frame {
                 None => {
                     // What arrived of an unfinished BLOB is decoded now, while in cache.
-                    ahead.advance(&buf, blob_buffer);
+                    ahead.advance(&buf, BytesMut::with_capacity);
                     if let Some(room) = ahead.room_wanted() {
                         buf.reserve(room.saturating_sub(buf.len()).min(MAX_ROOM) + READ_CHUNK);
                     }
