@@ -32,8 +32,11 @@ pub fn on_reader_gone(hook: impl Fn() + Send + 'static) {
     ON_READER_GONE.lock().unwrap().push(Box::new(hook));
 }
 
-/// Stderr that notices when nobody reads it any more.
-struct Stderr;
+/// Stderr that notices when nobody reads it any more. One is made per log line, so its
+/// patience (milliseconds left to wait for room, see [`STDERR_PATIENCE_MS`]) bounds the line.
+struct Stderr {
+    patience_ms: i32,
+}
 
 impl Write for Stderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -42,7 +45,7 @@ impl Write for Stderr {
             sink(String::from_utf8_lossy(buf).trim_end_matches('\n'));
             return Ok(buf.len());
         }
-        match write_waiting(buf) {
+        match write_waiting(buf, &mut self.patience_ms) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
                 if !READER_GONE.swap(true, Ordering::AcqRel) {
                     for hook in ON_READER_GONE.lock().unwrap().iter() {
@@ -67,13 +70,21 @@ impl Write for Stderr {
 /// Longest wait for stderr's reader to make room for a line, after which the line is dropped.
 const STDERR_PATIENCE_MS: i32 = 1000;
 
-/// Writes to stderr, waiting (up to [`STDERR_PATIENCE_MS`]) while it is full. Node makes a
-/// pipe on fd 2 non-blocking, which would drop a line (or cut it) whenever its reader lags;
-/// indiserver's stderr blocks, and its readers count on every line.
-fn write_waiting(buf: &[u8]) -> io::Result<usize> {
+/// Writes to stderr, waiting while it is full for at most `patience_ms` in all (what is left
+/// is kept for the rest of the line). Node makes a pipe on fd 2 non-blocking, which would drop
+/// a line (or cut it) whenever its reader lags; indiserver's stderr blocks, and its readers
+/// count on every line.
+fn write_waiting(buf: &[u8], patience_ms: &mut i32) -> io::Result<usize> {
     loop {
         match io::stderr().write(buf) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && stderr_writable_within(STDERR_PATIENCE_MS) => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && *patience_ms > 0 => {
+                let started = std::time::Instant::now();
+                let room = stderr_writable_within(*patience_ms);
+                *patience_ms -= i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX).max(1);
+                if !room {
+                    return Err(e);
+                }
+            }
             written => return written,
         }
     }
@@ -117,6 +128,11 @@ pub fn init(verbosity: u8) {
         1 => Level::DEBUG,
         _ => Level::TRACE,
     };
-    let subscriber = tracing_subscriber::fmt().with_writer(|| Stderr).log_internal_errors(false).with_max_level(level).event_format(IndiserverFormat).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(|| Stderr { patience_ms: STDERR_PATIENCE_MS })
+        .log_internal_errors(false)
+        .with_max_level(level)
+        .event_format(IndiserverFormat)
+        .finish();
     let _ = tracing::subscriber::set_global_default(subscriber);
 }

@@ -5,7 +5,7 @@
 //! given back once departures have been quiet for [`QUIET`] (or after [`MAX_WAITS`] waits),
 //! not at the moment one of them is counted, when much of it may still be in use.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::runtime::Handle;
@@ -16,8 +16,8 @@ const QUIET: Duration = Duration::from_millis(300);
 /// Under a steady stream of departures, memory still goes back after this many [`QUIET`]s.
 const MAX_WAITS: u32 = 7;
 
-/// Bytes freed by departed connections since memory was last given back.
-static FREED_SINCE_RETURN: AtomicUsize = AtomicUsize::new(0);
+/// Whether departed connections freed memory since it was last given back.
+static FREED_SINCE_RETURN: AtomicBool = AtomicBool::new(false);
 
 /// Whether a return is scheduled.
 static SCHEDULED: AtomicBool = AtomicBool::new(false);
@@ -29,10 +29,12 @@ static DEPARTURES: AtomicU64 = AtomicU64::new(0);
 /// JavaScript leaves on its thread, outside any runtime).
 static RUNTIME: OnceLock<Handle> = OnceLock::new();
 
-/// Counts `bytes` a departed connection's queue freed; memory goes back once departures are
+/// Notes that a departed connection's queue freed `bytes`; memory goes back once departures are
 /// quiet (see the module's documentation).
 pub(crate) fn freed(bytes: usize) {
-    FREED_SINCE_RETURN.fetch_add(bytes, Ordering::AcqRel);
+    if bytes > 0 {
+        FREED_SINCE_RETURN.store(true, Ordering::Release);
+    }
     schedule_return();
 }
 
@@ -52,7 +54,7 @@ impl ClientWriter {
 
 impl Drop for ClientWriter {
     fn drop(&mut self) {
-        if FREED_SINCE_RETURN.load(Ordering::Acquire) > 0 {
+        if FREED_SINCE_RETURN.load(Ordering::Acquire) {
             schedule_return();
         }
     }
@@ -96,7 +98,7 @@ fn schedule_return() {
         }
         // Cleared first: a departure from here on schedules the next return.
         drop(scheduled);
-        if FREED_SINCE_RETURN.swap(0, Ordering::AcqRel) > 0 {
+        if FREED_SINCE_RETURN.swap(false, Ordering::AcqRel) {
             // malloc_trim walks the whole heap: not on a worker thread.
             let _ = tokio::task::spawn_blocking(return_freed_memory).await;
         }
