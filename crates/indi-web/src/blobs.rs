@@ -111,7 +111,7 @@ fn decode(text: &[u8], buffer: &mut impl FnMut(usize) -> BytesMut) -> Option<Byt
         out.clear();
         out.reserve(len);
         if let Some(written) = indi_codec::blob::decode_to(text, &mut out.spare_capacity_mut()[..len]) {
-            // SAFETY: `decode` initialised `written` bytes of the spare capacity.
+            // SAFETY: `decode_to` initialised `written` bytes of the spare capacity.
             unsafe { out.advance_mut(written) };
             return Some(out.freeze());
         }
