@@ -1,6 +1,7 @@
 //! The client side of INDI: a TCP connection to a server whose stream Rust decodes (BLOBs
 //! decoded from base64 here) and hands to JS in batches; requests built in JS are encoded here.
 
+use crate::blobbytes::blob_room;
 use crate::numrun::{NumberRun, NumberRuns};
 use crate::server::NativeServer;
 use crate::updates::push_flat_frame;
@@ -8,7 +9,7 @@ use crate::wire::{from_wire, push_flat_update, to_wire, Run, WireElement, WireEr
 use bytes::{BufMut, Bytes, BytesMut};
 use indi_codec::IndiCodec;
 use indi_hub::Role;
-use indi_web::ahead::BlobAhead;
+use indi_web::ahead::{BlobAhead, Room};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
@@ -181,12 +182,14 @@ fn read_element(frame: Bytes, decoded: Option<(std::ops::Range<usize>, Bytes)>) 
     blob.then(|| indi_web::blobs::read_set_blob_with(&frame, decoded, blob_buffer)).flatten().map_or_else(|| indi_codec::parse_element(frame), Ok)
 }
 
-/// Room for `len` decoded bytes, its pages mapped in one call: each BLOB handed to JS is fresh
-/// memory (JS keeps it until collected); see `indi_web::ahead::populate`.
+/// Room for `len` decoded bytes, its pages mapped: memory JS gave back, or fresh memory mapped
+/// in one call (see `indi_web::ahead::populate`).
 fn blob_buffer(len: usize) -> BytesMut {
-    let mut room = BytesMut::with_capacity(len);
-    indi_web::ahead::populate(&mut room.spare_capacity_mut()[..len]);
-    room
+    let Room { mut bytes, mapped } = blob_room(len);
+    if !mapped {
+        indi_web::ahead::populate(&mut bytes.spare_capacity_mut()[..len]);
+    }
+    bytes
 }
 
 /// Reads and decodes `reader` into `tx`, each batch taking its size from `budget` first.
@@ -226,7 +229,7 @@ async fn decode_into<R: AsyncRead + Unpin>(
         // What arrived of a BLOB's text is decoded now, while in cache, and searched only there
         // (an element not begun yet is looked at once framing has dropped what precedes it).
         if ahead.searched().is_some() {
-            ahead.advance(&buf, BytesMut::with_capacity);
+            ahead.advance(&buf, blob_room);
             codec.skip_text(ahead.searched().unwrap_or_default());
         }
         let mut batch = Vec::new();
@@ -261,7 +264,7 @@ async fn decode_into<R: AsyncRead + Unpin>(
             let item = match frame {
                 None => {
                     // What arrived of an unfinished BLOB is decoded now, while in cache.
-                    ahead.advance(&buf, BytesMut::with_capacity);
+                    ahead.advance(&buf, blob_room);
                     if let Some(room) = ahead.room_wanted() {
                         buf.reserve(room.saturating_sub(buf.len()).min(MAX_ROOM) + READ_CHUNK);
                     }

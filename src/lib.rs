@@ -3,6 +3,7 @@
 // Under `cargo test` nothing registers the napi exports, which only JavaScript calls.
 #![cfg_attr(test, allow(dead_code))]
 
+mod blobbytes;
 mod client;
 mod driverlink;
 mod fdio;

@@ -2,9 +2,9 @@
 //! JS-friendly types. TypeScript builds these and Rust encodes them; Rust decodes the stream and
 //! hands these to TypeScript. No XML is ever built or parsed in JS.
 
+use crate::blobbytes::BlobBytes;
 use bytes::Bytes;
 use indi_codec::*;
-use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
 /// One INDI element as plain data. `tag` is the XML tag (`defNumberVector`, `message`, ...);
@@ -50,7 +50,7 @@ pub struct WireMember {
     pub max: Option<f64>,
     pub step: Option<f64>,
     /// BLOB content (raw bytes).
-    pub blob: Option<Buffer>,
+    pub blob: Option<BlobBytes>,
     /// BLOB size attribute.
     pub size: Option<f64>,
 }
@@ -102,7 +102,7 @@ fn wire_one(one: OneMember) -> WireMember {
                 // Links that can receive attachments fill them in before this.
                 BlobData::Attached { .. } => Vec::new(),
             };
-            out.blob = Some(raw.into());
+            out.blob = Some(BlobBytes::Decoded(raw));
         }
     }
     out

@@ -23,11 +23,26 @@ enum State {
     Looking,
     /// Decoding the text that starts at `start`: `decoded` is how far, `scanned` how far it is
     /// known to hold no `<`.
-    Text { start: usize, decoded: usize, scanned: usize, out: BytesMut },
+    Text { start: usize, decoded: usize, scanned: usize, out: Room },
     /// The text ends at `end` (at a `<`) and was decoded whole.
     Done { at: Range<usize>, out: Bytes },
     /// Not the form decoded ahead: nothing more to do for this element.
     Left,
+}
+
+/// Where decoded bytes go: fresh memory has its pages mapped as it is filled, memory used
+/// before (`mapped`, see [`crate::pool`]) needs no mapping.
+pub struct Room {
+    /// The buffer, empty, with capacity for the decoded bytes.
+    pub bytes: BytesMut,
+    /// Whether every page of its capacity is mapped already.
+    pub mapped: bool,
+}
+
+impl From<BytesMut> for Room {
+    fn from(bytes: BytesMut) -> Self {
+        Room { bytes, mapped: false }
+    }
 }
 
 /// Decodes the first BLOB text of the element at the start of a reader's buffer as it
@@ -46,15 +61,14 @@ const SIZE_LIMIT: usize = 256 << 20;
 
 impl BlobAhead {
     /// Decodes what has arrived of the element that starts at `buf[0]` (a `setBLOBVector`;
-    /// anything else is ignored), into a buffer of `buffer(size)` for the decoded bytes (its
-    /// pages are mapped as they are filled).
-    pub fn advance(&mut self, buf: &[u8], buffer: impl FnOnce(usize) -> BytesMut) {
+    /// anything else is ignored), into the room `buffer(size)` gives for the decoded bytes.
+    pub fn advance<R: Into<Room>>(&mut self, buf: &[u8], buffer: impl FnOnce(usize) -> R) {
         if let State::Looking = self.state {
             self.state = match first_text(buf) {
                 Found::Text { start, size } => {
                     // The text, the end tags and the line break.
                     self.wanted = Some(start + size.div_ceil(3) * 4 + 64);
-                    State::Text { start, decoded: start, scanned: start, out: buffer(size) }
+                    State::Text { start, decoded: start, scanned: start, out: buffer(size).into() }
                 }
                 Found::NotYet if buf.len() < HEAD_LIMIT => State::Looking,
                 _ => State::Left,
@@ -71,7 +85,7 @@ impl BlobAhead {
         let valid = (lt.is_some() || segment.last() != Some(&b'=')) && decode_onto(segment, out);
         self.state = match (valid, lt) {
             (false, _) => State::Left,
-            (true, Some(end)) => State::Done { at: *start..end, out: std::mem::take(out).freeze() },
+            (true, Some(end)) => State::Done { at: *start..end, out: std::mem::take(&mut out.bytes).freeze() },
             (true, None) => {
                 *decoded = end;
                 return;
@@ -193,14 +207,16 @@ fn is_space(byte: u8) -> bool {
 
 /// Appends the decoding of canonical base64 `text` to `out`, within its capacity; false when
 /// it is not canonical or does not fit.
-fn decode_onto(text: &[u8], out: &mut BytesMut) -> bool {
+fn decode_onto(text: &[u8], Room { bytes: out, mapped }: &mut Room) -> bool {
     let Ok(len) = base64_simd::STANDARD.decoded_length(text) else { return false };
     if len > out.capacity() - out.len() {
         return false;
     }
     let room = &mut out.spare_capacity_mut()[..len];
     // Mapped as it is filled: a `size` larger than the data (compressed BLOBs) costs no more.
-    populate(room);
+    if !*mapped {
+        populate(room);
+    }
     let Some(written) = indi_codec::blob::decode_to(text, room) else { return false };
     // SAFETY: `decode_to` initialised `written` bytes of the spare capacity.
     unsafe { out.advance_mut(written) };

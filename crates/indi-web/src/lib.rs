@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod http;
 pub mod json;
 pub mod model;
+pub mod pool;
 pub mod server;
 pub mod tls;
 pub mod users;
