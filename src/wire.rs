@@ -50,6 +50,7 @@ pub struct WireMember {
     pub max: Option<f64>,
     pub step: Option<f64>,
     /// BLOB content (raw bytes).
+    #[napi(ts_type = "Buffer")]
     pub blob: Option<BlobBytes>,
     /// BLOB size attribute.
     pub size: Option<f64>,
