@@ -56,6 +56,12 @@ pub struct BlobAhead {
 
 /// Elements whose first text does not begin within this many bytes are left alone.
 const HEAD_LIMIT: usize = 64 << 10;
+/// Text decoded in one call while no `<` has been seen: a refused piece is searched for it.
+#[cfg(not(test))]
+const PIECE: usize = 32 << 10;
+/// Small in tests, so that their texts span many pieces.
+#[cfg(test)]
+const PIECE: usize = 64;
 /// Largest `size` decoded ahead (the codec's limit on an element).
 const SIZE_LIMIT: usize = 256 << 20;
 
@@ -75,11 +81,24 @@ impl BlobAhead {
             };
         }
         let State::Text { start, decoded, scanned, out } = &mut self.state else { return };
+        // Whole groups that have arrived, the last held back: it may end with padding.
+        let whole = (*start + (buf.len() - *start) / 4 * 4).saturating_sub(4).max(*decoded);
+        // Decoding checks every character, so text it takes holds no `<`: the `<` is searched
+        // for only in a piece it refuses (once per element, where the text ends). Before the
+        // last group, `=` is never padding: a piece ending with it is refused here.
+        while *decoded < whole {
+            let piece = &buf[*decoded..whole.min(*decoded + PIECE)];
+            if piece.last() == Some(&b'=') || !decode_onto(piece, out) {
+                break;
+            }
+            *decoded += piece.len();
+        }
+        *scanned = (*scanned).max(*decoded);
         let lt = memchr::memchr(b'<', &buf[*scanned..]).map(|i| *scanned + i);
         *scanned = lt.unwrap_or(buf.len());
         // Up to the `<` that ends the text; before it, whole groups only, and the last one held
         // back: it may end with padding.
-        let end = lt.unwrap_or_else(|| (*start + (buf.len() - *start) / 4 * 4).saturating_sub(4).max(*decoded));
+        let end = lt.unwrap_or(whole);
         let segment = &buf[*decoded..end];
         // Before the last group, `=` is never padding: base64 with it there is not canonical.
         let valid = (lt.is_some() || segment.last() != Some(&b'=')) && decode_onto(segment, out);
@@ -338,6 +357,12 @@ mod tests {
             ahead.advance(xml, BytesMut::with_capacity);
             assert!(ahead.take(xml).is_none(), "{}", String::from_utf8_lossy(xml));
         }
+        // "AAA=" ending the first piece: padding to a decoder of that piece, not in the text.
+        let text = format!("{}AAA={}", "A".repeat(PIECE - 4), "A".repeat(64));
+        let xml = format!("<setBLOBVector device='C' name='V'><oneBLOB name='A' size='{}'>{text}</oneBLOB></setBLOBVector>", text.len() / 4 * 3);
+        let mut ahead = BlobAhead::default();
+        ahead.advance(xml.as_bytes(), BytesMut::with_capacity);
+        assert!(ahead.take(xml.as_bytes()).is_none());
         let xml = b"<setBLOBVector device='C' name='V'><oneBLOB name='A' size='3'>YWJj</oneBLOB></setBLOBVector>";
         let mut ahead = BlobAhead::default();
         ahead.advance(&xml[..70], BytesMut::with_capacity);
