@@ -14,11 +14,12 @@ use std::time::Duration;
 /// that often, so a steady stream reuses all it needs), dropped after 10 s without a BLOB.
 pub static BLOB_POOL: BufferPool = BufferPool::new(64 << 20, Duration::from_secs(10));
 
-/// Room for `len` decoded bytes: a buffer JS gave back if one fits (mapped), else fresh memory.
+/// Room for `len` decoded bytes: a buffer JS gave back if one fits (mapped as far as its last
+/// BLOB filled it), else fresh memory.
 pub fn blob_room(len: usize) -> Room {
     match BLOB_POOL.take(len) {
-        Some(used) => Room { bytes: used, mapped: true },
-        None => Room { bytes: BytesMut::with_capacity(len), mapped: false },
+        Some((bytes, mapped)) => Room { bytes, mapped },
+        None => Room { bytes: BytesMut::with_capacity(len), mapped: 0 },
     }
 }
 

@@ -31,8 +31,6 @@ const READ_CHUNK: usize = 256 << 10;
 /// A batch handed to JS closes at this many decoded bytes, so memory stays bounded whatever
 /// the server sends: the next read waits until JS has taken the batch.
 const BATCH_BYTES: usize = 4 << 20;
-/// Room made at once for an element whose size is announced, at most (a larger one grows).
-const MAX_ROOM: usize = 64 << 20;
 /// Decoded elements (in KiB) queued for JS at most: beyond it, reading waits.
 const QUEUE_KIB: usize = 16 << 10;
 /// Bytes in flight each way between an in-process client and the hub.
@@ -186,7 +184,7 @@ fn read_element(frame: Bytes, decoded: Option<(std::ops::Range<usize>, Bytes)>) 
 /// in one call (see `indi_web::ahead::populate`).
 fn blob_buffer(len: usize) -> BytesMut {
     let Room { mut bytes, mapped } = blob_room(len);
-    if !mapped {
+    if mapped < len {
         indi_web::ahead::populate(&mut bytes.spare_capacity_mut()[..len]);
     }
     bytes
@@ -226,11 +224,11 @@ async fn decode_into<R: AsyncRead + Unpin>(
             _ = stop.notified() => return Ok(()),
         };
         let eof = matches!(read, Ok(0) | Err(_));
-        // What arrived of a BLOB's text is decoded now, while in cache, and searched only there
-        // (an element not begun yet is looked at once framing has dropped what precedes it).
+        // What arrived of a BLOB's text is decoded now, while in cache, searched only there and
+        // dropped from the buffer (an element not begun yet is looked at once framing has
+        // dropped what precedes it).
         if ahead.searched().is_some() {
-            ahead.advance(&buf, blob_room);
-            codec.skip_text(ahead.searched().unwrap_or_default());
+            ahead.advance_in(&mut codec, &mut buf, blob_room);
         }
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -264,14 +262,11 @@ async fn decode_into<R: AsyncRead + Unpin>(
             let item = match frame {
                 None => {
                     // What arrived of an unfinished BLOB is decoded now, while in cache.
-                    ahead.advance(&buf, blob_room);
-                    if let Some(room) = ahead.room_wanted() {
-                        buf.reserve(room.saturating_sub(buf.len()).min(MAX_ROOM) + READ_CHUNK);
-                    }
+                    ahead.advance_in(&mut codec, &mut buf, blob_room);
                     break;
                 }
                 Some(Ok(frame)) => {
-                    let decoded = ahead.take(&frame);
+                    let (frame, decoded) = ahead.take(frame);
                     // An update of values joins the open run of its form, else closes the
                     // other form's and starts one; anything else is parsed whole.
                     let join = |run: &mut Run, numbers: &mut NumberRuns| {

@@ -132,6 +132,22 @@ impl IndiCodec {
         self.scanner.skip_text(text, &self.limits);
     }
 
+    /// Removes `buf[text]` when it is character data inside the element being framed that
+    /// scanning has passed (see [`IndiCodec::skip_text`]): a reader that has decoded a BLOB's
+    /// text as it arrived keeps only what it has not, so its reads land in a small buffer.
+    /// The frame then lacks that text (the reader holds its decoding); the element's size limit
+    /// still counts it. False, and nothing removed, when it is not such text.
+    pub fn excise(&mut self, buf: &mut BytesMut, text: std::ops::Range<usize>) -> bool {
+        self.scanner.excise(buf, text)
+    }
+
+    /// Puts back, at `at`, text [`IndiCodec::excise`] removed from the element still being
+    /// framed (its reader found it could not decode the rest after all). False when that
+    /// element is no longer in the buffer.
+    pub fn restore(&mut self, buf: &mut BytesMut, at: usize, text: &[u8]) -> bool {
+        self.scanner.restore(buf, at, text)
+    }
+
     /// [`IndiCodec::next_frame`] followed by [`parse_head`], with the same results, in one pass
     /// over the bytes when a whole small element has arrived (a relay's common case: bursts of
     /// small updates), else in two.

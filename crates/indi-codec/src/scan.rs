@@ -59,11 +59,14 @@ pub(crate) struct Scanner {
     /// A top-level INDI start tag inside unfinished markup ends that markup (see
     /// [`Scanner::resync_on_known_tags`]).
     resync: bool,
+    /// Bytes of the current element's text the reader took out of the buffer (see
+    /// [`Scanner::excise`]): they count against its size limit all the same.
+    excised: usize,
 }
 
 impl Scanner {
     pub(crate) fn new() -> Scanner {
-        Scanner { pos: 0, state: State::Text, depth: 0, markup_start: 0, anchored: false, discarding: false, junk_reported: false, resync: false }
+        Scanner { pos: 0, state: State::Text, depth: 0, markup_start: 0, anchored: false, discarding: false, junk_reported: false, resync: false, excised: 0 }
     }
 
     /// From a peer that only ever sends whole INDI elements (a driver), markup left open
@@ -97,6 +100,7 @@ impl Scanner {
     }
 
     fn element_done(&mut self) {
+        self.excised = 0;
         self.pos = 0;
         self.state = State::Text;
         self.depth = 0;
@@ -138,10 +142,10 @@ impl Scanner {
                 if in_tag && self.pos as isize - self.markup_start > limits.max_tag as isize {
                     return self.start_discarding(buf, DecodeError::TagTooLong { limit: limits.max_tag });
                 }
-                if self.pos > limits.max_element {
+                if self.pos + self.excised > limits.max_element {
                     return self.start_discarding(buf, DecodeError::TooLarge { limit: limits.max_element });
                 }
-                end = end.min(limits.max_element + 1);
+                end = end.min((limits.max_element + 1).saturating_sub(self.excised));
                 if in_tag {
                     end = end.min((self.markup_start + limits.max_tag as isize + 1).max(0) as usize);
                 }
@@ -338,8 +342,42 @@ impl Scanner {
     /// rest is passed over rather than searched again (as far as a search would go: the size limit).
     pub(crate) fn skip_text(&mut self, text: std::ops::Range<usize>, limits: &Limits) {
         if self.anchored && !self.discarding && self.state == State::Text && self.depth > 0 && text.contains(&self.pos) {
-            self.pos = text.end.min(limits.max_element + 1);
+            self.pos = text.end.min((limits.max_element + 1).saturating_sub(self.excised));
         }
+    }
+
+    /// Removes `buf[text]`, character data inside the element being framed that scanning has
+    /// passed (a reader that decoded it keeps its buffer small); false, and nothing removed,
+    /// unless it is that. The element's frame then lacks it; its size limit still counts it.
+    pub(crate) fn excise(&mut self, buf: &mut BytesMut, text: std::ops::Range<usize>) -> bool {
+        let inside = self.anchored && !self.discarding && self.state == State::Text && self.depth > 0;
+        if !inside || text.start == 0 || text.start > text.end || text.end > self.pos {
+            return false;
+        }
+        let len = text.len();
+        buf.copy_within(text.end.., text.start);
+        buf.truncate(buf.len() - len);
+        self.pos -= len;
+        self.excised += len;
+        true
+    }
+
+    /// Puts back text [`Scanner::excise`] removed from the element being framed, at `at`
+    /// (where it was); false, and nothing changed, when that element is no longer there.
+    pub(crate) fn restore(&mut self, buf: &mut BytesMut, at: usize, text: &[u8]) -> bool {
+        if !self.anchored || self.discarding || at == 0 || at > self.pos || text.len() > self.excised {
+            return false;
+        }
+        let old = buf.len();
+        buf.resize(old + text.len(), 0);
+        buf.copy_within(at..old, at + text.len());
+        buf[at..at + text.len()].copy_from_slice(text);
+        self.pos += text.len();
+        if self.markup_start >= at as isize {
+            self.markup_start += text.len() as isize;
+        }
+        self.excised -= text.len();
+        true
     }
 
     /// Gives up the unfinished markup before `lt`, the `<` of a known element, and starts over there.
@@ -357,6 +395,7 @@ impl Scanner {
         if self.discarding {
             self.discarding = false;
             self.anchored = false;
+            self.excised = 0;
             self.junk_reported = false;
             // The caller drops the tail on its next pass through Text.
             return None;

@@ -41,3 +41,38 @@ fn a_true_claim_changes_nothing() {
     let frame = codec.next_frame(&mut buf).expect("framed").expect("whole");
     assert_eq!(&frame[..], ELEMENT);
 }
+
+#[test]
+fn excised_text_leaves_the_frame_and_still_counts_against_the_size_limit() {
+    let mut codec = IndiCodec::default();
+    let mut buf = BytesMut::from(&ELEMENT[..65]);
+    assert!(codec.next_frame(&mut buf).is_none());
+    assert!(!codec.excise(&mut buf, TEXT.start..TEXT.start + 4), "not scanned that far yet");
+    assert!(!codec.excise(&mut buf, 0..2), "the start tag is not text");
+    assert!(codec.excise(&mut buf, TEXT.start..TEXT.start + 3));
+    buf.extend_from_slice(&ELEMENT[65..]);
+    let frame = codec.next_frame(&mut buf).expect("framed").expect("whole");
+    assert_eq!(&frame[..], [&ELEMENT[..TEXT.start], &ELEMENT[TEXT.start + 3..]].concat());
+
+    // Over the limit by one byte with its text (`ELEMENT.len() - 3` takes it without its
+    // three excised bytes).
+    let mut codec = IndiCodec::new(indi_codec::Limits { max_element: ELEMENT.len() - 3, ..Default::default() });
+    let mut buf = BytesMut::from(&ELEMENT[..65]);
+    assert!(codec.next_frame(&mut buf).is_none());
+    assert!(codec.excise(&mut buf, TEXT.start..TEXT.start + 3));
+    buf.extend_from_slice(&ELEMENT[65..]);
+    assert!(matches!(codec.next_frame(&mut buf), Some(Err(indi_codec::DecodeError::TooLarge { .. }))));
+}
+
+#[test]
+fn restored_text_is_framed_where_it_was() {
+    let mut codec = IndiCodec::default();
+    let mut buf = BytesMut::from(&ELEMENT[..65]);
+    assert!(codec.next_frame(&mut buf).is_none());
+    assert!(codec.excise(&mut buf, TEXT.start..TEXT.start + 3));
+    assert!(!codec.restore(&mut buf, TEXT.start, b"YWJjYWJj"), "more than was excised");
+    assert!(codec.restore(&mut buf, TEXT.start, b"YWJ"));
+    buf.extend_from_slice(&ELEMENT[65..]);
+    let frame = codec.next_frame(&mut buf).expect("framed").expect("whole");
+    assert_eq!(&frame[..], ELEMENT);
+}

@@ -1,9 +1,11 @@
 //! Decoding a `setBLOBVector`'s base64 while it arrives. A reader calls
-//! [`BlobAhead::advance`] after each read that left an element unfinished, so each read's text is
-//! decoded while it is still in cache; once the codec has framed the element,
-//! [`BlobAhead::take`] hands the decoded bytes to [`crate::blobs::read_set_blob_with`], which
-//! neither searches nor decodes that text again. A 1 MiB BLOB is 1.4 MB of text: read back
-//! from memory once framed, it cost more to decode than the decoding itself.
+//! [`BlobAhead::advance_in`] after each read that left an element unfinished, so each read's text
+//! is decoded while it is still in cache, and then taken out of the reader's buffer (the codec
+//! excises it), so the next read lands in the same few cached bytes; once the codec has framed
+//! the element, [`BlobAhead::take`] hands the decoded bytes to
+//! [`crate::blobs::read_set_blob_with`], which neither searches nor decodes that text again. A
+//! 1 MiB BLOB is 1.4 MB of text: held in the buffer and read back once framed, it cost more to
+//! copy in and decode than the decoding itself.
 //!
 //! Only the first text of the element, and only canonical base64 (no spaces, padding only at
 //! the end), is decoded ahead; anything else is left as it is to the general path, so the
@@ -11,6 +13,7 @@
 
 use crate::blobs::tag_end;
 use bytes::{BufMut, Bytes, BytesMut};
+use indi_codec::IndiCodec;
 use memchr::memmem;
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -22,10 +25,10 @@ enum State {
     #[default]
     Looking,
     /// Decoding the text that starts at `start`: `decoded` is how far, `scanned` how far it is
-    /// known to hold no `<`.
-    Text { start: usize, decoded: usize, scanned: usize, out: Room },
-    /// The text ends at `end` (at a `<`) and was decoded whole.
-    Done { at: Range<usize>, out: Bytes },
+    /// known to hold no `<`; the codec took `excised` bytes of it, decoded, out of the buffer.
+    Text { start: usize, decoded: usize, scanned: usize, out: Room, excised: usize },
+    /// The text, less what was excised, is `at`, before a `<`; it was decoded whole.
+    Done { at: Range<usize>, out: Bytes, excised: usize },
     /// Not the form decoded ahead: nothing more to do for this element.
     Left,
 }
@@ -35,13 +38,13 @@ enum State {
 pub struct Room {
     /// The buffer, empty, with capacity for the decoded bytes.
     pub bytes: BytesMut,
-    /// Whether every page of its capacity is mapped already.
-    pub mapped: bool,
+    /// How much of its capacity, from its start, has its pages mapped already.
+    pub mapped: usize,
 }
 
 impl From<BytesMut> for Room {
     fn from(bytes: BytesMut) -> Self {
-        Room { bytes, mapped: false }
+        Room { bytes, mapped: 0 }
     }
 }
 
@@ -50,8 +53,10 @@ impl From<BytesMut> for Room {
 #[derive(Default)]
 pub struct BlobAhead {
     state: State,
-    /// Bytes the element will take, once its first text is found (see [`BlobAhead::room_wanted`]).
-    wanted: Option<usize>,
+    /// Excised text to put back where it was: the element turned out not to be decodable ahead.
+    restore: Option<(usize, Bytes)>,
+    /// Elements whose text was put back (tests check that the path is taken).
+    restored: usize,
 }
 
 /// Elements whose first text does not begin within this many bytes are left alone.
@@ -62,25 +67,24 @@ const PIECE: usize = 32 << 10;
 /// Small in tests, so that their texts span many pieces.
 #[cfg(test)]
 const PIECE: usize = 64;
+/// Decoded room mapped at once, beyond what a piece needs.
+const MAP_AHEAD: usize = 256 << 10;
 /// Largest `size` decoded ahead (the codec's limit on an element).
 const SIZE_LIMIT: usize = 256 << 20;
 
 impl BlobAhead {
     /// Decodes what has arrived of the element that starts at `buf[0]` (a `setBLOBVector`;
     /// anything else is ignored), into the room `buffer(size)` gives for the decoded bytes.
-    pub fn advance<R: Into<Room>>(&mut self, buf: &[u8], buffer: impl FnOnce(usize) -> R) {
+    /// See [`BlobAhead::advance_in`].
+    fn advance<R: Into<Room>>(&mut self, buf: &[u8], buffer: impl FnOnce(usize) -> R) {
         if let State::Looking = self.state {
             self.state = match first_text(buf) {
-                Found::Text { start, size } => {
-                    // The text, the end tags and the line break.
-                    self.wanted = Some(start + size.div_ceil(3) * 4 + 64);
-                    State::Text { start, decoded: start, scanned: start, out: buffer(size).into() }
-                }
+                Found::Text { start, size } => State::Text { start, decoded: start, scanned: start, out: buffer(size).into(), excised: 0 },
                 Found::NotYet if buf.len() < HEAD_LIMIT => State::Looking,
                 _ => State::Left,
             };
         }
-        let State::Text { start, decoded, scanned, out } = &mut self.state else { return };
+        let State::Text { start, decoded, scanned, out, excised } = &mut self.state else { return };
         // Whole groups that have arrived, the last held back: it may end with padding.
         let whole = (*start + (buf.len() - *start) / 4 * 4).saturating_sub(4).max(*decoded);
         // Decoding checks every character, so text it takes holds no `<`: the `<` is searched
@@ -102,27 +106,74 @@ impl BlobAhead {
         let segment = &buf[*decoded..end];
         // Before the last group, `=` is never padding: base64 with it there is not canonical.
         let valid = (lt.is_some() || segment.last() != Some(&b'=')) && decode_onto(segment, out);
-        self.state = match (valid, lt) {
-            (false, _) => State::Left,
-            (true, Some(end)) => State::Done { at: *start..end, out: std::mem::take(&mut out.bytes).freeze() },
-            (true, None) => {
-                *decoded = end;
-                return;
-            }
+        match (valid, lt) {
+            (false, _) => self.give_up(),
+            (true, Some(end)) => self.state = State::Done { at: *start..end, out: std::mem::take(&mut out.bytes).freeze(), excised: *excised },
+            (true, None) => *decoded = end,
+        }
+    }
+
+    /// [`BlobAhead::advance`] as a reader calls it, with its codec: then the codec passes over
+    /// the text searched and excises what was decoded, or puts back the text excised from an
+    /// element that turned out not to be decodable ahead.
+    pub fn advance_in<R: Into<Room>>(&mut self, codec: &mut IndiCodec, buf: &mut BytesMut, buffer: impl FnOnce(usize) -> R) {
+        self.advance(buf, buffer);
+        if let Some((at, text)) = self.restore.take() {
+            let restored = codec.restore(buf, at, &text);
+            debug_assert!(restored, "excised text with no element to go back to");
+            return;
+        }
+        let Some(searched) = self.searched() else { return };
+        codec.skip_text(searched);
+        let (text, excised) = match &mut self.state {
+            State::Text { start, decoded, excised, .. } => (*start..*decoded, excised),
+            State::Done { at, excised, .. } => (at.clone(), excised),
+            _ => return,
         };
+        if !text.is_empty() && codec.excise(buf, text.clone()) {
+            *excised += text.len();
+            match &mut self.state {
+                State::Text { decoded, scanned, .. } => (*decoded, *scanned) = (*decoded - text.len(), *scanned - text.len()),
+                State::Done { at, .. } => at.end = at.start,
+                _ => {}
+            }
+        }
     }
 
     /// The first text of `frame` (the element `advance` saw the start of, now whole) and its
-    /// decoded bytes, when they were decoded ahead; in any case, ready for the next element.
-    pub fn take(&mut self, frame: &[u8]) -> Option<(Range<usize>, Bytes)> {
+    /// decoded bytes, when they were decoded ahead, with the frame; else the frame with any
+    /// excised text back in its place. In any case, ready for the next element.
+    pub fn take(&mut self, frame: Bytes) -> (Bytes, Option<(Range<usize>, Bytes)>) {
         if let State::Text { .. } = self.state {
-            self.advance(frame, |_| BytesMut::new());
+            self.advance(&frame, |_| BytesMut::new());
         }
-        self.wanted = None;
-        match std::mem::take(&mut self.state) {
-            State::Done { at, out } if frame.get(at.end) == Some(&b'<') => Some((at, out)),
-            _ => None,
+        if let State::Done { at, .. } = &self.state {
+            if frame.get(at.end) == Some(&b'<') {
+                let State::Done { at, out, .. } = std::mem::take(&mut self.state) else { unreachable!() };
+                return (frame, Some((at, out)));
+            }
         }
+        self.give_up();
+        self.state = State::Looking;
+        match self.restore.take() {
+            Some((at, text)) => (Bytes::from([&frame[..at], &text[..], &frame[at..]].concat()), None),
+            None => (frame, None),
+        }
+    }
+
+    /// Leaves this element to the general path, its excised text to be put back.
+    fn give_up(&mut self) {
+        let (start, decoded, excised) = match &self.state {
+            State::Text { start, out, excised, .. } => (*start, &out.bytes[..], *excised),
+            State::Done { at, out, excised } => (at.start, &out[..], *excised),
+            _ => (0, &[][..], 0),
+        };
+        if excised > 0 {
+            // Canonical base64 of whole groups: encoding the bytes gives the text back exactly.
+            self.restore = Some((start, indi_codec::blob::encode(&decoded[..excised / 4 * 3])));
+            self.restored += 1;
+        }
+        self.state = State::Left;
     }
 
     /// The part of the element's first text known to hold no `<` (for
@@ -135,17 +186,10 @@ impl BlobAhead {
         }
     }
 
-    /// Once per element, as soon as its first text is found: the bytes it will take (when its
-    /// size is right). A reader that makes room for them at once, while little of the element
-    /// has arrived, copies that little, not most of the element when its buffer runs out.
-    pub fn room_wanted(&mut self) -> Option<usize> {
-        self.wanted.take()
-    }
-
     /// Forgets the element (the codec dropped it).
     pub fn reset(&mut self) {
         self.state = State::Looking;
-        self.wanted = None;
+        self.restore = None;
     }
 }
 
@@ -228,14 +272,18 @@ fn is_space(byte: u8) -> bool {
 /// it is not canonical or does not fit.
 fn decode_onto(text: &[u8], Room { bytes: out, mapped }: &mut Room) -> bool {
     let Ok(len) = base64_simd::STANDARD.decoded_length(text) else { return false };
-    if len > out.capacity() - out.len() {
+    let (filled, capacity) = (out.len(), out.capacity());
+    if len > capacity - filled {
         return false;
     }
-    let room = &mut out.spare_capacity_mut()[..len];
-    // Mapped as it is filled: a `size` larger than the data (compressed BLOBs) costs no more.
-    if !*mapped {
-        populate(room);
+    // Mapped as it is filled, a stretch ahead at a time (one call per piece would be too small
+    // to make): a `size` larger than the data (compressed BLOBs) costs little more.
+    if filled + len > *mapped {
+        let to = (filled + len + MAP_AHEAD).min(capacity);
+        populate(&mut out.spare_capacity_mut()[(*mapped).max(filled) - filled..to - filled]);
+        *mapped = to;
     }
+    let room = &mut out.spare_capacity_mut()[..len];
     let Some(written) = indi_codec::blob::decode_to(text, room) else { return false };
     // SAFETY: `decode_to` initialised `written` bytes of the spare capacity.
     unsafe { out.advance_mut(written) };
@@ -291,6 +339,7 @@ mod tests {
     fn decoding_ahead_gives_what_the_whole_frame_gives_however_it_arrives() {
         let mut seed = 0x2545_f491_4f6c_dd1d;
         let mut ahead_used = 0;
+        let mut restored = 0;
         for round in 0..600 {
             let mut stream = Vec::new();
             let mut elements = Vec::new();
@@ -309,17 +358,16 @@ mod tests {
                 at += read;
                 // As a client reads: what arrived of a text being decoded is searched once.
                 if round % 3 != 0 && ahead.searched().is_some() {
-                    ahead.advance(&buf, BytesMut::with_capacity);
-                    codec.skip_text(ahead.searched().unwrap_or_default());
+                    ahead.advance_in(&mut codec, &mut buf, BytesMut::with_capacity);
                 }
                 loop {
                     match codec.next_frame(&mut buf) {
                         None => {
-                            ahead.advance(&buf, BytesMut::with_capacity);
+                            ahead.advance_in(&mut codec, &mut buf, BytesMut::with_capacity);
                             break;
                         }
                         Some(Ok(frame)) => {
-                            let decoded = ahead.take(&frame);
+                            let (frame, decoded) = ahead.take(frame);
                             ahead_used += usize::from(decoded.is_some());
                             framed.push((frame, decoded));
                         }
@@ -327,12 +375,15 @@ mod tests {
                     }
                 }
             }
+            restored += ahead.restored;
             let blobs: Vec<_> = framed.into_iter().filter(|(frame, _)| frame.starts_with(b"<setBLOB")).collect();
             assert_eq!(blobs.len(), elements.len());
             for ((frame, decoded), sent) in blobs.into_iter().zip(&elements) {
                 // The line break after an element comes with it only when it has already arrived.
-                assert!(sent.strip_suffix(b"\n") == Some(&frame[..]) || sent[..] == frame[..], "{}", String::from_utf8_lossy(&frame));
-                let whole = read_set_blob(&frame, BytesMut::with_capacity);
+                // A frame whose text was excised lacks it; any other is the element as sent.
+                let sent = if frame.ends_with(b"\n") { &sent[..] } else { &sent[..sent.len() - 1] };
+                assert!(decoded.is_some() || frame == sent, "{}", String::from_utf8_lossy(&frame));
+                let whole = read_set_blob(sent, BytesMut::with_capacity);
                 let with = read_set_blob_with(&frame, decoded, BytesMut::with_capacity);
                 assert_eq!(format!("{with:?}"), format!("{whole:?}"), "{}", String::from_utf8_lossy(&frame[..frame.len().min(300)]));
             }
@@ -340,6 +391,8 @@ mod tests {
         // About a third of the elements start with a canonical text and arrive in several reads:
         // those must have been decoded ahead.
         assert!(ahead_used > 300, "decoded ahead {ahead_used} times of {}", 600 * 3);
+        // Texts spoilt after their first reads were excised, then put back.
+        assert!(restored > 20, "put back {restored} times");
     }
 
     #[test]
@@ -355,18 +408,17 @@ mod tests {
             let mut ahead = BlobAhead::default();
             ahead.advance(&xml[..xml.len() / 2], BytesMut::with_capacity);
             ahead.advance(xml, BytesMut::with_capacity);
-            assert!(ahead.take(xml).is_none(), "{}", String::from_utf8_lossy(xml));
+            assert!(ahead.take(Bytes::from_static(xml)).1.is_none(), "{}", String::from_utf8_lossy(xml));
         }
         // "AAA=" ending the first piece: padding to a decoder of that piece, not in the text.
         let text = format!("{}AAA={}", "A".repeat(PIECE - 4), "A".repeat(64));
         let xml = format!("<setBLOBVector device='C' name='V'><oneBLOB name='A' size='{}'>{text}</oneBLOB></setBLOBVector>", text.len() / 4 * 3);
         let mut ahead = BlobAhead::default();
         ahead.advance(xml.as_bytes(), BytesMut::with_capacity);
-        assert!(ahead.take(xml.as_bytes()).is_none());
+        assert!(ahead.take(Bytes::from(xml)).1.is_none());
         let xml = b"<setBLOBVector device='C' name='V'><oneBLOB name='A' size='3'>YWJj</oneBLOB></setBLOBVector>";
         let mut ahead = BlobAhead::default();
         ahead.advance(&xml[..70], BytesMut::with_capacity);
-        assert_eq!((ahead.room_wanted(), ahead.room_wanted()), (Some(62 + 4 + 64), None));
-        assert_eq!(ahead.take(xml).map(|(at, out)| (at, out.to_vec())), Some((62..66, b"abc".to_vec())));
+        assert_eq!(ahead.take(Bytes::from_static(xml)).1.map(|(at, out)| (at, out.to_vec())), Some((62..66, b"abc".to_vec())));
     }
 }

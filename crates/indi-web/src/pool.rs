@@ -36,9 +36,9 @@ impl BufferPool {
         BufferPool { limit, idle, kept: Mutex::new(Kept { buffers: Vec::new(), bytes: 0, last_take: None }) }
     }
 
-    /// An empty buffer with room for `len` bytes, all of it mapped, if one was given back;
-    /// `None` when the caller must allocate.
-    pub fn take(&self, len: usize) -> Option<BytesMut> {
+    /// An empty buffer with room for `len` bytes, if one was given back, and how much of it
+    /// was filled then (has its pages mapped); `None` when the caller must allocate.
+    pub fn take(&self, len: usize) -> Option<(BytesMut, usize)> {
         if len < SMALLEST {
             return None;
         }
@@ -48,12 +48,14 @@ impl BufferPool {
         let (at, _) = kept.buffers.iter().enumerate().filter(|(_, b)| fits(b)).min_by_key(|(_, b)| b.capacity())?;
         let mut buffer = kept.buffers.swap_remove(at);
         kept.bytes -= buffer.capacity();
+        let filled = buffer.len();
         buffer.clear();
         // Not a copy: the only owner's memory changes hands, capacity and all.
-        Some(BytesMut::from(Bytes::from(buffer)))
+        Some((BytesMut::from(Bytes::from(buffer)), filled))
     }
 
-    /// Keeps `buffer` for a later [`BufferPool::take`] if it is worth keeping and there is room.
+    /// Keeps `buffer` (its bytes no longer needed) for a later [`BufferPool::take`] if it is
+    /// worth keeping and there is room.
     pub fn give(&self, buffer: Vec<u8>) {
         if buffer.capacity() < SMALLEST {
             return;
@@ -96,8 +98,8 @@ mod tests {
         let at = first.as_ptr();
         pool.give(first);
         assert_eq!(pool.kept_bytes(), MIB);
-        let again = pool.take(MIB - 10).expect("the buffer given back");
-        assert_eq!((again.as_ptr(), again.len(), again.capacity(), pool.kept_bytes()), (at, 0, MIB, 0));
+        let (again, filled) = pool.take(MIB - 10).expect("the buffer given back");
+        assert_eq!((again.as_ptr(), again.len(), again.capacity(), filled, pool.kept_bytes()), (at, 0, MIB, 1000, 0));
     }
 
     #[test]
@@ -107,9 +109,9 @@ mod tests {
         for size in [3 * MIB / 2, MIB, MIB / 4] {
             pool.give(Vec::with_capacity(size));
         }
-        assert_eq!(pool.take(MIB - 1).map(|b| b.capacity()), Some(MIB));
+        assert_eq!(pool.take(MIB - 1).map(|(b, _)| b.capacity()), Some(MIB));
         assert!(pool.take(MIB / 2).is_none(), "1.5 MiB is three times 0.5 MiB");
-        assert_eq!(pool.take(MIB).map(|b| b.capacity()), Some(3 * MIB / 2));
+        assert_eq!(pool.take(MIB).map(|(b, _)| b.capacity()), Some(3 * MIB / 2));
         assert!(pool.take(2 * MIB).is_none(), "none is large enough");
         assert_eq!(pool.kept_bytes(), MIB / 4);
     }
